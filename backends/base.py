@@ -1,0 +1,36 @@
+"""The narrow contract every backend keeps: open and describe a store, split it into
+shards, and read one shard (in a worker, with its own handle) as raw records."""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Iterator, Protocol
+
+from scanner.types import Shard
+
+
+class Backend(Protocol):
+    name: str
+
+    def __init__(self, path: str) -> None:
+        """Open the store read-only; raise a DscanError saying what is wrong with `path`."""
+
+    def describe(self) -> dict:
+        """Facts about the store for the report's `source` section (at least `entries`)."""
+
+    def count(self) -> int:
+        """Number of records in the store (as seen by this handle's snapshot)."""
+
+    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+        """Split the first `limit` records (all if None) into about `count` shards in order."""
+
+    def close(self) -> None:
+        """Release the handle (and anything made to open it)."""
+
+    @staticmethod
+    def read(shard: Shard) -> AbstractContextManager[Iterator[tuple]]:
+        """Open the store anew and yield the shard's (key, value) pairs in read order; raise
+        StoreReadError if the store fails mid-way. Values stay valid inside the context."""
+
+    @staticmethod
+    def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:
+        """Keys of the records at these positions within the shard."""

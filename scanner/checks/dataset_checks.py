@@ -1,0 +1,123 @@
+"""Checks that need the whole dataset in read order: shapes per batch, label ranges."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..aggregate import MISSING_LABEL, ScanTotals
+from ..batches import batch_matrix
+from ..types import CRASH, ERROR, GARBAGE, NO_EFFECT, WARNING
+from .registry import Problem, register
+
+
+@register("DS205", WARNING, "shape differs from the dataset's dominant shape", "dataset",
+          CRASH)
+def shape_outliers(totals: ScanTotals) -> None:
+    """What it finds: records whose height x width differs from the most common one. It is an
+    error when the record shares a batch (in Caffe's read order, at `--batch-size`) with a
+    record of another size, a warning otherwise.
+
+    Why it matters: Caffe shapes each batch after its first record. A smaller record later in
+    the batch fails `Check failed: height <= img_height`; a larger one is silently cut to its
+    top-left corner. Even in batches of one, layers such as InnerProduct reject a new size.
+
+    Example: an encoded LMDB built without `--resize_height/--resize_width` from photos of
+    different sizes.
+    """
+    _shape_findings(totals, channels=False)
+
+
+@register("DS207", ERROR, "channel count differs from the rest of the dataset", "dataset",
+          CRASH)
+def channel_outliers(totals: ScanTotals) -> None:
+    """What it finds: records whose channel count differs from the dataset's dominant one,
+    e.g. a greyscale JPEG among colour ones (Caffe decodes encoded data natively).
+
+    Why it matters: Caffe dies with `Check failed: channels == img_channels (3 vs. 1)` at the
+    first batch that mixes them.
+
+    Example: a 1-channel JPEG stored as-is by `convert_imageset --encoded` with no resize.
+    """
+    _shape_findings(totals, channels=True)
+
+
+def _shape_findings(totals: ScanTotals, channels: bool) -> None:
+    known = totals.shape_ids >= 0
+    if not totals.shapes or not known.any():
+        return
+    table = np.array(totals.shapes, np.int64)
+    counts = np.bincount(totals.shape_ids[known], minlength=len(table))
+    dominant = table[counts.argmax()]
+    crash, cropped = batch_conflicts(totals)
+    mixed = crash | cropped
+    own = table[np.where(known, totals.shape_ids, 0)]
+    if channels:
+        odd = known & (own[:, 0] != dominant[0])
+        usual = f"{dominant[0]} channels"
+    else:
+        odd = known & np.any(own[:, 1:] != dominant[1:], axis=1)
+        usual = f"{dominant[1]}x{dominant[2]}"
+        if counts.max() * 2 <= known.sum():  # no majority size: flag every conflicting record
+            odd |= known & mixed
+            usual = f"{len(set(map(tuple, table[:, 1:].tolist())))} different sizes"
+    for index in np.flatnonzero(odd).tolist():
+        c, h, w = own[index].tolist()
+        effect = CRASH if crash[index] else GARBAGE if cropped[index] else NO_EFFECT
+        what = f"{c} channels" if channels else f"{h}x{w}"
+        problem = Problem("DS207" if channels else "DS205",
+                          f"{what} where the dataset has {usual}"
+                          + (" (shares a batch with another shape)" if mixed[index] else ""),
+                          {"shape": [c, h, w], "dominant": dominant.tolist()},
+                          severity=ERROR if channels or mixed[index] else WARNING,
+                          effect=effect)
+        totals.sink.add(index, None, problem)
+
+
+def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
+    """Per record: does it crash its batch, or get silently cropped, in Caffe's read order?
+
+    A batch takes the shape of its first record; a record with other channels or a smaller
+    side fails Caffe's checks, a larger one is cut to the batch's size."""
+    settings = totals.sink.settings
+    matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
+    crash = np.zeros(totals.records, bool)
+    cropped = np.zeros(totals.records, bool)
+    if not len(matrix) or not totals.shapes:
+        return crash, cropped
+    table = np.vstack([np.array(totals.shapes, np.int64), [[-1, -1, -1]]])
+    shapes = table[totals.shape_ids[matrix]]  # unknown ids (-1) pick the sentinel row
+    head = shapes[:, :1, :]
+    usable = (shapes[..., 0] >= 0) & (head[..., 0] >= 0)
+    fails = usable & ((shapes[..., 0] != head[..., 0]) | np.any(shapes[..., 1:] < head[..., 1:],
+                                                                axis=-1))
+    cut = usable & ~fails & np.any(shapes[..., 1:] > head[..., 1:], axis=-1)
+    crash[matrix[fails]] = True
+    cropped[matrix[cut]] = True
+    return crash, cropped
+
+
+@register("DS301", ERROR, "label outside [0, num_classes)", "dataset", GARBAGE)
+def label_out_of_range(totals: ScanTotals) -> None:
+    """What it finds: a label below 0 or at least `--num-classes`, other than `--ignore-label`.
+    Runs only when the number of classes is known.
+
+    Why it matters: SoftmaxWithLoss and Accuracy check the range only in debug builds; a
+    release build reads a neighbouring probability and reports a plausible but wrong loss
+    and accuracy, and on GPU the loss can silently turn into nan.
+
+    Example: label 10 in a 10-class dataset after a typo in the list file.
+    """
+    settings = totals.sink.settings
+    if settings.num_classes is None:
+        return
+    labels = totals.labels
+    known = labels != MISSING_LABEL
+    bad = known & ((labels < 0) | (labels >= settings.num_classes))
+    if settings.ignore_label is not None:
+        bad &= labels != settings.ignore_label
+    for index in np.flatnonzero(bad).tolist():
+        label = int(labels[index])
+        totals.sink.add(index, None, Problem(
+            "DS301", f"label {label} outside [0, {settings.num_classes})", {"label": label}))
+
+
+DATASET_CHECKS = (shape_outliers, channel_outliers, label_out_of_range)

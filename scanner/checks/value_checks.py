@@ -1,0 +1,96 @@
+"""Checks on sample values, run on many samples at once: an array of shape (n, C, L)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import ERROR, GARBAGE, WARNING
+from .registry import Problem, register
+
+FLOAT16_MAX = 65504.0
+_MAX_POSITIONS = 5
+
+
+def _rows(values: np.ndarray) -> np.ndarray:
+    return values.reshape(len(values), -1)
+
+
+@register("DS101", ERROR, "NaN or Inf in float data", "values", GARBAGE)
+def non_finite(values: np.ndarray) -> dict[int, Problem]:
+    """What it finds: NaN, +Inf or -Inf among a sample's float values (Datum `float_data`,
+    HDF5 rows), with their count and first positions.
+
+    Why it matters: one non-finite input makes the forward pass non-finite, the loss becomes
+    `nan` and every weight it touches is ruined at the next update; Caffe never checks.
+
+    Example: element 17 of a 3x8x8 feature vector is NaN after a division by zero upstream.
+    """
+    rows = _rows(values)
+    if rows.dtype.kind != "f":
+        return {}
+    # A float64 sum of float32 values cannot overflow, so it is non-finite exactly when an
+    # element is: a cheap screen, then the exact positions for the few rows it flags.
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums = rows.sum(axis=1, dtype=np.float64)
+    found = {}
+    for row in np.flatnonzero(~np.isfinite(sums)):
+        sample = rows[row]
+        bad = np.flatnonzero(~np.isfinite(sample))
+        nan = int(np.isnan(sample[bad]).sum())
+        posinf = int((sample[bad] == np.inf).sum())
+        counts = {"nan": nan, "posinf": posinf, "neginf": len(bad) - nan - posinf}
+        kinds = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        found[int(row)] = Problem(
+            "DS101", f"{len(bad)} non-finite values ({kinds}) at element(s) "
+            f"{', '.join(map(str, bad[:_MAX_POSITIONS]))}{'...' if len(bad) > _MAX_POSITIONS else ''}",
+            {"count": len(bad), **counts, "first_positions": bad[:_MAX_POSITIONS].tolist()})
+    return found
+
+
+@register("DS102", WARNING, "finite value beyond float16 range", "values")
+def beyond_float16(values: np.ndarray) -> dict[int, Problem]:
+    """What it finds: finite values with |x| > 65504, the largest float16.
+
+    Why it matters: invisible in float32 training, but the value becomes Inf under half
+    precision (fp16 inference, mixed-precision fine-tuning), and a sum of squares of a 1e30
+    already overflows float32.
+
+    Example: a feature vector holding 7e4 where the rest lie in [0, 1].
+    """
+    rows = _rows(values)
+    if rows.dtype.kind != "f":
+        return {}
+    with np.errstate(invalid="ignore"):
+        peak = np.abs(rows).max(axis=1)
+    found = {}
+    for row in np.flatnonzero(~(peak <= FLOAT16_MAX)):  # also rows whose peak is NaN
+        sample = rows[row]
+        with np.errstate(invalid="ignore"):
+            big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > FLOAT16_MAX))
+        if big.size:
+            found[int(row)] = Problem(
+                "DS102", f"{len(big)} finite values beyond float16 range (|x| > 65504), "
+                f"largest {float(np.abs(sample[big]).max()):.6g}",
+                {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
+    return found
+
+
+@register("DS103", WARNING, "constant sample (every value equal)", "values")
+def constant_sample(values: np.ndarray) -> dict[int, Problem]:
+    """What it finds: a sample whose values are all equal, e.g. an all-black image or an
+    all-zero feature vector.
+
+    Why it matters: it carries no signal; many such samples usually mean a failed read or
+    a padding bug in the conversion script.
+
+    Example: a 3x32x32 raw datum whose 3072 bytes are all 0.
+    """
+    rows = _rows(values)
+    if rows.shape[1] < 2:
+        return {}
+    lows, highs = rows.min(axis=1), rows.max(axis=1)
+    return {int(row): Problem("DS103", f"every value equals {lows[row].item():.6g}",
+                              {"value": lows[row].item()})
+            for row in np.flatnonzero(lows == highs)}
+
+
+VALUE_CHECKS = (non_finite, beyond_float16, constant_sample)

@@ -1,0 +1,147 @@
+"""Decode Caffe `Datum` protobuf bytes straight from the store's buffer.
+
+A wire-format reader over a memoryview: no copy of `data`, float_data as a numpy view,
+and no protobuf message objects (which leak when reused and cost ~2x the time).
+Fields (caffe.proto): 1 channels, 2 height, 3 width, 4 data, 5 label, 6 float_data, 7 encoded.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DatumDecodeError
+
+_MAX_GROUP_DEPTH = 100  # the protobuf runtime's default recursion limit
+_FLOAT_TAG = (6 << 3) | 5  # unpacked float_data element: one tag byte + 4 bytes
+_INT_FIELDS = {1: "channels", 2: "height", 3: "width", 5: "label"}
+
+
+class Datum:
+    """The fields of one decoded Datum; `data` is a view into the store's buffer."""
+
+    __slots__ = ("channels", "height", "width", "data", "label", "float_data", "encoded")
+
+    def __init__(self) -> None:
+        self.channels = self.height = self.width = self.label = 0
+        self.data: memoryview | None = None
+        self.float_data: np.ndarray | None = None
+        self.encoded = False
+
+    @property
+    def data_len(self) -> int:
+        return 0 if self.data is None else len(self.data)
+
+    @property
+    def float_count(self) -> int:
+        return 0 if self.float_data is None else len(self.float_data)
+
+
+def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= end:
+            raise DatumDecodeError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            raise DatumDecodeError("varint longer than 10 bytes")
+
+
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+def _skip(buf: memoryview, wire: int, field: int, pos: int, end: int, depth: int) -> int:
+    """Skip one unknown field's payload; return the position after it."""
+    if wire == 0:
+        return _varint(buf, pos, end)[1]
+    if wire in (1, 5):
+        pos += 8 if wire == 1 else 4
+    elif wire == 2:
+        length, pos = _varint(buf, pos, end)
+        pos += length
+    elif wire == 3:
+        return _skip_group(buf, field, pos, end, depth + 1)
+    else:
+        raise DatumDecodeError(f"invalid wire type {wire} for field {field}")
+    if pos > end:
+        raise DatumDecodeError(f"field {field} runs past the end of the value")
+    return pos
+
+
+def _skip_group(buf: memoryview, field: int, pos: int, end: int, depth: int) -> int:
+    if depth > _MAX_GROUP_DEPTH:
+        raise DatumDecodeError("groups nested too deeply")
+    while True:
+        tag, pos = _varint(buf, pos, end)
+        inner, wire = tag >> 3, tag & 7
+        if wire == 4:
+            if inner != field:
+                raise DatumDecodeError(f"end of group {inner} inside group {field}")
+            return pos
+        if inner == 0:
+            raise DatumDecodeError("field number 0")
+        pos = _skip(buf, wire, inner, pos, end, depth)
+
+
+def _float_run(buf: memoryview, tag_start: int, end: int) -> tuple[np.ndarray, int]:
+    """Unpacked float_data: take the whole run of consecutive elements as one strided view."""
+    stride_tags = np.frombuffer(buf, np.uint8)[tag_start:end:5]
+    count = int(np.argmin(stride_tags == _FLOAT_TAG)) if stride_tags.min() != _FLOAT_TAG \
+        else len(stride_tags)
+    if tag_start + 5 * count > end:  # the last element is cut short
+        count -= 1
+    if count <= 0:
+        raise DatumDecodeError("float_data element runs past the end of the value")
+    view = np.ndarray((count,), "<f4", buffer=buf, offset=tag_start + 1, strides=(5,))
+    return view, tag_start + 5 * count
+
+
+def decode_datum(value) -> Datum:
+    """Parse Datum bytes; raise DatumDecodeError when they are not a valid message."""
+    buf = memoryview(value).cast("B") if not isinstance(value, memoryview) else value
+    if buf.format != "B" or buf.ndim != 1:
+        buf = buf.cast("B")
+    datum, floats = Datum(), []
+    pos, end = 0, len(buf)
+    while pos < end:
+        tag_start = pos
+        tag, pos = _varint(buf, pos, end)
+        field, wire = tag >> 3, tag & 7
+        if field == 0:
+            raise DatumDecodeError("field number 0")
+        if wire == 0 and field in (1, 2, 3, 5, 7):
+            raw, pos = _varint(buf, pos, end)
+            if field == 7:
+                datum.encoded = raw != 0
+            else:
+                setattr(datum, _INT_FIELDS[field], _int32(raw))
+        elif wire == 2 and field in (4, 6):
+            length, pos = _varint(buf, pos, end)
+            if pos + length > end:
+                raise DatumDecodeError(f"field {field} runs past the end of the value")
+            if field == 4:
+                datum.data = buf[pos:pos + length]
+            elif length % 4:
+                raise DatumDecodeError("packed float_data length is not a multiple of 4")
+            else:
+                floats.append(np.frombuffer(buf[pos:pos + length], "<f4"))
+            pos += length
+        elif wire == 5 and field == 6:
+            if pos == tag_start + 1:
+                run, pos = _float_run(buf, tag_start, end)
+            else:  # a tag written in more bytes than needed: one element only
+                if pos + 4 > end:
+                    raise DatumDecodeError("float_data element runs past the end of the value")
+                run = np.frombuffer(buf[pos:pos + 4], "<f4")
+                pos += 4
+            floats.append(run)
+        else:
+            pos = _skip(buf, wire, field, pos, end, 0)
+    if floats:
+        datum.float_data = floats[0] if len(floats) == 1 else np.concatenate(floats)
+    return datum

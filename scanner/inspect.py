@@ -1,0 +1,141 @@
+"""Inspect the records of one shard: decode each Datum, run the record checks, and batch
+sample values so the value checks run on many samples at once."""
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+
+import numpy as np
+
+from .aggregate import MISSING_LABEL, FindingSink, ShardResult
+from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
+                                  invalid_datum, length_mismatch, no_data, non_positive_shape)
+from .checks.registry import Problem
+from .checks.value_checks import VALUE_CHECKS
+from .datum import Datum, DatumDecodeError, decode_datum
+from .settings import ScanSettings
+from .stats import ChannelStats
+
+
+_CHUNK_BYTES = 8 << 20  # check a group once it holds this much, whatever its record count
+
+
+class _ValueGroup:
+    """Samples of one dtype and shape waiting to be checked together."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.keys: list = []
+        self.payloads: list = []
+        self.nbytes = 0
+
+
+class DatumInspector:
+    """Turns (key, Datum bytes) pairs, in read order, into one shard's result."""
+
+    def __init__(self, settings: ScanSettings):
+        self.settings = settings
+        self.sink = FindingSink(settings)
+        self.records = 0
+        self.labels = array("q")
+        self.shape_ids = array("i")
+        self.shapes: dict[tuple, int] = {}
+        self.encodings: Counter = Counter()
+        self.stats: dict[tuple[str, int], ChannelStats] = {}
+        self.groups: dict[tuple, _ValueGroup] = {}
+
+    def inspect(self, key, value) -> None:
+        index = self.records
+        self.records += 1
+        try:
+            datum = decode_datum(value)
+        except DatumDecodeError as exc:
+            self.sink.add(index, key, invalid_datum(str(exc)))
+            self.encodings["invalid"] += 1
+            self.labels.append(MISSING_LABEL)
+            self.shape_ids.append(-1)
+            return
+        self.labels.append(datum.label)
+        shape = self._structure(index, key, datum)
+        self.shape_ids.append(-1 if shape is None else self.shapes.setdefault(shape, len(self.shapes)))
+
+    def _report(self, index: int, key, problem: Problem | None) -> bool:
+        if problem is not None:
+            self.sink.add(index, key, problem)
+        return problem is not None
+
+    def _structure(self, index: int, key, datum: Datum) -> tuple | None:
+        """Run the record checks in the order Caffe would trip on them; return C, H, W."""
+        if self._report(index, key, no_data(datum)):
+            self.encodings["empty"] += 1
+            return None
+        self._report(index, key, both_payloads(datum))
+        if datum.encoded:
+            image, problem = encoded_image(datum, self.settings.max_pixels)
+            self.encodings[image.format or "not-an-image"] += 1
+            self._report(index, key, problem)
+            return (image.channels, image.height, image.width) if image.height else None
+        if self._report(index, key, encoded_flag_mismatch(datum)):
+            self.encodings["image-flagged-raw"] += 1
+            return None
+        if self._report(index, key, non_positive_shape(datum)):
+            return None
+        shape = (datum.channels, datum.height, datum.width)
+        mismatch = self._report(index, key, length_mismatch(datum))
+        if datum.data_len:
+            self.encodings["raw"] += 1
+            if not mismatch:
+                self._queue("uint8", shape, index, key, datum.data)
+        else:
+            self.encodings["float"] += 1
+            count = datum.float_count
+            self._queue("float32", (1, 1, count) if mismatch else shape, index, key,
+                        datum.float_data, shaped=not mismatch)
+        return shape
+
+    def _queue(self, dtype: str, shape: tuple, index: int, key, payload,
+               shaped: bool = True) -> None:
+        group_key = (dtype, shape[0], shape[1] * shape[2], shaped)
+        group = self.groups.setdefault(group_key, _ValueGroup())
+        group.indices.append(index)
+        group.keys.append(key)
+        group.payloads.append(payload)
+        group.nbytes += payload.nbytes
+        if len(group.indices) >= self.settings.chunk_records or group.nbytes >= _CHUNK_BYTES:
+            self._check_values(group_key, self.groups.pop(group_key))
+
+    def _check_values(self, group_key: tuple, group: _ValueGroup) -> None:
+        dtype, channels, length, shaped = group_key
+        if dtype == "uint8":
+            flat = np.frombuffer(b"".join(group.payloads), np.uint8)
+        else:
+            flat = np.stack(group.payloads) if len(group.payloads) > 1 else \
+                np.asarray(group.payloads[0])[None]
+        values = flat.reshape(len(group.indices), channels, length)
+        unusable = set()
+        for value_check in VALUE_CHECKS:
+            for row, problem in value_check(values).items():
+                self.sink.add(group.indices[row], group.keys[row], problem)
+                if problem.code == "DS101":
+                    unusable.add(row)
+        if unusable:
+            values = np.delete(values, sorted(unusable), axis=0)
+        if shaped:  # a float count that does not match the shape is no basis for stats
+            self.stats.setdefault((dtype, channels), ChannelStats(channels)).add(values)
+
+    def finish(self) -> None:
+        """Check the values still queued; must run while the store's buffers are valid."""
+        for group_key in list(self.groups):
+            self._check_values(group_key, self.groups.pop(group_key))
+
+    def result(self, number: int, store_error: dict | None = None) -> ShardResult:
+        marked = np.fromiter(self.sink.marks.keys(), np.int64, len(self.sink.marks))
+        marks = np.fromiter(self.sink.marks.values(), np.uint8, len(self.sink.marks))
+        return ShardResult(
+            number=number, records=self.records, counts=self.sink.counts,
+            examples=self.sink.examples, marked=marked, marks=marks,
+            crashes=self.sink.crashes,
+            labels=np.frombuffer(self.labels, np.int64).copy(),
+            shape_ids=np.frombuffer(self.shape_ids, np.int32).copy(),
+            shapes=list(self.shapes), encodings=self.encodings, stats=self.stats,
+            store_error=store_error)

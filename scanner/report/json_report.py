@@ -1,0 +1,105 @@
+"""Build the JSON report (schema `dscan-report/1`) from a scan outcome."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from importlib import resources
+
+import numpy as np
+
+from .. import __version__
+from ..aggregate import MISSING_LABEL
+from ..scan import ScanOutcome
+from ..types import SEVERITY_RANK, Finding
+from .keys import is_utf8, key_text
+
+SCHEMA_ID = "dscan-report/1"
+
+
+def load_schema() -> dict:
+    return json.loads(resources.files("scanner.report").joinpath("schema.json").read_text())
+
+
+def build(outcome: ScanOutcome, exit_status: int) -> dict:
+    totals = outcome.totals
+    by_code = Counter()
+    by_severity = {severity: 0 for severity in sorted(SEVERITY_RANK, key=SEVERITY_RANK.get,
+                                                      reverse=True)}
+    for (code, severity), count in totals.sink.counts.items():
+        by_code[code] += count
+        by_severity[severity] += count
+    crash = outcome.verdict.get("first_crash")
+    return {
+        "schema": SCHEMA_ID,
+        "tool": {"name": "dscan", "version": __version__},
+        "source": outcome.source,
+        "settings": outcome.settings.as_report(),
+        "executor": {"name": outcome.executor, "jobs": outcome.jobs},
+        "started_at": outcome.started_at,
+        "duration_s": outcome.duration_s,
+        "partial": outcome.partial,
+        "summary": {"records": totals.records,
+                    "records_with_findings": len(totals.sink.marks),
+                    "by_severity": by_severity, "by_code": dict(sorted(by_code.items()))},
+        "verdict": {**outcome.verdict,
+                    "first_crash": crash and {**crash, "key": key_text(crash["key"])}},
+        "findings": [_finding(f) for f in totals.findings()],
+        "stats": _stats(outcome),
+        "batches": {"batch_size": outcome.settings.batch_size,
+                    "solvers": outcome.settings.solvers,
+                    "count": -(-totals.records // (outcome.settings.batch_size *
+                                                   outcome.settings.solvers))},
+        "exit_status": exit_status,
+    }
+
+
+def _finding(finding: Finding) -> dict:
+    entry = {"code": finding.code, "severity": finding.severity, "key": key_text(finding.key),
+             "index": finding.index, "message": finding.message,
+             "detail": _plain(finding.detail)}
+    if finding.key is not None and not is_utf8(finding.key):
+        entry["key_hex"] = finding.key.hex()
+    return entry
+
+
+def _plain(value):
+    """Detail values as JSON types: keys (bytes) as text, numpy scalars as numbers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return key_text(bytes(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _stats(outcome: ScanOutcome) -> dict:
+    totals = outcome.totals
+    shapes = Counter()
+    ids, counts = np.unique(totals.shape_ids[totals.shape_ids >= 0], return_counts=True)
+    for shape_id, count in zip(ids.tolist(), counts.tolist()):
+        shapes["x".join(map(str, totals.shapes[shape_id]))] += count
+    labels = totals.labels[totals.labels != MISSING_LABEL]
+    values, label_counts = np.unique(labels, return_counts=True)
+    return {
+        "shapes": dict(shapes.most_common()),
+        "encodings": dict(totals.encodings.most_common()),
+        "labels": {"histogram": {str(v): c for v, c in zip(values.tolist(), label_counts.tolist())},
+                   "min": int(labels.min()) if len(labels) else None,
+                   "max": int(labels.max()) if len(labels) else None},
+        "values": _values(totals.stats),
+    }
+
+
+def _values(stats: dict) -> dict | None:
+    filled = {group: value for group, value in stats.items() if value.samples}
+    if not filled:
+        return None
+    (dtype, _), group = max(filled.items(), key=lambda item: item[1].samples)
+    return {"dtype": dtype, "samples": group.samples, "channels": group.as_report()}
+
+
+def dumps(report: dict) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,74 @@
+"""The terminal summary: what Caffe would do, counts by severity and code, first examples."""
+from __future__ import annotations
+
+from typing import TextIO
+
+from ..checks import CATALOGUE
+from ..scan import ScanOutcome
+from .keys import key_text, printable
+
+_VERDICT = {"crashes": "CRASHES", "trains_on_garbage": "TRAINS ON GARBAGE", "ok": "ok"}
+
+
+def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
+           quiet: bool = False) -> None:
+    summary, verdict = report["summary"], report["verdict"]
+    source = report["source"]
+    counts = summary["by_severity"]
+    tally = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
+                      for s in ("error", "warning", "info"))
+    partial = "  [PARTIAL: interrupted]" if report["partial"] else ""
+    print(f"dscan {source['backend']} {printable(source['path'])}: {summary['records']} of "
+          f"{source['entries']} records in {report['duration_s']:.2f} s "
+          f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}){partial}", file=out)
+    print(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", file=out)
+    print(f"Findings: {tally} on {summary['records_with_findings']} records", file=out)
+    if quiet:
+        return
+    by_code = outcome.totals.findings()
+    severities = _severities(outcome.totals.sink.counts)
+    for code, count in sorted(summary["by_code"].items()):
+        print(f"  {code} {severities[code]:<15} {count:>8}  {CATALOGUE[code].title}", file=out)
+        shown = [f for f in by_code if f.code == code][:examples]
+        for finding in shown:
+            where = "-" if finding.index is None else f"#{finding.index}"
+            print(f"      {where:>9}  {printable(key_text(finding.key), 60):<40}  "
+                  f"{printable(finding.message, 100)}", file=out)
+        if count > len(shown):
+            print(f"      {'':>9}  ... {count - len(shown)} more (see --json)", file=out)
+    stats = report["stats"]
+    print("Shapes: " + _top(stats["shapes"]) + "   Encodings: " + _top(stats["encodings"]),
+          file=out)
+    labels = stats["labels"]
+    if labels["histogram"]:
+        print(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}..{labels['max']}",
+              file=out)
+
+
+def _severities(counts: dict) -> dict[str, str]:
+    """Per code, the severities its findings carry, most severe first ("error/warning")."""
+    seen: dict[str, list[str]] = {}
+    for code, severity in counts:
+        seen.setdefault(code, []).append(severity)
+    order = ("error", "warning", "info")
+    return {code: "/".join(s for s in order if s in found) for code, found in seen.items()}
+
+
+def _verdict_line(verdict: dict, batch_size: int) -> str:
+    text = _VERDICT[verdict["caffe"]]
+    crash = verdict.get("first_crash")
+    if crash:
+        check = CATALOGUE[crash["code"]]
+        text += (f" at record #{crash['index']} ({printable(crash['key'], 60)}) in batch "
+                 f"{crash['batch']} (batch size {batch_size}): {crash['code']} {check.title}")
+    if verdict["garbage_records"]:
+        text += f"; {verdict['garbage_records']} records would silently feed garbage"
+    return text
+
+
+def _top(counter: dict, most: int = 4) -> str:
+    if not counter:
+        return "-"
+    items = list(counter.items())
+    text = ", ".join(f"{name} ({count})" for name, count in items[:most])
+    return text + (f", +{len(items) - most} more" if len(items) > most else "")

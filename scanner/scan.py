@@ -1,0 +1,114 @@
+"""One scan from path to outcome: open, shard, run, merge, dataset checks, verdict."""
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import backends
+
+from .aggregate import ScanTotals, merge
+from .checks.dataset_checks import DATASET_CHECKS
+from .checks.registry import get as get_check
+from .executor import LocalExecutor
+from .progress import Progress
+from .settings import ScanSettings
+from .types import Finding
+from .verdict import verdict
+
+SINGLE_SHARD_RECORDS = 4096  # below this, process start-up costs more than it saves
+SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
+
+
+@dataclass
+class ScanOutcome:
+    source: dict
+    settings: ScanSettings
+    totals: ScanTotals
+    verdict: dict
+    partial: bool
+    started_at: str
+    duration_s: float
+    jobs: int
+    executor: str
+
+
+def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
+         progress: Progress | None = None) -> ScanOutcome:
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    backend_class = backends.get(backend_name)
+    store = backend_class(path)
+    try:
+        source = store.describe()
+        wanted = store.count() if settings.limit is None else min(settings.limit, store.count())
+        shard_count = 1 if wanted < SINGLE_SHARD_RECORDS else jobs * SHARDS_PER_JOB
+        shards = store.shards(shard_count, settings.limit)
+    finally:
+        store.close()
+    progress = progress or Progress(enabled=False)
+    progress.start(wanted)
+    executor = LocalExecutor(jobs)
+    try:
+        results, complete = executor.run(shards, settings, progress.update)
+    finally:
+        progress.close()
+    results = _contiguous(results)
+    totals = merge(results, settings)
+    if complete:
+        for dataset_check in DATASET_CHECKS:
+            dataset_check(totals)
+    _report_store_errors(totals, source, settings, complete)
+    outcome_verdict = verdict(totals)
+    _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)
+    return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
+                       round(time.perf_counter() - clock, 3), jobs, executor.name)
+
+
+def _contiguous(results: list) -> list:
+    """Keep the shards that finished without a gap before them, so indices stay exact."""
+    by_number = {result.number: result for result in results}
+    kept, number = [], 0
+    while number in by_number:
+        kept.append(by_number[number])
+        number += 1
+    return kept
+
+
+def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSettings,
+                         complete: bool) -> None:
+    if not totals.store_errors:
+        return
+    expected = source.get("entries", 0) if settings.limit is None else settings.limit
+    unreached = max(expected - totals.records, 0) if complete else None
+    for error in totals.store_errors:
+        check = get_check("DS001")
+        totals.sink.keep(Finding(
+            "DS001", check.severity, error["index"], None,
+            error["message"] + ("" if unreached is None else
+                                f"; {unreached} records could not be reached"),
+            {"last_good_key": error["last_key"], "records_not_reached": unreached}))
+
+
+def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict: dict) -> None:
+    """Dataset-level findings know only record indices: look their keys up, shard by shard."""
+    wanted: list[Finding] = [f for f in totals.findings()
+                             if f.key is None and f.index is not None and f.code != "DS001"]
+    crash = outcome_verdict.get("first_crash")
+    indices = {f.index for f in wanted} | ({crash["index"]} if crash else set())
+    starts = [offset for _, offset in totals.shard_offsets]
+    per_shard: dict[int, list[int]] = {}
+    for index in indices:
+        slot = bisect.bisect_right(starts, index) - 1
+        if slot >= 0:
+            per_shard.setdefault(slot, []).append(index)
+    keys: dict[int, bytes] = {}
+    for slot, members in per_shard.items():
+        number, offset = totals.shard_offsets[slot]
+        found = backend_class.keys_at(shards[number], [i - offset for i in members])
+        keys.update({position + offset: key for position, key in found.items()})
+    for finding in wanted:
+        finding.key = keys.get(finding.index)
+    if crash:
+        crash["key"] = keys.get(crash["index"])

@@ -1,0 +1,27 @@
+"""What a scan was asked to do; sent to every worker with its shard."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    num_classes: int | None = None
+    ignore_label: int | None = None
+    batch_size: int = 64
+    solvers: int = 1
+    max_examples: int = 20
+    enabled: frozenset[str] = field(default_factory=frozenset)  # codes to report
+    max_pixels: int = 100_000_000
+    limit: int | None = None
+    fail_on: str = "error"
+    chunk_records: int = 2048  # records whose values are checked together
+
+    def reports(self, code: str) -> bool:
+        return code in self.enabled
+
+    def as_report(self) -> dict:
+        return {"num_classes": self.num_classes, "ignore_label": self.ignore_label,
+                "batch_size": self.batch_size, "solvers": self.solvers,
+                "max_examples": self.max_examples, "checks": sorted(self.enabled),
+                "max_pixels": self.max_pixels, "limit": self.limit, "fail_on": self.fail_on}

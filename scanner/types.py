@@ -1,0 +1,34 @@
+"""Types shared by every stage: shards, findings, severities."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+
+# What real Caffe does when it reaches a record with a given fault.
+CRASH, GARBAGE, NO_EFFECT = "crash", "garbage", "none"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A contiguous piece of a store, in read order; the only thing sent to workers."""
+
+    backend: str
+    path: str
+    number: int
+    start: Any = None  # inclusive bound (a key for key-value stores)
+    stop: Any = None  # exclusive bound; None means "to the end"
+
+
+@dataclass
+class Finding:
+    """One problem at one record (index in read order) or with the dataset as a whole."""
+
+    code: str
+    severity: str
+    index: int | None
+    key: bytes | None
+    message: str
+    detail: dict = field(default_factory=dict)

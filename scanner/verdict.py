@@ -1,0 +1,38 @@
+"""What real Caffe would do with the dataset: crash (where first), train on garbage, or run."""
+from __future__ import annotations
+
+import numpy as np
+
+from .aggregate import CRASHES, FEEDS_GARBAGE, ScanTotals
+from .batches import batch_matrix, first_positions, read_position
+
+
+def verdict(totals: ScanTotals) -> dict:
+    """The first record, in Caffe's read order, at which the run dies, and how many records
+    would be fed to the net as garbage without any message."""
+    sink = totals.sink
+    settings = sink.settings
+    garbage = sum(1 for bits in sink.marks.values() if bits & FEEDS_GARBAGE and
+                  not bits & CRASHES)
+    result = {"caffe": "ok", "first_crash": None, "crash_records": len(sink.crashes),
+              "garbage_records": garbage}
+    candidates = []  # (position in read order, index, code)
+    if sink.crashes:
+        matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
+        positions = first_positions(matrix, totals.records)
+        indices = np.fromiter(sink.crashes, np.int64, len(sink.crashes))
+        first = int(indices[np.argmin(positions[indices])])
+        candidates.append((int(positions[first]), first, sink.crashes[first]))
+    for error in totals.store_errors:  # the cursor dies where the store broke
+        position = read_position(error["index"], settings.batch_size, settings.solvers)
+        candidates.append((position, error["index"], "DS001"))
+    if candidates:
+        position, index, code = min(candidates)
+        row = position // settings.batch_size
+        result["caffe"] = "crashes"
+        result["first_crash"] = {"index": index, "key": None, "code": code,
+                                 "batch": row // settings.solvers,
+                                 "solver": row % settings.solvers}
+    elif garbage:
+        result["caffe"] = "trains_on_garbage"
+    return result
