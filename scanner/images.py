@@ -8,6 +8,7 @@ as Caffe's OpenCV decodes: if that works, Caffe trains on the damaged pixels; if
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ _OPENCV_UNSUPPORTED = {"gif"}
 # Channels OpenCV's native decode (IMREAD_UNCHANGED) yields for each Pillow mode.
 _MODE_CHANNELS = {"1": 1, "L": 1, "I": 1, "I;16": 1, "F": 1, "P": 3, "LA": 4, "RGB": 3,
                   "RGBA": 4, "CMYK": 3, "YCbCr": 3, "PA": 4}
+_OBJECT_REPR = re.compile(r" ?<[^<>]* at 0x[0-9a-f]+>")  # Pillow names its BytesIO in messages
 _SCALED_MIN_SIDE = 32  # decode at the smallest DCT scale that keeps >= 32 px per side
 
 
@@ -56,20 +58,25 @@ def sniff_format(data) -> str | None:
     return None
 
 
-def is_progressive_jpeg(data) -> bool:
-    """Walk the JPEG markers up to the first scan and tell whether the frame is SOF2."""
+def _start_of_frame(data) -> tuple[int, int, int] | None:
+    """Walk the JPEG markers up to the first scan: (SOF marker, height, width) or None."""
     pos, end = 2, len(data)
     while pos + 4 <= end and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (0xC2, 0xC6, 0xCA, 0xCE):
-            return True
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and pos + 9 <= end:
+            return marker, data[pos + 5] << 8 | data[pos + 6], data[pos + 7] << 8 | data[pos + 8]
         if marker == 0xDA:
-            return False
+            return None
         pos += 2 + (data[pos + 2] << 8 | data[pos + 3])
-    return False
+    return None
+
+
+def is_progressive_jpeg(data) -> bool:
+    frame = _start_of_frame(data)
+    return frame is not None and frame[0] in (0xC2, 0xC6, 0xCA, 0xCE)
 
 
 def check_image(data, max_pixels: int) -> ImageCheck:
@@ -95,6 +102,10 @@ def _check_jpeg(data, max_pixels: int) -> ImageCheck:
     try:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data, strict=False)
     except ValueError as exc:
+        frame = _start_of_frame(data)  # libjpeg refuses sides over 65500: still a bomb
+        result = ImageCheck("jpeg", 3, *(frame[1:] if frame else (0, 0)))
+        if _too_large(result, max_pixels):
+            return result
         return ImageCheck("jpeg", problem="undecodable", message=f"JPEG header: {exc}")
     result = ImageCheck("jpeg", 1 if colorspace == "Gray" else 3, height, width)
     if _too_large(result, max_pixels):
@@ -125,7 +136,8 @@ def _check_pillow(data, fmt: str, max_pixels: int) -> ImageCheck:
             image = Image.open(io.BytesIO(data))
             result = ImageCheck(fmt, _MODE_CHANNELS.get(image.mode, 3), image.height, image.width)
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-        return ImageCheck(fmt, problem="undecodable", message=f"{fmt.upper()} header: {exc}")
+        return ImageCheck(fmt, problem="undecodable",
+                          message=f"{fmt.upper()} header: {_OBJECT_REPR.sub('', str(exc))}")
     if _too_large(result, max_pixels):
         return result
     if fmt in _OPENCV_UNSUPPORTED:
@@ -137,6 +149,7 @@ def _check_pillow(data, fmt: str, max_pixels: int) -> ImageCheck:
             warnings.simplefilter("ignore")
             image.load()
     except Exception as exc:  # Pillow raises many types for broken streams
-        result.problem, result.message = "undecodable", f"{type(exc).__name__}: {exc}"
+        result.problem = "undecodable"
+        result.message = f"{type(exc).__name__}: {_OBJECT_REPR.sub('', str(exc))}"
     return result
 

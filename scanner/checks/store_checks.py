@@ -14,16 +14,3 @@ def store_read_error():
 
     Example: `data.mdb` copied while being written, with pages in the middle overwritten.
     """
-
-
-@register("DS005", ERROR, "record crashed the decoder", "store", CRASH)
-def decoder_crash():
-    """What it finds: a record on which a worker process died (segmentation fault, killed for
-    memory) every time it was decoded. dscan re-runs the rest of the shard, isolates the
-    record, reports it here and goes on.
-
-    Why it matters: a record that kills a decoding library in dscan will very likely kill
-    Caffe's reader too (same libjpeg/libpng/protobuf code paths).
-
-    Example: a crafted image whose header drives a decoder into an out-of-bounds write.
-    """

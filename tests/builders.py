@@ -1,0 +1,111 @@
+"""Builders for real test data: Datums serialized by the protobuf runtime, real JPEG/PNG
+bytes from Pillow, LMDB stores written by py-lmdb, and faults injected into them."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import lmdb
+import numpy as np
+from PIL import Image
+
+from .reference import datum_bytes
+
+
+def pixels(width: int, height: int, channels: int = 3, seed: int = 0) -> np.ndarray:
+    """Smooth gradients plus noise: compresses like a photo, so truncation shows."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = (x * 255 // max(width - 1, 1) + y * 127 // max(height - 1, 1)) % 256
+    planes = [(base + rng.integers(0, 40, base.shape) + 60 * c) % 256 for c in range(channels)]
+    image = np.stack(planes, axis=-1).astype(np.uint8)
+    return image[..., 0] if channels == 1 else image
+
+
+def jpeg(width: int = 48, height: int = 48, seed: int = 0, gray: bool = False,
+         progressive: bool = False, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels(width, height, 1 if gray else 3, seed)).save(
+        out, "JPEG", quality=quality, progressive=progressive)
+    return out.getvalue()
+
+
+def png(width: int = 48, height: int = 48, seed: int = 0) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels(width, height, 3, seed)).save(out, "PNG")
+    return out.getvalue()
+
+
+def truncate(data: bytes, fraction: float = 0.5) -> bytes:
+    return data[:int(len(data) * fraction)]
+
+
+def corrupt_scan(data: bytes, count: int = 64, seed: int = 0) -> bytes:
+    """Overwrite bytes in the middle of a JPEG's entropy-coded data (no 0xFF: no markers)."""
+    rng = np.random.default_rng(seed)
+    start = data.rfind(b"\xff\xda") + 20
+    offset = start + (len(data) - start) // 3
+    noise = rng.integers(0, 0xFF, count, dtype=np.uint8).tobytes()
+    return data[:offset] + noise + data[offset + count:]
+
+
+def bomb_jpeg(width: int = 30000, height: int = 30000) -> bytes:
+    """A valid small JPEG whose frame header claims a huge size."""
+    data = bytearray(jpeg(16, 16))
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def raw_datum(label: int = 0, shape=(3, 8, 8), seed: int = 0, data: bytes | None = None,
+              **fields) -> bytes:
+    channels, height, width = shape
+    if data is None:
+        data = np.random.default_rng(seed).integers(0, 256, channels * height * width,
+                                                    dtype=np.uint8).tobytes()
+    return datum_bytes(channels=channels, height=height, width=width, data=data, label=label,
+                       **fields)
+
+
+def encoded_datum(image: bytes, label: int = 0, **fields) -> bytes:
+    return datum_bytes(data=image, label=label, encoded=True, **fields)
+
+
+def float_datum(values, shape=None, label: int = 0, packed: bool = False) -> bytes:
+    values = np.asarray(values, np.float32).ravel()
+    channels, height, width = shape or (1, 1, len(values))
+    return datum_bytes(packed=packed, channels=channels, height=height, width=width,
+                       float_data=values.tolist(), label=label)
+
+
+def make_lmdb(path, values: list, names: list[str] | None = None) -> str:
+    """Write values under Caffe-style keys (`%08d_name`) into a new LMDB directory."""
+    path = str(path)
+    env = lmdb.open(path, map_size=1 << 30, subdir=True)
+    with env.begin(write=True) as txn:
+        for index, value in enumerate(values):
+            name = names[index] if names else f"img_{index}.jpg"
+            txn.put(b"%08d_%s" % (index, name.encode()), value)
+    env.close()
+    return path
+
+
+def put_raw(path, items: list[tuple[bytes, bytes]]) -> None:
+    env = lmdb.open(str(path), map_size=1 << 30, subdir=True)
+    with env.begin(write=True) as txn:
+        for key, value in items:
+            txn.put(key, value)
+    env.close()
+
+
+def tree_state(path) -> dict[str, tuple[str, int]]:
+    """Every file below path with its content hash and mtime: proof nothing was changed."""
+    state = {}
+    for folder, _, files in os.walk(path):
+        for name in files:
+            full = os.path.join(folder, name)
+            with open(full, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()
+            state[os.path.relpath(full, path)] = (digest, os.stat(full).st_mtime_ns)
+    return state

@@ -1,0 +1,38 @@
+"""The protobuf runtime, compiled from tests/proto/caffe_datum.proto: the reference Datum."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import tempfile
+
+PROTO_DIR = os.path.join(os.path.dirname(__file__), "proto")
+
+
+@functools.lru_cache(maxsize=None)
+def datum_pb2():
+    from grpc_tools import protoc
+
+    out = tempfile.mkdtemp(prefix="dscan-proto-")
+    status = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={out}",
+                          os.path.join(PROTO_DIR, "caffe_datum.proto")])
+    if status != 0:
+        raise RuntimeError(f"protoc failed with status {status}")
+    spec = importlib.util.spec_from_file_location("caffe_datum_pb2",
+                                                  os.path.join(out, "caffe_datum_pb2.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def datum_bytes(packed: bool = False, **fields) -> bytes:
+    """Serialize a Datum with the protobuf runtime (a fresh message every time)."""
+    pb = datum_pb2()
+    message = (pb.PackedDatum if packed else pb.Datum)(**fields)
+    return message.SerializeToString()
+
+
+def parse(value: bytes):
+    message = datum_pb2().Datum()
+    message.ParseFromString(value)
+    return message
