@@ -1,0 +1,136 @@
+"""The CLI in-process (exit codes, messages, options) and once as a real subprocess."""
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from scanner.checks import CATALOGUE
+from scanner.cli import main
+from scanner.report.json_report import load_schema
+
+from . import builders as b
+
+
+def _run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _json(capsys, *argv):
+    status, out, err = _run(capsys, *argv, "--json", "-", "--no-progress")
+    report = json.loads(out)
+    jsonschema.validate(report, load_schema())
+    return status, report, err
+
+
+def test_checks_lists_every_code(capsys):
+    status, out, _ = _run(capsys, "checks")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()] == list(CATALOGUE)
+
+
+def test_explain_prints_the_doc(capsys):
+    status, out, _ = _run(capsys, "explain", "ds202")
+    assert status == 0 and "Why it matters:" in out and out.startswith("DS202 (error)")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["explain", "DS999"], "unknown check code"),
+    (["lmdb", "/no/such/dir"], "no such file"),
+    (["lmdb", "{fixture}", "-j", "0"], "must be at least 1"),
+    (["lmdb", "{fixture}", "--batch-size", "-1"], "must be at least 1"),
+    (["lmdb", "{fixture}", "--select", "DS999"], "no check code starts with"),
+    (["lmdb", "{fixture}", "--fail-on", "sometimes"], "invalid choice"),
+    (["leveldb", "{fixture}"], "not implemented yet"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_invocations_exit_2_with_one_line(capsys, fixture_copy, argv, words):
+    fixture = fixture_copy("gray_lmdb")
+    argv = [arg.format(fixture=fixture) for arg in argv]
+    status, out, err = _run(capsys, *argv)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("dscan: error:") and words in err
+    assert "Traceback" not in err
+
+
+def test_regular_file_given_to_lmdb(capsys, tmp_path):
+    path = tmp_path / "train.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    status, _, err = _run(capsys, "lmdb", str(path))
+    assert status == 2 and "is a file" in err
+
+
+def test_faulty_store_exits_1_and_report_validates(capsys, fixture_copy):
+    status, report, _ = _json(capsys, "lmdb", fixture_copy("faulty_enc_lmdb"))
+    assert status == 1 == report["exit_status"]
+    assert report["summary"]["by_code"] == {"DS003": 1, "DS202": 6, "DS206": 1}
+    assert report["verdict"]["caffe"] == "crashes"
+    assert report["verdict"]["first_crash"]["key"] == "00000368_coffee/coffee_0115.jpg"
+
+
+def test_clean_store_exits_0(capsys, fixture_copy):
+    status, report, _ = _json(capsys, "lmdb", fixture_copy("enc_lmdb"))
+    assert status == 0 and report["summary"]["by_severity"]["error"] == 0
+    assert report["verdict"]["caffe"] == "ok"
+
+
+def test_fail_on_decides_the_exit_code(capsys, fixture_copy):
+    path = fixture_copy("faulty_enc_lmdb")
+    assert _run(capsys, "lmdb", path, "--fail-on", "never", "--no-progress")[0] == 0
+    only_warnings = ["--select", "DS102", "--no-progress"]
+    floats = fixture_copy("float_lmdb")
+    assert _run(capsys, "lmdb", floats, *only_warnings)[0] == 0
+    assert _run(capsys, "lmdb", floats, *only_warnings, "--fail-on", "warning")[0] == 1
+
+
+def test_counts_stay_exact_when_examples_are_capped(capsys, fixture_copy):
+    _, report, _ = _json(capsys, "lmdb", fixture_copy("float_lmdb"), "--max-examples", "1")
+    assert report["summary"]["by_code"] == {"DS101": 7, "DS102": 3}
+    assert [f["code"] for f in report["findings"]] == ["DS101", "DS102"]
+    assert report["findings"][0]["key"] == "0000000005"  # the first in read order is kept
+
+
+def test_select_and_ignore_filter_codes(capsys, fixture_copy):
+    path = fixture_copy("faulty_enc_lmdb")
+    _, report, _ = _json(capsys, "lmdb", path, "--select", "DS2", "--ignore", "DS202")
+    assert report["summary"]["by_code"] == {"DS206": 1}
+
+
+def test_limit_scans_the_first_records(capsys, fixture_copy):
+    _, report, _ = _json(capsys, "lmdb", fixture_copy("faulty_enc_lmdb"), "--limit", "100")
+    assert report["summary"]["records"] == 100
+    assert report["summary"]["by_code"] == {"DS202": 1}  # only record 23 lies before 100
+
+
+def test_hostile_keys_are_escaped_not_dropped(capsys, tmp_path):
+    keys = [b"\xff\xfe bad utf8", b"<script>alert(1)</script>", b"tab\there", b"k" * 511]
+    b.put_raw(tmp_path / "db", [(key, b"\x07junk") for key in keys])
+    status, report, _ = _json(capsys, "lmdb", str(tmp_path / "db"))
+    found = {f["key"]: f for f in report["findings"]}
+    assert found["\\xff\\xfe bad utf8"]["key_hex"] == keys[0].hex()
+    assert {"<script>alert(1)</script>", "tab\there", "k" * 511} <= set(found)
+    status, out, _ = _run(capsys, "lmdb", str(tmp_path / "db"), "--no-progress", "-v")
+    assert "tab\\there" in out and "\\xff\\xfe" in out
+
+
+def test_json_to_a_file_and_summary_to_stdout(capsys, fixture_copy, tmp_path):
+    target = tmp_path / "report.json"
+    status, out, _ = _run(capsys, "lmdb", fixture_copy("gray_lmdb"), "--json", str(target),
+                          "--no-progress")
+    assert status == 0 and "Caffe: ok" in out
+    jsonschema.validate(json.loads(target.read_text()), load_schema())
+
+
+def test_runs_as_a_real_subprocess(fixture_copy, tmp_path):
+    target = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "scanner", "lmdb", fixture_copy("float_lmdb"),
+                           "--json", str(target), "-j", "2"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"})
+    assert done.returncode == 1, done.stderr
+    assert "TRAINS ON GARBAGE" in done.stdout and done.stderr == ""
+    assert json.loads(target.read_text())["summary"]["by_code"]["DS101"] == 7

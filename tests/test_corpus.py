@@ -1,0 +1,73 @@
+"""Compatibility with data made by the real Caffe tools (copied from the shared corpus):
+every faulty key in a truth file is found with the right code; clean sets give no error."""
+import json
+import os
+
+import pytest
+
+from .builders import tree_state
+from .conftest import FIXTURES
+from .scanning import codes_at, scan_report
+
+# truth fault kind -> codes that count as finding it
+KIND_CODES = {
+    "jpeg_truncated": {"DS201", "DS202"},
+    "jpeg_corrupt_entropy_data": {"DS201", "DS202"},
+    "empty_data": {"DS201", "DS003"},
+    "not_an_image": {"DS201", "DS206"},
+    "data_size_mismatch": {"DS203"},
+    "channels_zero": {"DS204"},
+    "invalid_protobuf": {"DS002"},
+    "label_out_of_range": {"DS301"},
+    "nan": {"DS101"}, "posinf": {"DS101"}, "neginf": {"DS101"},
+    "f16_overflow": {"DS102"},
+    "channel_count_mismatch": {"DS205", "DS207"},
+}
+FAULTY = [("faulty_enc_lmdb", {}), ("faulty_raw_lmdb", {"num_classes": 10}),
+          ("float_lmdb", {}), ("natural_enc_lmdb", {"num_classes": 10})]
+CLEAN = ["enc_lmdb", "gray_lmdb"]
+
+
+def _truth(name: str) -> dict:
+    with open(os.path.join(FIXTURES, name + ".truth.json")) as handle:
+        return json.load(handle)
+
+
+@pytest.mark.parametrize("name, settings", FAULTY)
+def test_every_truth_fault_is_found(fixture_copy, name, settings):
+    path = fixture_copy(name)
+    before = tree_state(path)
+    report = scan_report(path, jobs=2, max_examples=100_000, **settings)
+    found = codes_at(report)
+    missed = [(key, kind) for key, kinds in _truth(name)["faults"].items() for kind in kinds
+              if kind in KIND_CODES and not found.get(key, set()) & KIND_CODES[kind]]
+    assert not missed
+    assert tree_state(path) == before
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_clean_sets_have_no_error(fixture_copy, name):
+    report = scan_report(fixture_copy(name), jobs=2)
+    assert report["summary"]["by_severity"]["error"] == 0, report["findings"][:3]
+    assert report["summary"]["records"] == _truth(name)["num_records"]
+
+
+def test_caffe_crash_point_matches_the_oracle(fixture_copy):
+    """Real Caffe died at the channels=0 record of faulty_raw_lmdb (position 210)."""
+    report = scan_report(fixture_copy("faulty_raw_lmdb"), batch_size=16)
+    crash = report["verdict"]["first_crash"]
+    assert (crash["index"], crash["code"], crash["batch"]) == (210, "DS204", 13)
+
+
+def test_mixed_sizes_crash_where_caffe_did(fixture_copy):
+    """natural_enc_lmdb with batch 16: `Check failed: height <= img_height (127 vs. 95)`."""
+    report = scan_report(fixture_copy("natural_enc_lmdb"), batch_size=16)
+    crash = report["verdict"]["first_crash"]
+    assert (crash["index"], crash["code"]) == (1, "DS205")
+    assert report["stats"]["shapes"]["3x95x88"] == 1
+
+
+def test_float_stats_exclude_non_finite_samples(fixture_copy):
+    values = scan_report(fixture_copy("float_lmdb"))["stats"]["values"]
+    assert values["dtype"] == "float32" and values["samples"] == 320 - 7
+    assert len(values["channels"]) == 3
