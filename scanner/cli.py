@@ -106,10 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in PLANNED_COMMANDS.items():
         planned = commands.add_parser(name, help=f"{text} (not implemented yet)")
         planned.add_argument("rest", nargs=argparse.REMAINDER)
-    commands.add_parser("checks", help="list every check: code, severity, title")
+    listing = commands.add_parser("checks", help="list every check: code, severity, title")
+    listing.add_argument("--markdown", action="store_true",
+                         help="as the Markdown table the README carries")
     explain = commands.add_parser("explain", help="print what a check finds and why it matters")
     explain.add_argument("code")
     return parser
+
+
+def checks_table() -> str:
+    """The README's table of checks, generated from the registry so the two cannot drift."""
+    rows = ["| code | severity | Caffe | finds |", "|---|---|---|---|"]
+    for check in sorted(CATALOGUE.values(), key=lambda c: c.code):
+        effect = {"crash": "crashes", "garbage": "trains on garbage"}.get(check.effect, "-")
+        rows.append(f"| {check.code} | {check.severity} | {effect} | {check.title} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "checks":
-        for check in CATALOGUE.values():
-            print(f"{check.code}  {check.severity:<7}  {check.title}")
+        print(checks_table() if args.markdown else "\n".join(
+            f"{c.code}  {c.severity:<7}  {c.title}" for c in sorted(CATALOGUE.values(),
+                                                                 key=lambda c: c.code)))
         return EXIT_CLEAN
     if args.command == "explain":
         check = CATALOGUE.get(args.code.upper())

@@ -9,8 +9,8 @@ from ..types import CRASH, ERROR, GARBAGE, NO_EFFECT, WARNING
 from .registry import Problem, register
 
 
-@register("DS205", WARNING, "shape differs from the dataset's dominant shape", "dataset",
-          CRASH)
+@register("DS205", WARNING, "shape differs from the dominant shape (error if it shares a batch)",
+          "dataset", CRASH)
 def shape_outliers(totals: ScanTotals) -> None:
     """What it finds: records whose height x width differs from the most common one. It is an
     error when the record shares a batch (in Caffe's read order, at `--batch-size`) with a
@@ -62,7 +62,7 @@ def _shape_findings(totals: ScanTotals, channels: bool) -> None:
     for index in np.flatnonzero(odd).tolist():
         c, h, w = own[index].tolist()
         effect = CRASH if crash[index] else GARBAGE if cropped[index] else NO_EFFECT
-        what = f"{c} channels" if channels else f"{h}x{w}"
+        what = f"{c} channel{'s' if c != 1 else ''}" if channels else f"{h}x{w}"
         problem = Problem("DS207" if channels else "DS205",
                           f"{what} where the dataset has {usual}"
                           + (" (shares a batch with another shape)" if mixed[index] else ""),
