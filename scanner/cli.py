@@ -182,7 +182,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     from .scan import scan
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="dscan: %(levelname)s: %(message)s")
+                        format="dscan[%(process)d]: %(levelname)s: %(message)s")
     settings = _settings(args)
     outcome = scan(args.command, args.path, settings, args.jobs,
                    Progress(enabled=not args.no_progress))

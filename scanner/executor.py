@@ -1,101 +1,169 @@
-"""Run shards: in this process for small jobs, else in a pool of worker processes.
+"""Run shards in worker processes; survive workers that die and the user's Ctrl-C.
 
 Only shard descriptions and settings go to workers; each opens the store itself. Workers
-report progress through one shared counter and log through multiprocessing-logging.
+report progress through one shared counter, log through multiprocessing-logging, and publish
+where they are in their shard, so that when one dies (segfault, abort, OOM kill) the parent
+can re-run the shard without the record that killed it.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import signal
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import threading
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Callable
 
 import multiprocessing_logging
 
 from .aggregate import ShardResult
+from .errors import DscanError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
 
 log = logging.getLogger("dscan")
-_counter = None  # the shared progress counter, in each worker
+MAX_CRASHES_PER_SHARD = 32
+_NOT_STARTED = -1
+_shared = {}  # in each worker: the progress counter and the per-shard states
 
 
-def _init_worker(counter) -> None:
-    global _counter
-    _counter = counter
+def _init_worker(counter, states) -> None:
+    _shared.update(counter=counter, states=states)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: die when told
 
 
 def _tick(records: int) -> None:
-    with _counter.get_lock():
-        _counter.value += records
+    counter = _shared["counter"]
+    with counter.get_lock():
+        counter.value += records
 
 
 def _run(shard: Shard, settings: ScanSettings) -> ShardResult:
-    return scan_shard(shard, settings, _tick)
+    states = _shared["states"]
+
+    def track(state: int) -> None:
+        states[shard.number] = state
+
+    return scan_shard(shard, settings, _tick, track)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """SIGINT and SIGTERM ask the scan to stop; the loop notices within 0.1 s."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclasses.dataclass
+class _Round:
+    """What one pool run left behind."""
+
+    results: dict[int, ShardResult]
+    broken: list[Shard]  # shards whose worker pool broke before they finished
+    states: list[int]
 
 
 class LocalExecutor:
-    """The default executor: a process pool on this machine."""
+    """The default executor: a pool of worker processes on this machine."""
 
     name = "local"
 
     def __init__(self, jobs: int):
         self.jobs = jobs
+        self.stop = threading.Event()
 
     def run(self, shards: list[Shard], settings: ScanSettings,
             progress: Callable[[int], None]) -> tuple[list[ShardResult], bool]:
         """Return the results of the shards that finished and whether all of them did."""
-        if self.jobs == 1 or len(shards) == 1:
-            return self._run_here(shards, settings, progress)
-        return self._run_pool(shards, settings, progress)
-
-    @staticmethod
-    def _run_here(shards, settings, progress):
-        results = []
+        results: dict[int, ShardResult] = {}
+        multiprocessing_logging.install_mp_handler(log)
         try:
-            for shard in shards:
-                results.append(scan_shard(shard, settings, progress))
-        except KeyboardInterrupt:
-            return results, False
-        return results, True
+            with _stop_on_signals(self.stop):
+                queue = list(shards)
+                while queue and not self.stop.is_set():
+                    round_ = self._round(queue, settings, progress, self.jobs)
+                    results.update(round_.results)
+                    queue = [s for s in round_.broken if round_.states[s.number] == _NOT_STARTED]
+                    for shard in round_.broken:
+                        if round_.states[shard.number] != _NOT_STARTED and not self.stop.is_set():
+                            isolated = self._isolate(shard, settings)
+                            if isolated is not None:
+                                results[shard.number] = isolated
+        finally:
+            multiprocessing_logging.uninstall_mp_handler(log)
+        return list(results.values()), len(results) == len(shards)
 
-    def _run_pool(self, shards, settings, progress):
+    def _isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
+        """Re-run a shard alone until it completes, skipping each record that kills it."""
+        for _ in range(MAX_CRASHES_PER_SHARD):
+            round_ = self._round([shard], settings, None, 1)
+            if shard.number in round_.results:
+                return round_.results[shard.number]
+            if self.stop.is_set():
+                return None
+            state = round_.states[shard.number]
+            if state == _NOT_STARTED:
+                continue  # died before reaching the shard: not the data's fault
+            position = state // 2  # odd: inspecting record state // 2; even: fetching it
+            if state % 2:
+                log.warning("shard %d: record %d killed a worker; skipping it",
+                            shard.number, position)
+                shard = dataclasses.replace(shard, crashed_at=shard.crashed_at + (position,))
+            else:
+                log.warning("shard %d: reading record %d killed a worker", shard.number, position)
+                shard = dataclasses.replace(shard, reader_died_at=position)
+        raise DscanError(f"shard {shard.number} of {shard.path} killed {MAX_CRASHES_PER_SHARD} "
+                         "worker processes; giving up")
+
+    def _round(self, shards: list[Shard], settings: ScanSettings,
+               progress: Callable[[int], None] | None, jobs: int) -> _Round:
         context = multiprocessing.get_context("fork")
         counter = context.Value("q", 0)
-        multiprocessing_logging.install_mp_handler(log)
-        pool = ProcessPoolExecutor(min(self.jobs, len(shards)), context,
-                                   initializer=_init_worker, initargs=(counter,))
-        results: list[ShardResult] = []
-        pending: set[Future] = set()
-        shown = 0
+        states = context.RawArray("q", [_NOT_STARTED] * (max(s.number for s in shards) + 1))
+        pool = ProcessPoolExecutor(min(jobs, len(shards)), context, initializer=_init_worker,
+                                   initargs=(counter, states))
+        round_ = _Round({}, [], [])
+        futures = {pool.submit(_run, shard, settings): shard for shard in shards}
+        pending, shown = set(futures), 0
         try:
-            pending = {pool.submit(_run, shard, settings) for shard in shards}
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                results.extend(future.result() for future in done)
+            while pending and not self.stop.is_set():
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        round_.broken.append(futures[future])
+                    else:
+                        round_.results[result.number] = result
                 shown = _show_progress(counter, shown, progress)
-        except KeyboardInterrupt:
-            _stop(pool, pending)
-            return results, False
         finally:
+            if pending:  # interrupted: stop the workers now rather than let them finish
+                _terminate(pool)
             pool.shutdown(wait=True, cancel_futures=True)
-            multiprocessing_logging.uninstall_mp_handler(log)
-        _show_progress(counter, shown, progress)
-        return results, True
+        round_.states = list(states)
+        return round_
 
 
-def _show_progress(counter, shown: int, progress: Callable[[int], None]) -> int:
+def _show_progress(counter, shown: int, progress: Callable[[int], None] | None) -> int:
     current = counter.value
-    if current > shown:
+    if progress is not None and current > shown:
         progress(current - shown)
     return current
 
 
-def _stop(pool: ProcessPoolExecutor, pending: set[Future]) -> None:
-    for future in pending:
-        future.cancel()
+def _terminate(pool: ProcessPoolExecutor) -> None:
     for process in list((pool._processes or {}).values()):  # no public way to stop workers
         process.terminate()

@@ -45,19 +45,24 @@ class DatumInspector:
         self.groups: dict[tuple, _ValueGroup] = {}
 
     def inspect(self, key, value) -> None:
-        index = self.records
-        self.records += 1
         try:
             datum = decode_datum(value)
         except DatumDecodeError as exc:
-            self.sink.add(index, key, invalid_datum(str(exc)))
-            self.encodings["invalid"] += 1
-            self.labels.append(MISSING_LABEL)
-            self.shape_ids.append(-1)
+            self.skip(key, invalid_datum(str(exc)), "invalid")
             return
+        index = self.records
+        self.records += 1
         self.labels.append(datum.label)
         shape = self._structure(index, key, datum)
         self.shape_ids.append(-1 if shape is None else self.shapes.setdefault(shape, len(self.shapes)))
+
+    def skip(self, key, problem: Problem, encoding: str = "not-inspected") -> None:
+        """Count a record that cannot be looked into, reporting why."""
+        self.sink.add(self.records, key, problem)
+        self.records += 1
+        self.encodings[encoding] += 1
+        self.labels.append(MISSING_LABEL)
+        self.shape_ids.append(-1)
 
     def _report(self, index: int, key, problem: Problem | None) -> bool:
         if problem is not None:

@@ -60,7 +60,7 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
         for dataset_check in DATASET_CHECKS:
             dataset_check(totals)
     _report_store_errors(totals, source, settings, complete)
-    outcome_verdict = verdict(totals)
+    outcome_verdict = verdict(totals, complete)
     _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)
     return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
                        round(time.perf_counter() - clock, 3), jobs, executor.name)
@@ -92,10 +92,14 @@ def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSetting
 
 
 def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict: dict) -> None:
-    """Dataset-level findings know only record indices: look their keys up, shard by shard."""
+    """Dataset-level findings know only record indices: look their keys up, shard by shard.
+    Only positions a worker already read are looked up, so the parent never walks pages that
+    crashed a worker."""
     wanted: list[Finding] = [f for f in totals.findings()
                              if f.key is None and f.index is not None and f.code != "DS001"]
     crash = outcome_verdict.get("first_crash")
+    if crash and crash["code"] == "DS001":
+        crash = None  # no key lies there: reading stopped at the broken store; never re-read it
     indices = {f.index for f in wanted} | ({crash["index"]} if crash else set())
     starts = [offset for _, offset in totals.shard_offsets]
     per_shard: dict[int, list[int]] = {}

@@ -20,6 +20,10 @@ class Shard:
     number: int
     start: Any = None  # inclusive bound (a key for key-value stores)
     stop: Any = None  # exclusive bound; None means "to the end"
+    # Set after a worker died on this shard (see executor): positions whose inspection
+    # killed the worker, and where reading the store itself killed it.
+    crashed_at: tuple[int, ...] = ()
+    reader_died_at: int | None = None
 
 
 @dataclass

@@ -7,9 +7,10 @@ from .aggregate import CRASHES, FEEDS_GARBAGE, ScanTotals
 from .batches import batch_matrix, first_positions, read_position
 
 
-def verdict(totals: ScanTotals) -> dict:
+def verdict(totals: ScanTotals, complete: bool = True) -> dict:
     """The first record, in Caffe's read order, at which the run dies, and how many records
-    would be fed to the net as garbage without any message."""
+    would be fed to the net as garbage without any message. An interrupted scan that found
+    neither cannot say the data is fine: its verdict is "unknown"."""
     sink = totals.sink
     settings = sink.settings
     garbage = sum(1 for bits in sink.marks.values() if bits & FEEDS_GARBAGE and
@@ -35,4 +36,6 @@ def verdict(totals: ScanTotals) -> dict:
                                  "solver": row % settings.solvers}
     elif garbage:
         result["caffe"] = "trains_on_garbage"
+    elif not complete:
+        result["caffe"] = "unknown"
     return result

@@ -99,6 +99,16 @@ def put_raw(path, items: list[tuple[bytes, bytes]]) -> None:
     env.close()
 
 
+def garble_pages(path, seed: int, pages: int = 4) -> None:
+    """Overwrite pages in the middle of an LMDB's data.mdb with seeded garbage."""
+    data = os.path.join(str(path), "data.mdb")
+    size = os.path.getsize(data)
+    garbage = np.random.default_rng(seed).integers(0, 256, 4096 * pages, dtype=np.uint8)
+    with open(data, "r+b") as handle:
+        handle.seek(size // 2 // 4096 * 4096)
+        handle.write(garbage.tobytes())
+
+
 def tree_state(path) -> dict[str, tuple[str, int]]:
     """Every file below path with its content hash and mtime: proof nothing was changed."""
     state = {}

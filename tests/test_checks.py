@@ -1,10 +1,9 @@
 """One table of check cases: for every registered code, a store that fires it and one that
 does not. A meta test fails when a code has no case or no doc."""
-import os
-
 import pytest
 
 from scanner.checks import CATALOGUE
+from scanner.pipeline import KILL_HOOK
 
 from . import builders as b
 from .scanning import scan_report
@@ -18,17 +17,18 @@ def _corrupt_pages(tmp_path, corrupt: bool):
     path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i, shape=(1, 4, 4))
                                          for i in range(3000)])
     if corrupt:
-        data = os.path.join(path, "data.mdb")
-        size = os.path.getsize(data)
-        with open(data, "r+b") as handle:
-            handle.seek(size // 2 // 4096 * 4096)
-            handle.write(os.urandom(4096 * 4))
-    return path, {}
+        b.garble_pages(path, seed=0)  # liblmdb answers MDB_CORRUPTED for this garbage
+    return path, {}, {}
+
+
+def _killer(tmp_path, kill: bool):
+    path = b.make_lmdb(tmp_path / "db", RAW)
+    return path, {}, {KILL_HOOK: "00000002_img_2.jpg"} if kill else {}
 
 
 def _store(values, **settings):
     def build(tmp_path):
-        return b.make_lmdb(tmp_path / "db", values), settings
+        return b.make_lmdb(tmp_path / "db", values), settings, {}
     return build
 
 
@@ -36,6 +36,7 @@ RAW = [b.raw_datum(seed=i, label=i % 3) for i in range(4)]
 CASES = {
     "DS001": (lambda t: _corrupt_pages(t, True), lambda t: _corrupt_pages(t, False)),
     "DS002": (_store(RAW + [b"\x07" + bytes(63)]), _store(RAW)),
+    "DS005": (lambda t: _killer(t, True), lambda t: _killer(t, False)),
     "DS003": (_store(_jpegs(2) + [b.encoded_datum(b"")]), _store(_jpegs(3))),
     "DS101": (_store([b.float_datum([0.5, float("nan"), 1.0], (1, 1, 3))]),
               _store([b.float_datum([0.5, 0.25, 1.0], (1, 1, 3))])),
@@ -61,8 +62,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
-def test_check_fires(code, tmp_path):
-    path, settings = CASES[code][0](tmp_path)
+def test_check_fires(code, tmp_path, monkeypatch):
+    path, settings, env = CASES[code][0](tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     report = scan_report(path, **settings)
     assert code in report["summary"]["by_code"], report["summary"]
     assert any(f["code"] == code for f in report["findings"])
@@ -70,7 +73,7 @@ def test_check_fires(code, tmp_path):
 
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_check_passes(code, tmp_path):
-    path, settings = CASES[code][1](tmp_path)
+    path, settings, _ = CASES[code][1](tmp_path)
     report = scan_report(path, **settings)
     assert code not in report["summary"]["by_code"], report["findings"]
 

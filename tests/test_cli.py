@@ -1,6 +1,8 @@
 """The CLI in-process (exit codes, messages, options) and once as a real subprocess."""
 import json
 import os
+import signal
+import time
 import subprocess
 import sys
 
@@ -134,3 +136,44 @@ def test_runs_as_a_real_subprocess(fixture_copy, tmp_path):
     assert done.returncode == 1, done.stderr
     assert "TRAINS ON GARBAGE" in done.stdout and done.stderr == ""
     assert json.loads(target.read_text())["summary"]["by_code"]["DS101"] == 7
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path):
+    image = b.encoded_datum(b.jpeg(256, 256))
+    path = b.make_lmdb(tmp_path / "db", [image] * 6000)
+    target = tmp_path / "r.json"
+    process = subprocess.Popen([sys.executable, "-m", "scanner", "lmdb", path, "-j", "2",
+                                "--json", str(target), "--no-progress"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and process.poll() is None:  # workers are running
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    workers = _children(process.pid)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    report = json.loads(target.read_text())
+    assert report["partial"] is True and report["exit_status"] == 130
+    assert report["summary"]["records"] < 6000 and report["verdict"]["caffe"] == "unknown"
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+
+
+def test_worker_logs_reach_the_parent(tmp_path):
+    path = b.make_lmdb(tmp_path / "db", [b.raw_datum(shape=(1, 4, 4), seed=i)
+                                         for i in range(5000)])
+    done = subprocess.run([sys.executable, "-m", "scanner", "lmdb", path, "-j", "2", "-v",
+                           "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if ": DEBUG: shard " in line]
+    assert len(lines) == 8  # 2 jobs x 4 shards each, every one logged from its worker
+    assert len({line.split("]")[0] for line in lines}) == 2  # from two worker processes

@@ -1,6 +1,8 @@
 """Parallel scans: real worker processes give the same report as one process."""
 import numpy as np
 
+from scanner.pipeline import KILL_HOOK
+
 from . import builders as b
 from .scanning import scan_report
 
@@ -44,3 +46,27 @@ def test_findings_are_in_read_order_with_exact_counts(tmp_path):
     assert indices == sorted(indices)
     by_code = report["summary"]["by_code"]
     assert by_code["DS002"] > 3 and sum(1 for f in report["findings"] if f["code"] == "DS002") == 3
+
+
+def test_a_worker_killed_on_a_record_costs_only_that_record(tmp_path, monkeypatch):
+    path = _faulty_store(tmp_path)
+    clean = scan_report(path, jobs=2)
+    monkeypatch.setenv(KILL_HOOK, "00004321_img_4321.jpg")
+    report = scan_report(path, jobs=2)
+    assert report["summary"]["records"] == 9000
+    killed = [f for f in report["findings"] if f["code"] == "DS005"]
+    assert [(f["index"], f["key"]) for f in killed] == [(4321, "00004321_img_4321.jpg")]
+    assert 4321 not in {f["index"] for f in clean["findings"]}  # a clean record otherwise
+    others = {code: n for code, n in report["summary"]["by_code"].items() if code != "DS005"}
+    assert others == clean["summary"]["by_code"]
+
+
+def test_a_store_that_aborts_its_reader_is_a_finding_not_a_crash(tmp_path):
+    path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i, shape=(1, 4, 4))
+                                         for i in range(3000)])
+    b.garble_pages(path, seed=5)  # this garbage makes liblmdb abort() in mdb_cursor_next
+    report = scan_report(path, jobs=2)
+    store_errors = [f for f in report["findings"] if f["code"] == "DS001"]
+    assert len(store_errors) == 1 and "crashed the reader" in store_errors[0]["message"]
+    assert store_errors[0]["detail"]["records_not_reached"] == 3000 - report["summary"]["records"]
+    assert report["verdict"]["first_crash"]["code"] == "DS001"

@@ -14,3 +14,17 @@ def store_read_error():
 
     Example: `data.mdb` copied while being written, with pages in the middle overwritten.
     """
+
+
+@register("DS005", ERROR, "record crashed the decoder", "store", CRASH)
+def decoder_crash():
+    """What it finds: a record on which a worker process died (segmentation fault, abort,
+    killed for memory) each time it was inspected. dscan re-runs the shard without it, reports
+    it here and goes on; the other records of the shard are scanned as usual.
+
+    Why it matters: a record that kills a decoding library in dscan will very likely kill
+    Caffe's reader too (the same libjpeg, libpng and protobuf code paths), with no message
+    naming the record.
+
+    Example: a crafted image whose header drives a decoder into an out-of-bounds write.
+    """

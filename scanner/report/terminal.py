@@ -7,7 +7,8 @@ from ..checks import CATALOGUE
 from ..scan import ScanOutcome
 from .keys import key_text, printable
 
-_VERDICT = {"crashes": "CRASHES", "trains_on_garbage": "TRAINS ON GARBAGE", "ok": "ok"}
+_VERDICT = {"crashes": "CRASHES", "trains_on_garbage": "TRAINS ON GARBAGE", "ok": "ok",
+            "unknown": "unknown (the scan was interrupted before finding a problem)"}
 
 
 def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
