@@ -11,8 +11,6 @@ from .checks.registry import Problem
 from .settings import ScanSettings
 from .stats import ChannelStats
 from .types import CRASH, GARBAGE, Finding
-
-MISSING_LABEL = np.iinfo(np.int64).min  # label of a record that could not be decoded
 FOUND, FEEDS_GARBAGE, CRASHES = 1, 2, 4  # bits per record with findings
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from .aggregate import MISSING_LABEL, FindingSink, ShardResult
+from .aggregate import FindingSink, ShardResult
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
 from .checks.registry import Problem
@@ -15,6 +15,7 @@ from .checks.value_checks import VALUE_CHECKS
 from .datum import Datum, DatumDecodeError, decode_datum
 from .settings import ScanSettings
 from .stats import ChannelStats
+from .types import MISSING_LABEL
 
 
 _CHUNK_BYTES = 8 << 20  # check a group once it holds this much, whatever its record count

@@ -9,6 +9,7 @@ SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 # What real Caffe does when it reaches a record with a given fault.
 CRASH, GARBAGE, NO_EFFECT = "crash", "garbage", "none"
+MISSING_LABEL = -(2 ** 63)  # label of a record that could not be decoded (int64 minimum)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
 """Checks that need the whole dataset in read order: shapes per batch, label ranges."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..aggregate import MISSING_LABEL, ScanTotals
 from ..batches import batch_matrix
-from ..types import CRASH, ERROR, GARBAGE, NO_EFFECT, WARNING
+from ..types import CRASH, ERROR, GARBAGE, MISSING_LABEL, NO_EFFECT, WARNING
+
+if TYPE_CHECKING:
+    from ..aggregate import ScanTotals
 from .registry import Problem, register
 
 

@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 
 from .. import __version__
-from ..aggregate import MISSING_LABEL
+from ..types import MISSING_LABEL
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK, Finding
 from .keys import is_utf8, key_text
