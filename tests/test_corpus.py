@@ -24,7 +24,7 @@ KIND_CODES = {
     "channel_count_mismatch": {"DS205", "DS207"},
 }
 FAULTY = [("faulty_enc_lmdb", {}), ("faulty_raw_lmdb", {"num_classes": 10}),
-          ("float_lmdb", {}), ("natural_enc_lmdb", {"num_classes": 10})]
+          ("float_lmdb", {}), ("natural_enc_lmdb", {})]  # label 12 is found without --num-classes
 CLEAN = ["enc_lmdb", "gray_lmdb"]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import __version__
 from ..types import MISSING_LABEL
+from ..labels import infer_range
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK, Finding
 from .keys import is_utf8, key_text
@@ -83,12 +84,16 @@ def _stats(outcome: ScanOutcome) -> dict:
         shapes["x".join(map(str, totals.shapes[shape_id]))] += count
     labels = totals.labels[totals.labels != MISSING_LABEL]
     values, label_counts = np.unique(labels, return_counts=True)
+    given = outcome.settings.num_classes
+    inferred = None if given else infer_range(labels, outcome.settings.ignore_label)
     return {
         "shapes": dict(shapes.most_common()),
         "encodings": dict(totals.encodings.most_common()),
         "labels": {"histogram": {str(v): c for v, c in zip(values.tolist(), label_counts.tolist())},
                    "min": int(labels.min()) if len(labels) else None,
-                   "max": int(labels.max()) if len(labels) else None},
+                   "max": int(labels.max()) if len(labels) else None,
+                   "num_classes": given or (inferred.num_classes if inferred else None),
+                   "num_classes_inferred": not given and inferred is not None},
         "values": _values(totals.stats),
     }
 

@@ -1,0 +1,44 @@
+"""What the labels say about the classes when nobody told dscan how many there are."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RARE_SHARE = 0.05  # a value seen less than 5% as often as the median class is rare
+
+
+@dataclass
+class LabelRange:
+    low: int
+    high: int  # inclusive
+    outliers: dict[int, int]  # label value -> count: rare, isolated and outside [low, high]
+
+    @property
+    def num_classes(self) -> int:
+        return self.high + 1
+
+
+def infer_range(labels: np.ndarray, ignore_label: int | None = None) -> LabelRange | None:
+    """The main block of labels, and the few values that look like typos outside it.
+
+    A value is an outlier when it is rare (seen at most max(1, 5% of the median class count)
+    times), has no neighbouring value present (v-1 and v+1 absent), and lies outside the
+    range of the common values. Negative values are always outside a Caffe class range."""
+    if ignore_label is not None:
+        labels = labels[labels != ignore_label]
+    if not len(labels):
+        return None
+    values, counts = np.unique(labels, return_counts=True)
+    rare_limit = max(1.0, RARE_SHARE * float(np.median(counts)))
+    common = values[counts > rare_limit]
+    if not len(common):
+        common = values
+    low, high = int(max(common.min(), 0)), int(common.max())
+    present = set(values.tolist())
+    outliers = {}
+    for value, count in zip(values.tolist(), counts.tolist()):
+        isolated = value - 1 not in present and value + 1 not in present
+        if value < 0 or (count <= rare_limit and isolated and not low <= value <= high):
+            outliers[value] = count
+    return LabelRange(low, high, outliers)
