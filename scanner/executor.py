@@ -27,12 +27,17 @@ from .types import Shard
 
 log = logging.getLogger("dscan")
 MAX_CRASHES_PER_SHARD = 32
+STOP_GRACE_S = 10.0  # after a stop request, how long workers get to return by themselves
 _NOT_STARTED = -1
-_shared = {}  # in each worker: the progress counter and the per-shard states
+_shared = {}  # in each worker: the progress counter, per-shard states, the stop flag
 
 
-def _init_worker(counter, states) -> None:
-    _shared.update(counter=counter, states=states)
+class _Stopped(Exception):
+    """Raised inside a worker when the parent asked the scan to stop."""
+
+
+def _init_worker(counter, states, stop_flag) -> None:
+    _shared.update(counter=counter, states=states, stop_flag=stop_flag)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: die when told
 
@@ -43,13 +48,18 @@ def _tick(records: int) -> None:
         counter.value += records
 
 
-def _run(shard: Shard, settings: ScanSettings) -> ShardResult:
-    states = _shared["states"]
+def _run(shard: Shard, settings: ScanSettings) -> ShardResult | None:
+    states, stop_flag = _shared["states"], _shared["stop_flag"]
 
     def track(state: int) -> None:
         states[shard.number] = state
+        if stop_flag.value:
+            raise _Stopped
 
-    return scan_shard(shard, settings, _tick, track)
+    try:
+        return scan_shard(shard, settings, _tick, track)
+    except _Stopped:
+        return None  # a worker that returns is safe; one killed mid-reply can hang the pool
 
 
 @contextmanager
@@ -89,7 +99,7 @@ class LocalExecutor:
             progress: Callable[[int], None]) -> tuple[list[ShardResult], bool]:
         """Return the results of the shards that finished and whether all of them did."""
         results: dict[int, ShardResult] = {}
-        multiprocessing_logging.install_mp_handler(log)
+        multiprocessing_logging.install_mp_handler()  # worker records reach the parent's handlers
         try:
             with _stop_on_signals(self.stop):
                 queue = list(shards)
@@ -103,7 +113,7 @@ class LocalExecutor:
                             if isolated is not None:
                                 results[shard.number] = isolated
         finally:
-            multiprocessing_logging.uninstall_mp_handler(log)
+            multiprocessing_logging.uninstall_mp_handler()
         return list(results.values()), len(results) == len(shards)
 
     def _isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
@@ -131,30 +141,39 @@ class LocalExecutor:
     def _round(self, shards: list[Shard], settings: ScanSettings,
                progress: Callable[[int], None] | None, jobs: int) -> _Round:
         context = multiprocessing.get_context("fork")
-        counter = context.Value("q", 0)
+        counter, stop_flag = context.Value("q", 0), context.RawValue("b", 0)
         states = context.RawArray("q", [_NOT_STARTED] * (max(s.number for s in shards) + 1))
         pool = ProcessPoolExecutor(min(jobs, len(shards)), context, initializer=_init_worker,
-                                   initargs=(counter, states))
+                                   initargs=(counter, states, stop_flag))
         round_ = _Round({}, [], [])
         futures = {pool.submit(_run, shard, settings): shard for shard in shards}
         pending, shown = set(futures), 0
         try:
             while pending and not self.stop.is_set():
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        round_.broken.append(futures[future])
-                    else:
-                        round_.results[result.number] = result
+                self._collect(done, futures, round_)
                 shown = _show_progress(counter, shown, progress)
         finally:
-            if pending:  # interrupted: stop the workers now rather than let them finish
-                _terminate(pool)
+            if pending:  # interrupted: ask the workers to return, kill them only if they won't
+                stop_flag.value = 1
+                done, pending = wait(pending, timeout=STOP_GRACE_S)
+                self._collect(done, futures, round_)
+                if pending:
+                    _terminate(pool)
             pool.shutdown(wait=True, cancel_futures=True)
         round_.states = list(states)
         return round_
+
+    @staticmethod
+    def _collect(done, futures: dict, round_: _Round) -> None:
+        for future in done:
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                round_.broken.append(futures[future])
+            else:
+                if result is not None:  # None: the worker stopped on request
+                    round_.results[result.number] = result
 
 
 def _show_progress(counter, shown: int, progress: Callable[[int], None] | None) -> int:

@@ -146,7 +146,8 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path, stop_signal):
     image = b.encoded_datum(b.jpeg(256, 256))
     path = b.make_lmdb(tmp_path / "db", [image] * 6000)
     target = tmp_path / "r.json"
@@ -158,7 +159,7 @@ def test_ctrl_c_writes_a_partial_report_and_exits_130(tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.01)
     workers = _children(process.pid)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "Traceback" not in err
