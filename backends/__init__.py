@@ -11,6 +11,7 @@ from .base import Backend
 # name -> (module, class, the distribution that provides its library)
 REGISTRY = {
     "lmdb": ("backends.lmdb", "LmdbBackend", "lmdb"),
+    "leveldb": ("backends.leveldb", "LevelDbBackend", "plyvel"),
 }
 
 

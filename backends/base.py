@@ -17,14 +17,19 @@ class Backend(Protocol):
     def describe(self) -> dict:
         """Facts about the store for the report's `source` section (at least `entries`)."""
 
-    def count(self) -> int:
-        """Number of records in the store (as seen by this handle's snapshot)."""
+    def count(self) -> int | None:
+        """Number of records (as seen by this handle's snapshot); None if only a full read
+        could tell."""
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
         """Split the first `limit` records (all if None) into about `count` shards in order."""
 
     def close(self) -> None:
-        """Release the handle (and anything made to open it)."""
+        """Release the handle; called before workers open their own."""
+
+    def cleanup(self) -> None:
+        """Remove whatever opening the store made (a private snapshot); called at the end
+        of the scan, also after an error or an interrupt."""
 
     @staticmethod
     def read(shard: Shard) -> AbstractContextManager[Iterator[tuple]]:

@@ -14,7 +14,7 @@ import lmdb
 from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
 from scanner.types import Shard
 
-_KEY_WIDTH = 8  # bytes after the common prefix used to interpolate split keys
+from .keyrange import SMALL_STORE_RECORDS, key_shards, limit_bounds
 
 
 def _open_env(path: str) -> lmdb.Environment:
@@ -64,18 +64,31 @@ class LmdbBackend:
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
         """Split by key ranges interpolated between the first and last key: no key listing."""
+        wanted = self.count() if limit is None else min(limit, self.count())
+        if wanted == 0:
+            return []
         try:
             with self.env.begin(buffers=True) as txn:
-                bounds = _bounds(txn, limit)
-                splits = _split_keys(txn, *bounds, count) if bounds and count > 1 else []
+                cursor = txn.cursor()
+                cursor.first()
+                first = bytes(cursor.key())
+                if limit is None or limit >= self.count():
+                    cursor.last()
+                    last, stop = bytes(cursor.key()), None
+                else:
+                    last, stop = limit_bounds(cursor.iternext(values=False), limit)
+                snap_cursor = txn.cursor()
+
+                def snap(probe: bytes) -> bytes | None:
+                    return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) else None
+
+                parts = 1 if wanted < SMALL_STORE_RECORDS else count
+                return key_shards(self.name, self.path, first, last, stop, parts, snap)
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
-        if not bounds:
-            return []
-        stop = bounds[2]
-        edges = [None, *splits, stop]
-        return [Shard(self.name, self.path, number, edges[number], edges[number + 1])
-                for number in range(len(edges) - 1)]
+
+    def cleanup(self) -> None:
+        """Nothing to remove: LMDB is read in place."""
 
     @staticmethod
     @contextmanager
@@ -103,43 +116,6 @@ class LmdbBackend:
         finally:
             env.close()
         return found
-
-
-def _bounds(txn: lmdb.Transaction, limit: int | None) -> tuple[bytes, bytes, bytes | None] | None:
-    """First key, last key to scan, and the exclusive stop key (None: to the end)."""
-    cursor = txn.cursor()
-    if not cursor.first():
-        return None
-    first = bytes(cursor.key())
-    if limit is None:
-        cursor.last()
-        return first, bytes(cursor.key()), None
-    last, stop = first, None
-    for position, key in enumerate(cursor.iternext(values=False)):
-        if position == limit:
-            stop = bytes(key)
-            break
-        last = key
-    return first, bytes(last), stop
-
-
-def _split_keys(txn: lmdb.Transaction, first: bytes, last: bytes, stop, count: int) -> list[bytes]:
-    """Keys that cut [first, last] into about `count` ranges, snapped to existing keys."""
-    prefix = os.path.commonprefix([first, last])
-
-    def as_number(key: bytes) -> int:
-        return int.from_bytes(key[len(prefix):][:_KEY_WIDTH].ljust(_KEY_WIDTH, b"\0"), "big")
-
-    low, high = as_number(first), as_number(last)
-    cursor, splits = txn.cursor(), []
-    for part in range(1, count):
-        probe = prefix + (low + (high - low) * part // count).to_bytes(_KEY_WIDTH, "big")
-        if not cursor.set_range(probe):
-            break
-        key = bytes(cursor.key())
-        if key > (splits[-1] if splits else first) and key <= last:
-            splits.append(key)
-    return splits
 
 
 def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True) -> Iterator:

@@ -17,9 +17,9 @@ from .types import SEVERITY_RANK
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SCAN_COMMANDS = {
     "lmdb": "scan a Caffe LMDB directory (data.mdb)",
+    "leveldb": "scan a Caffe LevelDB directory (through a private snapshot)",
 }
 PLANNED_COMMANDS = {
-    "leveldb": "scan a Caffe LevelDB directory",
     "hdf5": "scan a Caffe HDF5Data source list or .h5 file",
 }
 
@@ -154,7 +154,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_CLEAN
     if args.command in PLANNED_COMMANDS:
         raise UsageError(f"'dscan {args.command}' is not implemented yet in dscan {__version__};"
-                         " only 'dscan lmdb' scans for now")
+                         " 'dscan lmdb' and 'dscan leveldb' scan")
     return _run_scan(args)
 
 

@@ -17,7 +17,6 @@ from .settings import ScanSettings
 from .types import Finding
 from .verdict import verdict
 
-SINGLE_SHARD_RECORDS = 4096  # below this, process start-up costs more than it saves
 SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
 
 
@@ -40,30 +39,38 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     clock = time.perf_counter()
     backend_class = backends.get(backend_name)
     store = backend_class(path)
-    try:
-        source = store.describe()
-        wanted = store.count() if settings.limit is None else min(settings.limit, store.count())
-        shard_count = 1 if wanted < SINGLE_SHARD_RECORDS else jobs * SHARDS_PER_JOB
-        shards = store.shards(shard_count, settings.limit)
+    try:  # cleanup() removes what opening made (a LevelDB snapshot), also on error and Ctrl-C
+        try:
+            source = store.describe()
+            shards = store.shards(jobs * SHARDS_PER_JOB, settings.limit)
+            total = store.count()
+        finally:
+            store.close()  # workers open their own handles
+        executor = LocalExecutor(jobs)
+        results, complete = _run(executor, shards, settings, progress,
+                                 None if total is None else min(total, settings.limit or total))
+        totals = merge(_contiguous(results), settings)
+        if source.get("entries") is None and complete:
+            source["entries"] = totals.records  # a store that cannot count without reading
+        if complete:
+            for dataset_check in DATASET_CHECKS:
+                dataset_check(totals)
+        _report_store_errors(totals, source, settings, complete)
+        outcome_verdict = verdict(totals, complete)
+        _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)
     finally:
-        store.close()
-    progress = progress or Progress(enabled=False)
-    progress.start(wanted)
-    executor = LocalExecutor(jobs)
-    try:
-        results, complete = executor.run(shards, settings, progress.update)
-    finally:
-        progress.close()
-    results = _contiguous(results)
-    totals = merge(results, settings)
-    if complete:
-        for dataset_check in DATASET_CHECKS:
-            dataset_check(totals)
-    _report_store_errors(totals, source, settings, complete)
-    outcome_verdict = verdict(totals, complete)
-    _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)
+        store.cleanup()
     return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
                        round(time.perf_counter() - clock, 3), jobs, executor.name)
+
+
+def _run(executor, shards, settings, progress, total):
+    progress = progress or Progress(enabled=False)
+    progress.start(total)
+    try:
+        return executor.run(shards, settings, progress.update)
+    finally:
+        progress.close()
 
 
 def _contiguous(results: list) -> list:

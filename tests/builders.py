@@ -119,3 +119,20 @@ def tree_state(path) -> dict[str, tuple[str, int]]:
                 digest = hashlib.sha256(handle.read()).hexdigest()
             state[os.path.relpath(full, path)] = (digest, os.stat(full).st_mtime_ns)
     return state
+
+
+def make_leveldb(path, values: list, names: list[str] | None = None,
+                 log_only: bool = False) -> str:
+    """Write values under Caffe-style keys into a new LevelDB (snappy-compressed tables).
+    With log_only, everything stays in the write-ahead log, as convert_imageset leaves it."""
+    import plyvel
+
+    path = str(path)
+    options = {"write_buffer_size": 256 << 20} if log_only else {}
+    db = plyvel.DB(path, create_if_missing=True, compression="snappy", **options)
+    with db.write_batch() as batch:
+        for index, value in enumerate(values):
+            name = names[index] if names else f"img_{index}.jpg"
+            batch.put(b"%08d_%s" % (index, name.encode()), value)
+    db.close()
+    return path

@@ -7,9 +7,9 @@ from scanner.scan import scan
 from scanner.settings import ScanSettings
 
 
-def scan_report(path: str, jobs: int = 1, **settings) -> dict:
+def scan_report(path: str, jobs: int = 1, backend: str = "lmdb", **settings) -> dict:
     settings.setdefault("enabled", frozenset(CATALOGUE))
-    outcome = scan("lmdb", str(path), ScanSettings(**settings), jobs)
+    outcome = scan(backend, str(path), ScanSettings(**settings), jobs)
     return json_report.build(outcome, 0)
 
 

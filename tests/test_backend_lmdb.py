@@ -8,6 +8,7 @@ from scanner.errors import InputNotFoundError, StoreError, WrongKindError
 
 from . import builders as b
 from .backend_contract import BackendContract
+from .scanning import scan_report
 
 
 class TestLmdbContract(BackendContract):
@@ -37,6 +38,8 @@ def test_shards_of_an_empty_store_are_none(tmp_path):
     store = backends.get("lmdb")(path)
     assert store.count() == 0 and store.shards(4) == []
     store.close()
+    report_path = path
+    assert scan_report(report_path)["summary"]["records"] == 0
 
 
 @pytest.mark.parametrize("make, error", [

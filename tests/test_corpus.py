@@ -24,8 +24,13 @@ KIND_CODES = {
     "channel_count_mismatch": {"DS205", "DS207"},
 }
 FAULTY = [("faulty_enc_lmdb", {}), ("faulty_raw_lmdb", {"num_classes": 10}),
-          ("float_lmdb", {}), ("natural_enc_lmdb", {})]  # label 12 is found without --num-classes
-CLEAN = ["enc_lmdb", "gray_lmdb"]
+          ("float_lmdb", {}), ("natural_enc_lmdb", {}),  # label 12 found without --num-classes
+          ("faulty_enc_leveldb", {})]
+CLEAN = ["enc_lmdb", "gray_lmdb", "raw_lmdb", "enc_leveldb", "raw_leveldb"]
+
+
+def _backend(name: str) -> str:
+    return "leveldb" if name.endswith("leveldb") else "lmdb"
 
 
 def _truth(name: str) -> dict:
@@ -37,7 +42,7 @@ def _truth(name: str) -> dict:
 def test_every_truth_fault_is_found(fixture_copy, name, settings):
     path = fixture_copy(name)
     before = tree_state(path)
-    report = scan_report(path, jobs=2, max_examples=100_000, **settings)
+    report = scan_report(path, jobs=2, max_examples=100_000, backend=_backend(name), **settings)
     found = codes_at(report)
     missed = [(key, kind) for key, kinds in _truth(name)["faults"].items() for kind in kinds
               if kind in KIND_CODES and not found.get(key, set()) & KIND_CODES[kind]]
@@ -47,9 +52,12 @@ def test_every_truth_fault_is_found(fixture_copy, name, settings):
 
 @pytest.mark.parametrize("name", CLEAN)
 def test_clean_sets_have_no_error(fixture_copy, name):
-    report = scan_report(fixture_copy(name), jobs=2)
+    path = fixture_copy(name)
+    before = tree_state(path)
+    report = scan_report(path, jobs=2, backend=_backend(name))
     assert report["summary"]["by_severity"]["error"] == 0, report["findings"][:3]
     assert report["summary"]["records"] == _truth(name)["num_records"]
+    assert tree_state(path) == before
 
 
 def test_caffe_crash_point_matches_the_oracle(fixture_copy):

@@ -19,8 +19,9 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
     tally = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
                       for s in ("error", "warning", "info"))
     partial = "  [PARTIAL: interrupted]" if report["partial"] else ""
+    entries = "?" if source["entries"] is None else source["entries"]
     print(f"dscan {source['backend']} {printable(source['path'])}: {summary['records']} of "
-          f"{source['entries']} records in {report['duration_s']:.2f} s "
+          f"{entries} records in {report['duration_s']:.2f} s "
           f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}){partial}", file=out)
     print(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", file=out)
     print(f"Findings: {tally} on {summary['records_with_findings']} records", file=out)
