@@ -12,6 +12,7 @@ from .base import Backend
 REGISTRY = {
     "lmdb": ("backends.lmdb", "LmdbBackend", "lmdb"),
     "leveldb": ("backends.leveldb", "LevelDbBackend", "plyvel"),
+    "hdf5": ("backends.hdf5", "Hdf5Backend", "h5py"),
 }
 
 

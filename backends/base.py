@@ -11,8 +11,13 @@ from scanner.types import Shard
 class Backend(Protocol):
     name: str
 
-    def __init__(self, path: str) -> None:
+    record_format: str  # "datum": (key, Datum bytes) pairs; "rows": (first row, {top: array})
+
+    def __init__(self, path: str, settings=None) -> None:
         """Open the store read-only; raise a DscanError saying what is wrong with `path`."""
+
+    def findings(self) -> list:
+        """Store-level findings known before reading (HDF5 file checks), as PlanningFinding."""
 
     def describe(self) -> dict:
         """Facts about the store for the report's `source` section (at least `entries`)."""
@@ -33,8 +38,9 @@ class Backend(Protocol):
 
     @staticmethod
     def read(shard: Shard) -> AbstractContextManager[Iterator[tuple]]:
-        """Open the store anew and yield the shard's (key, value) pairs in read order; raise
-        StoreReadError if the store fails mid-way. Values stay valid inside the context."""
+        """Open the store anew and yield the shard's records in read order (see
+        record_format); raise StoreReadError if the store fails mid-way. Values stay valid
+        inside the context."""
 
     @staticmethod
     def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:

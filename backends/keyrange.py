@@ -45,5 +45,5 @@ def key_shards(backend: str, path: str, first: bytes, last: bytes, stop: bytes |
                count: int, snap: Callable[[bytes], bytes | None]) -> list[Shard]:
     splits = split_keys(first, last, count, snap) if count > 1 else []
     edges = [None, *splits, stop]
-    return [Shard(backend, path, number, edges[number], edges[number + 1])
+    return [Shard(backend, path, number, start=edges[number], stop=edges[number + 1])
             for number in range(len(edges) - 1)]

@@ -63,8 +63,9 @@ def _open(path: str) -> plyvel.DB:
 
 class LevelDbBackend:
     name = "leveldb"
+    record_format = "datum"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, settings=None):
         _check_path(path)
         self.path = path
         self.snapshot = _snapshot(path)
@@ -80,6 +81,10 @@ class LevelDbBackend:
         if first is None:
             return None
         return first, next(self.db.iterator(include_value=False, reverse=True))
+
+    def findings(self) -> list:
+        """No store-level findings are known before reading."""
+        return []
 
     def describe(self) -> dict:
         return {"backend": self.name, "path": self.path, "entries": None,

@@ -39,8 +39,9 @@ def _check_path(path: str) -> None:
 
 class LmdbBackend:
     name = "lmdb"
+    record_format = "datum"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, settings=None):
         _check_path(path)
         self.path = path
         self.env = _open_env(path)
@@ -50,6 +51,10 @@ class LmdbBackend:
         except lmdb.Error as exc:
             self.env.close()
             raise StoreError(f"{path}: cannot read LMDB header: {exc}") from None
+
+    def findings(self) -> list:
+        """No store-level findings are known before reading."""
+        return []
 
     def describe(self) -> dict:
         return {"backend": self.name, "path": self.path, "entries": self.stat["entries"],

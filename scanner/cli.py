@@ -18,10 +18,9 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SCAN_COMMANDS = {
     "lmdb": "scan a Caffe LMDB directory (data.mdb)",
     "leveldb": "scan a Caffe LevelDB directory (through a private snapshot)",
+    "hdf5": "scan a Caffe HDF5Data source list (a text file of .h5 paths) or one .h5 file",
 }
-PLANNED_COMMANDS = {
-    "hdf5": "scan a Caffe HDF5Data source list or .h5 file",
-}
+PLANNED_COMMANDS: dict[str, str] = {}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +88,15 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="more examples; tracebacks on errors")
 
 
+def _hdf5_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="data", metavar="NAME",
+                        help="dataset of the data top (default: data)")
+    parser.add_argument("--label", default="label", metavar="NAME",
+                        help="dataset of the label top (default: label; 'none' for no label)")
+    parser.add_argument("--background", type=_integer, default=0, metavar="C",
+                        help="segmentation: the background class (default 0)")
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -102,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dscan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, text in SCAN_COMMANDS.items():
-        _scan_options(commands.add_parser(name, help=text, description=text))
+        scan_parser = commands.add_parser(name, help=text, description=text)
+        _scan_options(scan_parser)
+        if name == "hdf5":
+            _hdf5_options(scan_parser)
     for name, text in PLANNED_COMMANDS.items():
         planned = commands.add_parser(name, help=f"{text} (not implemented yet)")
         planned.add_argument("rest", nargs=argparse.REMAINDER)
@@ -161,10 +172,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _settings(args: argparse.Namespace) -> ScanSettings:
     enabled = set(CATALOGUE) if args.select is None else matching(args.select)
     enabled -= matching(args.ignore)
+    hdf5 = {}
+    if args.command == "hdf5":
+        hdf5 = {"data_top": args.data, "background": args.background,
+                "label_top": None if args.label.lower() == "none" else args.label}
     return ScanSettings(num_classes=args.num_classes, ignore_label=args.ignore_label,
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
-                        max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on)
+                        max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
+                        **hdf5)
 
 
 def _exit_status(counts: dict, fail_on: str, partial: bool) -> int:

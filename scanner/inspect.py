@@ -31,8 +31,8 @@ class _ValueGroup:
         self.nbytes = 0
 
 
-class DatumInspector:
-    """Turns (key, Datum bytes) pairs, in read order, into one shard's result."""
+class ShardInspector:
+    """State every kind of record adds to: counts, labels, shapes, value statistics."""
 
     def __init__(self, settings: ScanSettings):
         self.settings = settings
@@ -43,6 +43,53 @@ class DatumInspector:
         self.shapes: dict[tuple, int] = {}
         self.encodings: Counter = Counter()
         self.stats: dict[tuple[str, int], ChannelStats] = {}
+
+    def shape_id(self, shape: tuple | None) -> int:
+        return -1 if shape is None else self.shapes.setdefault(shape, len(self.shapes))
+
+    def skip(self, key, problem: Problem, encoding: str = "not-inspected") -> None:
+        """Count a record that cannot be looked into, reporting why."""
+        self.sink.add(self.records, key, problem)
+        self.records += 1
+        self.encodings[encoding] += 1
+        self.labels.append(MISSING_LABEL)
+        self.shape_ids.append(-1)
+
+    def check_values(self, values: np.ndarray, indices, keys, stats_group) -> None:
+        """Run the value checks on samples (n, C, L); add clean rows to the statistics."""
+        unusable = set()
+        for value_check in VALUE_CHECKS:
+            for row, problem in value_check(values).items():
+                self.sink.add(indices[row], keys[row], problem)
+                if problem.code == "DS101":
+                    unusable.add(row)
+        if stats_group is None:
+            return
+        if unusable:
+            values = np.delete(values, sorted(unusable), axis=0)
+        self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(values)
+
+    def finish(self) -> None:
+        """Check whatever is still queued; runs while the store's buffers are valid."""
+
+    def result(self, number: int, store_error: dict | None = None) -> ShardResult:
+        marked = np.fromiter(self.sink.marks.keys(), np.int64, len(self.sink.marks))
+        marks = np.fromiter(self.sink.marks.values(), np.uint8, len(self.sink.marks))
+        return ShardResult(
+            number=number, records=self.records, counts=self.sink.counts,
+            examples=self.sink.examples, marked=marked, marks=marks,
+            crashes=self.sink.crashes,
+            labels=np.frombuffer(self.labels, np.int64).copy(),
+            shape_ids=np.frombuffer(self.shape_ids, np.int32).copy(),
+            shapes=list(self.shapes), encodings=self.encodings, stats=self.stats,
+            store_error=store_error)
+
+
+class DatumInspector(ShardInspector):
+    """Turns (key, Datum bytes) pairs, in read order, into one shard's result."""
+
+    def __init__(self, settings: ScanSettings):
+        super().__init__(settings)
         self.groups: dict[tuple, _ValueGroup] = {}
 
     def inspect(self, key, value) -> None:
@@ -55,15 +102,7 @@ class DatumInspector:
         self.records += 1
         self.labels.append(datum.label)
         shape = self._structure(index, key, datum)
-        self.shape_ids.append(-1 if shape is None else self.shapes.setdefault(shape, len(self.shapes)))
-
-    def skip(self, key, problem: Problem, encoding: str = "not-inspected") -> None:
-        """Count a record that cannot be looked into, reporting why."""
-        self.sink.add(self.records, key, problem)
-        self.records += 1
-        self.encodings[encoding] += 1
-        self.labels.append(MISSING_LABEL)
-        self.shape_ids.append(-1)
+        self.shape_ids.append(self.shape_id(shape))
 
     def _report(self, index: int, key, problem: Problem | None) -> bool:
         if problem is not None:
@@ -118,30 +157,10 @@ class DatumInspector:
             flat = np.stack(group.payloads) if len(group.payloads) > 1 else \
                 np.asarray(group.payloads[0])[None]
         values = flat.reshape(len(group.indices), channels, length)
-        unusable = set()
-        for value_check in VALUE_CHECKS:
-            for row, problem in value_check(values).items():
-                self.sink.add(group.indices[row], group.keys[row], problem)
-                if problem.code == "DS101":
-                    unusable.add(row)
-        if unusable:
-            values = np.delete(values, sorted(unusable), axis=0)
-        if shaped:  # a float count that does not match the shape is no basis for stats
-            self.stats.setdefault((dtype, channels), ChannelStats(channels)).add(values)
+        # a float count that does not match the shape is no basis for statistics
+        self.check_values(values, group.indices, group.keys,
+                          (dtype, channels) if shaped else None)
 
     def finish(self) -> None:
-        """Check the values still queued; must run while the store's buffers are valid."""
         for group_key in list(self.groups):
             self._check_values(group_key, self.groups.pop(group_key))
-
-    def result(self, number: int, store_error: dict | None = None) -> ShardResult:
-        marked = np.fromiter(self.sink.marks.keys(), np.int64, len(self.sink.marks))
-        marks = np.fromiter(self.sink.marks.values(), np.uint8, len(self.sink.marks))
-        return ShardResult(
-            number=number, records=self.records, counts=self.sink.counts,
-            examples=self.sink.examples, marked=marked, marks=marks,
-            crashes=self.sink.crashes,
-            labels=np.frombuffer(self.labels, np.int64).copy(),
-            shape_ids=np.frombuffer(self.shape_ids, np.int32).copy(),
-            shapes=list(self.shapes), encodings=self.encodings, stats=self.stats,
-            store_error=store_error)

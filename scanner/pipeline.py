@@ -13,6 +13,7 @@ from .aggregate import ShardResult
 from .checks.registry import Problem
 from .errors import StoreReadError
 from .inspect import DatumInspector
+from .inspect_rows import RowInspector
 from .settings import ScanSettings
 from .types import Shard
 
@@ -32,45 +33,98 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     where the worker was: 2*i + 1 while inspecting record i, 2*i while fetching it."""
     started = time.perf_counter()
     backend = backends.get(shard.backend)
+    walk = _walk_rows if backend.record_format == "rows" else _walk_datums
+    progress = _Progress(tick)
+    last_key = None
+    with backend.read(shard) as records:
+        try:
+            inspector, last_key = walk(shard, settings, records, track, progress)
+            store_error = None if shard.reader_died_at is None else \
+                _reader_died(shard.reader_died_at, last_key)
+        except _StoreFailed as failed:
+            inspector, store_error = failed.inspector, failed.store_error
+        inspector.finish()
+    progress.flush(inspector.records)
+    log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
+              time.perf_counter() - started, " (store error)" if store_error else "")
+    return inspector.result(shard.number, store_error)
+
+
+class _Progress:
+    def __init__(self, tick: Callable[[int], None] | None):
+        self.tick, self.reported = tick, 0
+
+    def update(self, records: int) -> None:
+        if self.tick and records - self.reported >= TICK_RECORDS:
+            self.flush(records)
+
+    def flush(self, records: int) -> None:
+        if self.tick and records > self.reported:
+            self.tick(records - self.reported)
+            self.reported = records
+
+
+class _StoreFailed(Exception):
+    def __init__(self, inspector, store_error: dict):
+        super().__init__(store_error["message"])
+        self.inspector, self.store_error = inspector, store_error
+
+
+def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress):
     inspector = DatumInspector(settings)
-    store_error = None
-    reported = 0
     crashed_at = set(shard.crashed_at)
     kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
     limit = shard.reader_died_at  # fetching this record killed a worker: stop before it
     last_key = None
-    with backend.read(shard) as records:
-        try:
-            for key, value in (records if limit != 0 else ()):
-                index = inspector.records
-                if track:
-                    track(2 * index + 1)
-                if index in crashed_at:
-                    inspector.skip(key, Problem(
-                        "DS005", "a worker process died inspecting this record; skipped"))
-                else:
-                    if kill_on_key is not None and bytes(key) == kill_on_key:
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    inspector.inspect(key, value)
-                if track:
-                    track(2 * index + 2)
-                if tick and inspector.records - reported >= TICK_RECORDS:
-                    tick(inspector.records - reported)
-                    reported = inspector.records
-                last_key = key
-                if inspector.records == limit:
-                    break
-        except StoreReadError as exc:
-            store_error = {"index": inspector.records, "last_key": exc.last_key,
-                           "message": str(exc)}
-        if limit is not None and store_error is None:
-            store_error = _reader_died(limit, last_key)
-        inspector.finish()
-    if tick and inspector.records > reported:
-        tick(inspector.records - reported)
-    log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
-              time.perf_counter() - started, " (store error)" if store_error else "")
-    return inspector.result(shard.number, store_error)
+    try:
+        for key, value in (records if limit != 0 else ()):
+            index = inspector.records
+            if track:
+                track(2 * index + 1)
+            if index in crashed_at:
+                inspector.skip(key, Problem(
+                    "DS005", "a worker process died inspecting this record; skipped"))
+            else:
+                if kill_on_key is not None and bytes(key) == kill_on_key:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                inspector.inspect(key, value)
+            if track:
+                track(2 * index + 2)
+            progress.update(inspector.records)
+            last_key = key
+            if inspector.records == limit:
+                break
+    except StoreReadError as exc:
+        raise _StoreFailed(inspector, {"index": inspector.records, "last_key": exc.last_key,
+                                       "message": str(exc)}) from None
+    return inspector, last_key
+
+
+def _walk_rows(shard: Shard, settings: ScanSettings, slabs, track, progress):
+    inspector = RowInspector(settings, shard.name, shard.start)
+    crashed_at = set(shard.crashed_at)
+    limit = shard.reader_died_at
+    try:
+        for position, arrays in (slabs if limit != 0 else ()):
+            rows = len(next(iter(arrays.values())))
+            if track:
+                track(2 * position + 1)
+            if position in crashed_at:  # the whole slab killed a worker: name every row
+                for row in range(rows):
+                    inspector.skip(inspector.key(position + row), Problem(
+                        "DS005", "a worker process died inspecting these rows; skipped"))
+            else:
+                inspector.inspect_slab(position, arrays)
+            if track:
+                track(2 * (position + rows))
+            progress.update(inspector.records)
+            if limit is not None and inspector.records >= limit:
+                break
+    except StoreReadError as exc:
+        raise _StoreFailed(inspector, {"index": inspector.records, "last_key": None,
+                                       "message": str(exc)}) from None
+    last = inspector.key(inspector.records - 1) if inspector.records else None
+    return inspector, last
 
 
 def _reader_died(index: int, last_key) -> dict:

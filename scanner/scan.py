@@ -38,18 +38,20 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
     backend_class = backends.get(backend_name)
-    store = backend_class(path)
+    store = backend_class(path, settings)
     try:  # cleanup() removes what opening made (a LevelDB snapshot), also on error and Ctrl-C
         try:
             source = store.describe()
             shards = store.shards(jobs * SHARDS_PER_JOB, settings.limit)
             total = store.count()
+            planning = store.findings()
         finally:
             store.close()  # workers open their own handles
         executor = LocalExecutor(jobs)
         results, complete = _run(executor, shards, settings, progress,
                                  None if total is None else min(total, settings.limit or total))
         totals = merge(_contiguous(results), settings)
+        _report_planning(totals, planning)
         if source.get("entries") is None and complete:
             source["entries"] = totals.records  # a store that cannot count without reading
         if complete:
@@ -83,6 +85,22 @@ def _contiguous(results: list) -> list:
     return kept
 
 
+def _report_planning(totals: ScanTotals, planning: list) -> None:
+    """Store-level findings made before reading (HDF5 files Caffe cannot load)."""
+    for found in planning:
+        problem = found.problem
+        if not totals.sink.settings.reports(problem.code):
+            continue
+        check = get_check(problem.code)
+        totals.sink.keep(Finding(problem.code, problem.severity or check.severity, None,
+                                 found.entry.encode(), problem.message,
+                                 {**(problem.detail or {}), "at_record": found.at_record}))
+        if (problem.effect or check.effect) == "crash":
+            totals.store_errors.append({"index": found.at_record, "code": problem.code,
+                                        "key": found.entry.encode(), "last_key": None,
+                                        "message": problem.message, "planning": True})
+
+
 def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSettings,
                          complete: bool) -> None:
     if not totals.store_errors:
@@ -90,6 +108,8 @@ def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSetting
     expected = source.get("entries", 0) if settings.limit is None else settings.limit
     unreached = max(expected - totals.records, 0) if complete else None
     for error in totals.store_errors:
+        if error.get("planning"):
+            continue
         check = get_check("DS001")
         totals.sink.keep(Finding(
             "DS001", check.severity, error["index"], None,
@@ -105,8 +125,8 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
     wanted: list[Finding] = [f for f in totals.findings()
                              if f.key is None and f.index is not None and f.code != "DS001"]
     crash = outcome_verdict.get("first_crash")
-    if crash and crash["code"] == "DS001":
-        crash = None  # no key lies there: reading stopped at the broken store; never re-read it
+    if crash and get_check(crash["code"]).scope == "store":
+        crash = None  # no record lies there: reading stopped at a broken store or file
     indices = {f.index for f in wanted} | ({crash["index"]} if crash else set())
     starts = [offset for _, offset in totals.shard_offsets]
     per_shard: dict[int, list[int]] = {}

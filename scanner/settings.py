@@ -16,6 +16,9 @@ class ScanSettings:
     limit: int | None = None
     fail_on: str = "error"
     chunk_records: int = 2048  # records whose values are checked together
+    data_top: str = "data"  # HDF5: dataset names, as the layer's top blobs
+    label_top: str | None = "label"
+    background: int = 0  # segmentation: the class that is not foreground
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -24,4 +27,6 @@ class ScanSettings:
         return {"num_classes": self.num_classes, "ignore_label": self.ignore_label,
                 "batch_size": self.batch_size, "solvers": self.solvers,
                 "max_examples": self.max_examples, "checks": sorted(self.enabled),
-                "max_pixels": self.max_pixels, "limit": self.limit, "fail_on": self.fail_on}
+                "max_pixels": self.max_pixels, "limit": self.limit, "fail_on": self.fail_on,
+                "data_top": self.data_top, "label_top": self.label_top,
+                "background": self.background}

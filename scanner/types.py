@@ -19,8 +19,10 @@ class Shard:
     backend: str
     path: str
     number: int
-    start: Any = None  # inclusive bound (a key for key-value stores)
+    name: str | None = None  # how findings name this part of the store (an HDF5 list entry)
+    start: Any = None  # inclusive bound (a key, or a row)
     stop: Any = None  # exclusive bound; None means "to the end"
+    datasets: tuple[str, ...] = ()  # HDF5: the datasets (top blobs) to read
     # Set after a worker died on this shard (see executor): positions whose inspection
     # killed the worker, and where reading the store itself killed it.
     crashed_at: tuple[int, ...] = ()

@@ -17,21 +17,22 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
                   not bits & CRASHES)
     result = {"caffe": "ok", "first_crash": None, "crash_records": len(sink.crashes),
               "garbage_records": garbage}
-    candidates = []  # (position in read order, index, code)
+    candidates = []  # (position in read order, index, code, key if known)
     if sink.crashes:
         matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
         positions = first_positions(matrix, totals.records)
         indices = np.fromiter(sink.crashes, np.int64, len(sink.crashes))
         first = int(indices[np.argmin(positions[indices])])
-        candidates.append((int(positions[first]), first, sink.crashes[first]))
-    for error in totals.store_errors:  # the cursor dies where the store broke
+        candidates.append((int(positions[first]), first, sink.crashes[first], None))
+    for error in totals.store_errors:  # the reader dies where the store broke
         position = read_position(error["index"], settings.batch_size, settings.solvers)
-        candidates.append((position, error["index"], "DS001"))
+        candidates.append((position, error["index"], error.get("code", "DS001"),
+                           error.get("key")))
     if candidates:
-        position, index, code = min(candidates)
+        position, index, code, key = min(candidates, key=lambda c: c[:2])
         row = position // settings.batch_size
         result["caffe"] = "crashes"
-        result["first_crash"] = {"index": index, "key": None, "code": code,
+        result["first_crash"] = {"index": index, "key": key, "code": code,
                                  "batch": row // settings.solvers,
                                  "solver": row % settings.solvers}
     elif garbage:

@@ -136,3 +136,31 @@ def make_leveldb(path, values: list, names: list[str] | None = None,
             batch.put(b"%08d_%s" % (index, name.encode()), value)
     db.close()
     return path
+
+
+def make_h5(path, chunks=None, compression=None, **datasets) -> str:
+    """Write an HDF5 file with h5py: each keyword is a dataset at the root (or, given as
+    'group/name', inside a group)."""
+    import h5py
+
+    path = str(path)
+    with h5py.File(path, "w") as handle:
+        for name, values in datasets.items():
+            options = {}
+            values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+            if chunks and values.ndim:
+                options = {"chunks": (min(chunks, len(values)), *values.shape[1:]),
+                           "compression": compression}
+            handle.create_dataset(name.replace("__", "/"), data=values, **options)
+    return path
+
+
+def h5_list(path, entries: list[str]) -> str:
+    path = str(path)
+    with open(path, "w") as handle:
+        handle.write("\n".join(entries) + "\n")
+    return path
+
+
+def float_rows(count: int, shape=(3, 4, 4), seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((count, *shape), dtype=np.float32)

@@ -1,5 +1,6 @@
 """One table of check cases: for every registered code, a store that fires it and one that
 does not. A meta test fails when a code has no case or no doc."""
+import numpy as np
 import pytest
 
 from scanner.checks import CATALOGUE
@@ -33,6 +34,33 @@ def _store(values, **settings):
 
 
 RAW = [b.raw_datum(seed=i, label=i % 3) for i in range(4)]
+
+
+def _h5(files: dict, listed=None, relative=False, **settings):
+    """HDF5 files (name -> datasets) and a source list of them (absolute paths by default)."""
+    def build(tmp_path):
+        for name, datasets in files.items():
+            b.make_h5(tmp_path / name, **datasets)
+        entries = listed or list(files)
+        paths = entries if relative else [str(tmp_path / e) for e in entries]
+        return b.h5_list(tmp_path / "list.txt", paths), {"backend": "hdf5", **settings}, {}
+    return build
+
+
+def _huge_h5(tmp_path, huge: bool):
+    import h5py
+    rows, width = (70000, 35000) if huge else (70, 35)
+    with h5py.File(tmp_path / "x.h5", "w") as handle:  # chunked and never written: tiny file
+        handle.create_dataset("data", (rows, width), "f4", chunks=(64, 1024) if huge else None)
+        handle.create_dataset("label", data=np.zeros(rows, np.int32))
+    return str(tmp_path / "x.h5"), {"backend": "hdf5"}, {}
+
+
+ROWS = {"data": b.float_rows(6), "label": np.arange(6) % 3}
+NAN_LABEL = {"data": b.float_rows(6), "label": np.array([0, 1, np.nan, 2, 0, 1], np.float32)}
+MAPS = np.ones((4, 1, 8, 8), np.float32)
+EMPTY_MAP = MAPS.copy()
+EMPTY_MAP[2] = 0
 CASES = {
     "DS001": (lambda t: _corrupt_pages(t, True), lambda t: _corrupt_pages(t, False)),
     "DS002": (_store(RAW + [b"\x07" + bytes(63)]), _store(RAW)),
@@ -56,6 +84,21 @@ CASES = {
     "DS208": (_store(RAW + [b.datum_bytes(channels=1, height=1, width=2, data=b"ab",
                                           float_data=[1.0, 2.0])]), _store(RAW)),
     "DS209": (_store(_jpegs(2) + [b.encoded_datum(b.bomb_jpeg())]), _store(_jpegs(3))),
+    "DS302": (_h5({"a.h5": NAN_LABEL}), _h5({"a.h5": ROWS})),
+    "DS307": (_h5({"a.h5": {"data": b.float_rows(4), "label": EMPTY_MAP}}),
+              _h5({"a.h5": {"data": b.float_rows(4), "label": MAPS}})),
+    "DS401": (_h5({"a.h5": {"data": b.float_rows(6), "grp__label": np.zeros(6)}}),
+              _h5({"a.h5": ROWS})),
+    "DS402": (_h5({"a.h5": {"data": b.float_rows(6), "label": np.zeros(5)}}),
+              _h5({"a.h5": ROWS})),
+    "DS403": (_h5({"a.h5": {"data": b.float_rows(6), "label": np.array([b"cat"] * 6)}}),
+              _h5({"a.h5": ROWS})),
+    "DS404": (_h5({"a.h5": ROWS}, listed=["a.h5", "gone.h5"]), _h5({"a.h5": ROWS})),
+    "DS405": (lambda t: _huge_h5(t, True), lambda t: _huge_h5(t, False)),
+    "DS406": (_h5({"a.h5": ROWS, "b.h5": {"data": b.float_rows(6, (3, 5, 5)),
+                                          "label": np.zeros(6)}}),
+              _h5({"a.h5": ROWS, "b.h5": ROWS})),
+    "DS407": (_h5({"a.h5": ROWS}, relative=True), _h5({"a.h5": ROWS})),
     "DS301": (_store(RAW + [b.raw_datum(label=10)], num_classes=10),
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
 }

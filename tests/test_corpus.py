@@ -79,3 +79,55 @@ def test_float_stats_exclude_non_finite_samples(fixture_copy):
     values = scan_report(fixture_copy("float_lmdb"))["stats"]["values"]
     assert values["dtype"] == "float32" and values["samples"] == 320 - 7
     assert len(values["channels"]) == 3
+
+
+HDF5_KIND_CODES = {"nan": "DS101", "posinf": "DS101", "neginf": "DS101", "f16_overflow": "DS102",
+                   "nan_label": "DS302", "first_dim_mismatch": "DS402",
+                   "no_foreground": "DS307", "truncated_file": "DS404"}
+HDF5_LISTS = ["hdf5data/train_h5_list.txt", "mismatch/mismatch_list.txt",
+              "seg/seg_list.txt", "truncated/truncated_list.txt"]
+
+
+def _hdf5_truth() -> dict:
+    with open(os.path.join(FIXTURES, "hdf5", "truth.json")) as handle:
+        return json.load(handle)
+
+
+def _expected_hdf5(list_name: str) -> set[tuple[str, str]]:
+    """(finding key, code) pairs the truth file asks for, for the files of one list."""
+    folder = os.path.dirname(list_name)
+    wanted = set()
+    for file_name, facts in _hdf5_truth()["files"].items():
+        if os.path.dirname(file_name) != folder:
+            continue
+        entry = os.path.basename(file_name)
+        for where, kinds in facts["faults"].items():
+            key = entry if where == "file" else f"{entry}:{where.split('[')[1].rstrip(']')}"
+            wanted |= {(key, HDF5_KIND_CODES[kind]) for kind in kinds}
+    return wanted
+
+
+@pytest.mark.parametrize("list_name", HDF5_LISTS)
+def test_every_hdf5_truth_fault_is_found(list_name, monkeypatch):
+    folder, name = os.path.split(os.path.join(FIXTURES, "hdf5", list_name))
+    before = tree_state(folder)
+    monkeypatch.chdir(folder)  # as Caffe was run: entries relative to the working directory
+    report = scan_report(name, backend="hdf5", jobs=2, max_examples=100_000)
+    found = {(f["key"], f["code"]) for f in report["findings"]}
+    assert _expected_hdf5(list_name) <= found
+    assert tree_state(folder) == before
+
+
+@pytest.mark.parametrize("name", ["sample_data.h5", "sample_data_2_gzip.h5"])
+def test_caffes_own_sample_files_are_clean(name):
+    report = scan_report(os.path.join(FIXTURES, "hdf5", "caffe_test_data", name),
+                         backend="hdf5")
+    assert report["summary"]["records"] == 10 and report["summary"]["by_code"] == {}
+
+
+def test_caffes_own_list_fails_where_caffe_failed():
+    """Its entries are relative to the Caffe source root, not to the list."""
+    report = scan_report(os.path.join(FIXTURES, "hdf5", "caffe_test_data",
+                                      "sample_data_list.txt"), backend="hdf5")
+    assert report["summary"]["by_code"] == {"DS404": 2}
+    assert report["verdict"]["first_crash"]["code"] == "DS404"
