@@ -20,7 +20,11 @@ SCAN_COMMANDS = {
     "leveldb": "scan a Caffe LevelDB directory (through a private snapshot)",
     "hdf5": "scan a Caffe HDF5Data source list (a text file of .h5 paths) or one .h5 file",
 }
-PLANNED_COMMANDS: dict[str, str] = {}
+PLANNED_COMMANDS = {
+    "net": "scan every data source of a train_val.prototxt with its own settings",
+    "solver": "check a solver.prototxt's learning-rate schedule",
+    "mean": "check a mean.binaryproto file",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,7 +169,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_CLEAN
     if args.command in PLANNED_COMMANDS:
         raise UsageError(f"'dscan {args.command}' is not implemented yet in dscan {__version__};"
-                         " 'dscan lmdb' and 'dscan leveldb' scan")
+                         " 'dscan lmdb', 'dscan leveldb' and 'dscan hdf5' scan")
     return _run_scan(args)
 
 

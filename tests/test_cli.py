@@ -47,7 +47,8 @@ def test_explain_prints_the_doc(capsys):
     (["lmdb", "{fixture}", "--batch-size", "-1"], "must be at least 1"),
     (["lmdb", "{fixture}", "--select", "DS999"], "no check code starts with"),
     (["lmdb", "{fixture}", "--fail-on", "sometimes"], "invalid choice"),
-    (["hdf5", "{fixture}"], "not implemented yet"),
+    (["net", "train_val.prototxt"], "not implemented yet"),
+    (["hdf5", "{fixture}"], "is a directory"),
     (["leveldb", "{fixture}"], "not a LevelDB directory"),
     (["frobnicate"], "invalid choice"),
 ])
