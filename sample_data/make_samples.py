@@ -67,11 +67,44 @@ def faulty() -> tuple[list[bytes], list[str]]:
     return values + [value for _, value in faults], names + [name for name, _ in faults]
 
 
+def leveldb_sample() -> list[bytes]:
+    """32 encoded JPEGs, two of them damaged (truncated, corrupt entropy data)."""
+    values = clean_encoded()[:32]
+    values[9] = b.encoded_datum(b.truncate(b.jpeg(32, 32, seed=9)), label=1)
+    values[20] = b.encoded_datum(b.corrupt_scan(b.jpeg(32, 32, seed=20), 32), label=0)
+    return values
+
+
+def write_hdf5() -> None:
+    """Two files and a source list whose entries are relative to the repository root (run
+    dscan from there, as Caffe would be run): a NaN row, a NaN label, a row beyond float16."""
+    folder = os.path.join(HERE, "hdf5")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    part0, part1 = b.float_rows(40, (3, 8, 8), seed=0), b.float_rows(30, (3, 8, 8), seed=1)
+    part0[7, 1, 2, 3] = np.nan
+    part1[12, 0, 0, 0] = 7e4
+    labels1 = (np.arange(30) % 4).astype(np.float32)
+    labels1[20] = np.nan
+    b.make_h5(os.path.join(folder, "part0.h5"), data=part0,
+              label=(np.arange(40) % 4).astype(np.float32))
+    b.make_h5(os.path.join(folder, "part1.h5"), data=part1, label=labels1, chunks=10,
+              compression="gzip")
+    b.h5_list(os.path.join(folder, "train_h5_list.txt"),
+              ["sample_data/hdf5/part0.h5", "sample_data/hdf5/part1.h5"])
+    print("hdf5: 2 files, 70 rows")
+
+
 def write(name: str, values: list[bytes], names: list[str] | None = None) -> None:
     path = os.path.join(HERE, name)
     shutil.rmtree(path, ignore_errors=True)
-    b.make_lmdb(path, values, names)
-    os.remove(os.path.join(path, "lock.mdb"))  # readers do not need it; keep the repo small
+    if name.endswith("leveldb"):
+        b.make_leveldb(path, values, names, log_only=True)  # as convert_imageset leaves it
+        for volatile in ("LOCK", "LOG"):
+            os.remove(os.path.join(path, volatile))
+    else:
+        b.make_lmdb(path, values, names)
+        os.remove(os.path.join(path, "lock.mdb"))  # readers do not need it
     print(f"{name}: {len(values)} records")
 
 
@@ -79,3 +112,5 @@ if __name__ == "__main__":
     write("clean_enc_lmdb", clean_encoded())
     write("raw_lmdb", raw_sorted())
     write("faulty_lmdb", *faulty())
+    write("enc_leveldb", leveldb_sample())
+    write_hdf5()
