@@ -36,8 +36,9 @@ def _check_path(path: str) -> None:
 
 def _snapshot(source: str, parent_dir: str | None = None) -> str:
     """Copy a LevelDB directory's state into a new temporary directory; return its path."""
-    target = tempfile.mkdtemp(prefix="dscan-leveldb-", dir=parent_dir)
+    target = None
     try:
+        target = tempfile.mkdtemp(prefix="dscan-leveldb-", dir=parent_dir)
         for name in sorted(os.listdir(source)):
             origin, copy = os.path.join(source, name), os.path.join(target, name)
             if name.endswith(_TABLE_SUFFIXES):
@@ -48,7 +49,8 @@ def _snapshot(source: str, parent_dir: str | None = None) -> str:
             elif name == "CURRENT" or name.startswith("MANIFEST-") or name.endswith(".log"):
                 shutil.copyfile(origin, copy)
     except OSError as exc:
-        shutil.rmtree(target, ignore_errors=True)
+        if target:
+            shutil.rmtree(target, ignore_errors=True)
         raise StoreError(f"{source}: cannot make a private snapshot to read from: "
                          f"{exc.strerror or exc}") from None
     return target

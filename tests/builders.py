@@ -134,6 +134,8 @@ def make_leveldb(path, values: list, names: list[str] | None = None,
         for index, value in enumerate(values):
             name = names[index] if names else f"img_{index}.jpg"
             batch.put(b"%08d_%s" % (index, name.encode()), value)
+    if not log_only:
+        db.compact_range()  # into snappy-compressed tables
     db.close()
     return path
 

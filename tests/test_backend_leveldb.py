@@ -70,3 +70,28 @@ def test_no_snapshot_is_left_behind(tmp_path, monkeypatch):
     path = b.make_leveldb(tmp_path / "db", [b.raw_datum(seed=i) for i in range(50)])
     scan_report(path, backend="leveldb", jobs=2)
     assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_snappy_tables_are_read(tmp_path):
+    values = [b.raw_datum(label=i % 3, data=bytes([i % 7]) * 192) for i in range(2000)]
+    path = b.make_leveldb(tmp_path / "db", values)
+    tables = [os.path.join(path, n) for n in os.listdir(path) if n.endswith(".ldb")]
+    assert tables and not [n for n in os.listdir(path) if n.endswith(".log") and
+                           os.path.getsize(os.path.join(path, n))]
+    raw_bytes = sum(len(v) for v in values)
+    assert sum(map(os.path.getsize, tables)) < raw_bytes / 4  # compressed blocks
+    report = scan_report(path, backend="leveldb")
+    assert report["summary"]["records"] == 2000
+    assert report["summary"]["by_code"] == {"DS103": 2000}  # every value read back intact
+
+
+def test_no_room_for_a_snapshot_exits_2(tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    from scanner.cli import main
+
+    path = b.make_leveldb(tmp_path / "db", [b.raw_datum()])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no" / "such" / "dir"))
+    assert main(["leveldb", path, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot make a private snapshot" in err and err.count("\n") == 1
