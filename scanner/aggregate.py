@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import checks
 from .checks.registry import Problem
 from .settings import ScanSettings
+
+if TYPE_CHECKING:
+    from .batches import BatchAnalysis
 from .stats import ChannelStats
 from .types import CRASH, GARBAGE, Finding
 FOUND, FEEDS_GARBAGE, CRASHES = 1, 2, 4  # bits per record with findings
@@ -70,6 +74,7 @@ class ShardResult:
     encodings: Counter
     stats: dict[tuple[str, int], ChannelStats]
     store_error: dict | None = None
+    pixel_classes: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +90,8 @@ class ScanTotals:
     stats: dict[tuple[str, int], ChannelStats] = field(default_factory=dict)
     store_errors: list[dict] = field(default_factory=list)
     shard_offsets: list[tuple[int, int]] = field(default_factory=list)  # (shard, offset)
+    pixel_classes: Counter = field(default_factory=Counter)  # label maps: pixels per class
+    batches: "BatchAnalysis | None" = None  # set after the merge, from the labels
 
     def findings(self) -> list[Finding]:
         """The kept examples of every code, capped, in read order."""
@@ -120,6 +127,7 @@ def merge(results: list[ShardResult], settings: ScanSettings) -> ScanTotals:
                          + [-1], np.int32)
         shape_ids.append(remap[result.shape_ids])  # -1 (unknown) indexes the trailing -1
         totals.encodings.update(result.encodings)
+        totals.pixel_classes.update(result.pixel_classes)
         for group, stats in result.stats.items():
             totals.stats.setdefault(group, ChannelStats(group[1])).merge(stats)
         if result.store_error:

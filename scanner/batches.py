@@ -6,7 +6,11 @@ its own batches of B from what it receives.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from .class_stats import absence_probabilities, bonferroni_floor, missing_tail
 
 
 def batch_matrix(records: int, batch_size: int, solvers: int = 1) -> np.ndarray:
@@ -36,3 +40,63 @@ def read_position(offset: int, batch_size: int, solvers: int = 1) -> int:
     solver, per_solver = offset % solvers, offset // solvers
     batch, item = divmod(per_solver, batch_size)
     return (batch * solvers + solver) * batch_size + item
+
+
+WORST_BATCHES = 10
+MAX_LISTED_CLASSES = 50
+
+
+@dataclass
+class BatchAnalysis:
+    """Per batch of one epoch: which records, how many distinct classes, which fall short."""
+
+    matrix: np.ndarray  # record indices, one row per batch in read order
+    classes: np.ndarray  # classes present in the dataset
+    distinct: np.ndarray  # distinct classes per batch
+    deficit_rows: np.ndarray  # batches missing more classes than a shuffle explains
+    expected_distinct: float
+    summary: dict  # the report's `batches` section
+
+
+def analyse(labels: np.ndarray, batch_size: int, solvers: int,
+            missing_label: int) -> BatchAnalysis | None:
+    """Class coverage of every batch Caffe would form in one epoch (with the wrap-around),
+    against what a shuffled dataset would give. None when there are no class labels."""
+    known = labels != missing_label
+    if not known.any():
+        return None
+    classes, class_counts = np.unique(labels[known], return_counts=True)
+    matrix = batch_matrix(len(labels), batch_size, solvers)
+    ordered = np.sort(labels[matrix], axis=1)
+    starts = np.ones(ordered.shape, bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    distinct = np.count_nonzero(starts & (ordered != missing_label), axis=1)
+    missing = len(classes) - distinct
+    absent = absence_probabilities(class_counts, int(known.sum()), batch_size)
+    tail = missing_tail(absent)
+    deficit = tail[missing] < bonferroni_floor(len(matrix))
+    order = np.lexsort((np.arange(len(matrix)), -missing))
+    worst = [_describe(row, matrix, labels, classes, solvers, int(missing[row]))
+             for row in order[:WORST_BATCHES].tolist() if missing[row] > 0]
+    expected = round(float(np.sum(1 - absent)), 2)
+    summary = {
+        "batch_size": batch_size, "solvers": solvers, "count": len(matrix),
+        "classes": len(classes),
+        "batches_missing_classes": int(np.count_nonzero(missing)),
+        "expected_batches_missing_classes_if_shuffled": round(float(tail[1]) * len(matrix), 2),
+        "batches_with_a_real_deficit": int(np.count_nonzero(deficit)),
+        "single_class_batches": int(np.count_nonzero(distinct == 1)) if batch_size > 1 else 0,
+        "distinct_classes_per_batch": {
+            "min": int(distinct.min()), "median": float(np.median(distinct)),
+            "max": int(distinct.max()), "expected_if_shuffled": expected},
+        "worst": worst,
+    }
+    return BatchAnalysis(matrix, classes, distinct, np.flatnonzero(deficit), expected, summary)
+
+
+def _describe(row: int, matrix: np.ndarray, labels: np.ndarray, classes: np.ndarray,
+              solvers: int, missing: int) -> dict:
+    absent = np.setdiff1d(classes, labels[matrix[row]]).tolist()
+    return {"batch": row // solvers, "solver": row % solvers,
+            "first_index": int(matrix[row, 0]), "last_index": int(matrix[row, -1]),
+            "missing_count": missing, "missing": absent[:MAX_LISTED_CLASSES]}

@@ -74,6 +74,8 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="batch size of the training net (default %(default)s)")
     parser.add_argument("--solvers", type=_positive, default=1, metavar="S",
                         help="solvers (GPUs) sharing the data source (default 1)")
+    parser.add_argument("--imbalance-ratio", type=float, default=10.0, metavar="R",
+                        help="DS306: most/least frequent class ratio to report (default 10)")
     parser.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
                         help="exit 1 when a finding has at least this severity (default error)")
     parser.add_argument("--select", type=_codes, action="extend", default=None, metavar="CODES",
@@ -184,7 +186,7 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
-                        **hdf5)
+                        imbalance_ratio=args.imbalance_ratio, **hdf5)
 
 
 def _exit_status(counts: dict, fail_on: str, partial: bool) -> int:

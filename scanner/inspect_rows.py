@@ -27,6 +27,11 @@ class RowInspector(ShardInspector):
         self.first_row = first_row  # the shard's first row within its file
         self.pixel_classes: dict[int, int] = {}
 
+    def result(self, number: int, store_error: dict | None = None):
+        result = super().result(number, store_error)
+        result.pixel_classes = self.pixel_classes
+        return result
+
     def key(self, position: int) -> bytes:
         return f"{self.name}:{self.first_row + position}".encode()
 
@@ -82,6 +87,8 @@ class RowInspector(ShardInspector):
                 "DS307", f"all {flat.shape[1]} pixels are background "
                 f"({self.settings.background}) or ignored", {"pixels": int(flat.shape[1])}))
         classes, counts = np.unique(flat, return_counts=True)
+        if np.all(classes == np.round(classes)):
+            classes = classes.astype(np.int64)  # float maps of class ids: name them as ints
         for value, count in zip(classes.tolist(), counts.tolist()):
             self.pixel_classes[value] = self.pixel_classes.get(value, 0) + count
         self.labels.extend([MISSING_LABEL] * rows)

@@ -9,12 +9,14 @@ from datetime import datetime, timezone
 import backends
 
 from .aggregate import ScanTotals, merge
+from .batches import analyse
 from .checks.dataset_checks import DATASET_CHECKS
+from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import get as get_check
 from .executor import LocalExecutor
 from .progress import Progress
 from .settings import ScanSettings
-from .types import Finding
+from .types import MISSING_LABEL, Finding
 from .verdict import verdict
 
 SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
@@ -55,7 +57,9 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
         if source.get("entries") is None and complete:
             source["entries"] = totals.records  # a store that cannot count without reading
         if complete:
-            for dataset_check in DATASET_CHECKS:
+            totals.batches = analyse(totals.labels, settings.batch_size, settings.solvers,
+                                     MISSING_LABEL)
+            for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
                 dataset_check(totals)
         _report_store_errors(totals, source, settings, complete)
         outcome_verdict = verdict(totals, complete)

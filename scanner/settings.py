@@ -19,6 +19,7 @@ class ScanSettings:
     data_top: str = "data"  # HDF5: dataset names, as the layer's top blobs
     label_top: str | None = "label"
     background: int = 0  # segmentation: the class that is not foreground
+    imbalance_ratio: float = 10.0  # DS306: most / least frequent class
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -29,4 +30,4 @@ class ScanSettings:
                 "max_examples": self.max_examples, "checks": sorted(self.enabled),
                 "max_pixels": self.max_pixels, "limit": self.limit, "fail_on": self.fail_on,
                 "data_top": self.data_top, "label_top": self.label_top,
-                "background": self.background}
+                "background": self.background, "imbalance_ratio": self.imbalance_ratio}

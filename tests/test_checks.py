@@ -56,6 +56,8 @@ def _huge_h5(tmp_path, huge: bool):
     return str(tmp_path / "x.h5"), {"backend": "hdf5"}, {}
 
 
+SORTED = [b.raw_datum(label=i // 16, shape=(1, 2, 2), seed=i) for i in range(64)]
+INTERLEAVED = [b.raw_datum(label=i % 4, shape=(1, 2, 2), seed=i) for i in range(64)]
 ROWS = {"data": b.float_rows(6), "label": np.arange(6) % 3}
 NAN_LABEL = {"data": b.float_rows(6), "label": np.array([0, 1, np.nan, 2, 0, 1], np.float32)}
 MAPS = np.ones((4, 1, 8, 8), np.float32)
@@ -84,6 +86,12 @@ CASES = {
     "DS208": (_store(RAW + [b.datum_bytes(channels=1, height=1, width=2, data=b"ab",
                                           float_data=[1.0, 2.0])]), _store(RAW)),
     "DS209": (_store(_jpegs(2) + [b.encoded_datum(b.bomb_jpeg())]), _store(_jpegs(3))),
+    "DS303": (_store([b.raw_datum(label=i % 4, seed=i) for i in range(8)], num_classes=5),
+              _store([b.raw_datum(label=i % 5, seed=i) for i in range(10)], num_classes=5)),
+    "DS304": (_store(SORTED, batch_size=16), _store(INTERLEAVED, batch_size=16)),
+    "DS305": (_store(SORTED), _store(INTERLEAVED)),
+    "DS306": (_store([b.raw_datum(label=int(i >= 100), seed=i) for i in range(105)]),
+              _store([b.raw_datum(label=i % 2, seed=i) for i in range(20)])),
     "DS302": (_h5({"a.h5": NAN_LABEL}), _h5({"a.h5": ROWS})),
     "DS307": (_h5({"a.h5": {"data": b.float_rows(4), "label": EMPTY_MAP}}),
               _h5({"a.h5": {"data": b.float_rows(4), "label": MAPS}})),

@@ -122,7 +122,9 @@ def test_every_hdf5_truth_fault_is_found(list_name, monkeypatch):
 def test_caffes_own_sample_files_are_clean(name):
     report = scan_report(os.path.join(FIXTURES, "hdf5", "caffe_test_data", name),
                          backend="hdf5")
-    assert report["summary"]["records"] == 10 and report["summary"]["by_code"] == {}
+    assert report["summary"]["records"] == 10 and report["summary"]["by_severity"]["error"] == 0
+    [one_based] = report["findings"]  # their labels run 1..10
+    assert one_based["code"] == "DS303" and "labels start at 1" in one_based["message"]
 
 
 def test_caffes_own_list_fails_where_caffe_failed():

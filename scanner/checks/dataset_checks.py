@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..batches import batch_matrix
-from ..labels import infer_range
-from ..types import CRASH, ERROR, GARBAGE, MISSING_LABEL, NO_EFFECT, WARNING
+from ..types import CRASH, ERROR, GARBAGE, NO_EFFECT, WARNING
 
 if TYPE_CHECKING:
     from ..aggregate import ScanTotals
@@ -100,44 +99,4 @@ def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
     return crash, cropped
 
 
-@register("DS301", ERROR, "label outside [0, num_classes)", "dataset", GARBAGE)
-def label_out_of_range(totals: ScanTotals) -> None:
-    """What it finds: a label below 0 or at least `--num-classes`, other than `--ignore-label`.
-    Without `--num-classes`, a warning for labels that look like typos: negative, or rare
-    values with no neighbour far outside the range of the common ones (12 in a 0..9 set).
-
-    Why it matters: SoftmaxWithLoss and Accuracy check the range only in debug builds; a
-    release build reads a neighbouring probability and reports a plausible but wrong loss
-    and accuracy, and on GPU the loss can silently turn into nan.
-
-    Example: label 10 in a 10-class dataset after a typo in the list file.
-    """
-    settings = totals.sink.settings
-    labels = totals.labels
-    known = labels != MISSING_LABEL
-    if settings.num_classes is not None:
-        bad = known & ((labels < 0) | (labels >= settings.num_classes))
-        if settings.ignore_label is not None:
-            bad &= labels != settings.ignore_label
-        for index in np.flatnonzero(bad).tolist():
-            label = int(labels[index])
-            totals.sink.add(index, None, Problem(
-                "DS301", f"label {label} outside [0, {settings.num_classes})", {"label": label}))
-        return
-    inferred = infer_range(labels[known], settings.ignore_label)
-    if inferred is None or not inferred.outliers:
-        return
-    for index in np.flatnonzero(known & np.isin(labels, list(inferred.outliers))).tolist():
-        label = int(labels[index])
-        totals.sink.add(index, None, Problem(
-            "DS301", f"label {label} ({_records(inferred.outliers[label])}) lies far outside the "
-            f"main range {inferred.low}..{inferred.high}; give --num-classes to check strictly",
-            {"label": label, "inferred_range": [inferred.low, inferred.high]},
-            severity=WARNING))
-
-
-def _records(count: int) -> str:
-    return f"{count} record{'s' if count != 1 else ''}"
-
-
-DATASET_CHECKS = (shape_outliers, channel_outliers, label_out_of_range)
+DATASET_CHECKS = (shape_outliers, channel_outliers)

@@ -46,10 +46,10 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
                     "first_crash": crash and {**crash, "key": key_text(crash["key"])}},
         "findings": [_finding(f) for f in totals.findings()],
         "stats": _stats(outcome),
-        "batches": {"batch_size": outcome.settings.batch_size,
-                    "solvers": outcome.settings.solvers,
-                    "count": -(-totals.records // (outcome.settings.batch_size *
-                                                   outcome.settings.solvers))},
+        "batches": totals.batches.summary if totals.batches else {
+            "batch_size": outcome.settings.batch_size, "solvers": outcome.settings.solvers,
+            "count": -(-totals.records // (outcome.settings.batch_size *
+                                           outcome.settings.solvers))},
         "exit_status": exit_status,
     }
 
@@ -93,7 +93,9 @@ def _stats(outcome: ScanOutcome) -> dict:
                    "min": int(labels.min()) if len(labels) else None,
                    "max": int(labels.max()) if len(labels) else None,
                    "num_classes": given or (inferred.num_classes if inferred else None),
-                   "num_classes_inferred": not given and inferred is not None},
+                   "num_classes_inferred": not given and inferred is not None,
+                   "pixel_histogram": {str(k): v for k, v in
+                                       sorted(totals.pixel_classes.items())} or None},
         "values": _values(totals.stats),
     }
 

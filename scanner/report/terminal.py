@@ -43,8 +43,18 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
           file=out)
     labels = stats["labels"]
     if labels["histogram"]:
-        print(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}..{labels['max']}",
-              file=out)
+        inferred = " (inferred)" if labels.get("num_classes_inferred") else ""
+        print(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}..{labels['max']}; "
+              f"classes: {labels.get('num_classes')}{inferred}", file=out)
+    batches = report["batches"]
+    if "distinct_classes_per_batch" in batches:
+        coverage = batches["distinct_classes_per_batch"]
+        print(f"Batches of {batches['batch_size']}: {batches['count']}, "
+              f"{batches['batches_missing_classes']} missing a class (a shuffle: "
+              f"~{batches['expected_batches_missing_classes_if_shuffled']:g}), "
+              f"{batches['single_class_batches']} single-class; classes per batch "
+              f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} min/median/max "
+              f"(a shuffle: {coverage['expected_if_shuffled']:g})", file=out)
 
 
 def _severities(counts: dict) -> dict[str, str]:

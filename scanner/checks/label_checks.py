@@ -1,0 +1,192 @@
+"""Checks on labels over the whole dataset and over the batches Caffe forms, in read order."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..class_stats import runs_z
+from ..labels import infer_range
+from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
+from .registry import Problem, register
+
+if TYPE_CHECKING:
+    from ..aggregate import ScanTotals
+
+ORDER_Z = -5.0  # runs this far below a shuffle's are no accident (p < 3e-7)
+
+
+def _records(count: int) -> str:
+    return f"{count} record{'s' if count != 1 else ''}"
+
+
+def _known(totals: ScanTotals) -> np.ndarray:
+    return totals.labels[totals.labels != MISSING_LABEL]
+
+
+def _class_range(totals: ScanTotals) -> tuple[int, bool] | None:
+    """(K, inferred?) from --num-classes, or from the labels themselves."""
+    settings = totals.sink.settings
+    if settings.num_classes is not None:
+        return settings.num_classes, False
+    inferred = infer_range(_known(totals), settings.ignore_label)
+    return (inferred.num_classes, True) if inferred else None
+
+
+def _keep(totals: ScanTotals, code: str, message: str, detail: dict,
+          index: int | None = None) -> None:
+    """A finding about the dataset or a batch: counted, but marks no record."""
+    if totals.sink.settings.reports(code):
+        from .registry import get
+        totals.sink.keep(Finding(code, get(code).severity, index, None, message, detail))
+
+
+@register("DS301", ERROR, "label outside [0, num_classes)", "dataset", GARBAGE)
+def label_out_of_range(totals: ScanTotals) -> None:
+    """What it finds: a label below 0 or at least `--num-classes`, other than `--ignore-label`.
+    Without `--num-classes`, a warning for labels that look like typos: negative, or rare
+    values with no neighbour far outside the range of the common ones (12 in a 0..9 set).
+
+    Why it matters: SoftmaxWithLoss and Accuracy check the range only in debug builds; a
+    release build reads a neighbouring probability and reports a plausible but wrong loss
+    and accuracy, and on GPU the loss can silently turn into nan.
+
+    Example: label 10 in a 10-class dataset after a typo in the list file.
+    """
+    settings = totals.sink.settings
+    labels = totals.labels
+    known = labels != MISSING_LABEL
+    if settings.num_classes is not None:
+        bad = known & ((labels < 0) | (labels >= settings.num_classes))
+        if settings.ignore_label is not None:
+            bad &= labels != settings.ignore_label
+        for index in np.flatnonzero(bad).tolist():
+            label = int(labels[index])
+            totals.sink.add(index, None, Problem(
+                "DS301", f"label {label} outside [0, {settings.num_classes})", {"label": label}))
+        return
+    inferred = infer_range(labels[known], settings.ignore_label)
+    if inferred is None or not inferred.outliers:
+        return
+    for index in np.flatnonzero(known & np.isin(labels, list(inferred.outliers))).tolist():
+        label = int(labels[index])
+        totals.sink.add(index, None, Problem(
+            "DS301", f"label {label} ({_records(inferred.outliers[label])}) lies far outside the "
+            f"main range {inferred.low}..{inferred.high}; give --num-classes to check strictly",
+            {"label": label, "inferred_range": [inferred.low, inferred.high]},
+            severity=WARNING))
+
+
+@register("DS303", WARNING, "class never present in 0..K-1", "dataset")
+def absent_classes(totals: ScanTotals) -> None:
+    """What it finds: class indices in [0, K) with no record, K from `--num-classes` or, when
+    not given, inferred from the labels (and said to be inferred).
+
+    Why it matters: the net still has an output for the class and learns to never predict
+    it; a gap usually means a conversion list lost a folder, or labels were shifted.
+
+    Example: a 10-class list where every class-7 path was misspelled and skipped.
+    """
+    known = _class_range(totals)
+    if known is None:
+        return
+    classes, inferred = known
+    present = set(np.unique(_known(totals)).tolist())
+    one_based = 0 not in present and 1 in present
+    for label in range(classes):
+        if label not in present:
+            hint = "; labels start at 1, Caffe's classes start at 0" if label == 0 and one_based \
+                else ""
+            _keep(totals, "DS303", f"class {label} has no record in [0, {classes})"
+                  + (" (K inferred from the labels)" if inferred else "") + hint,
+                  {"class": label, "num_classes": classes, "inferred": inferred})
+
+
+@register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset")
+def batches_missing_classes(totals: ScanTotals) -> None:
+    """What it finds: batches, as Caffe forms them from the read order at `--batch-size` (and
+    `--solvers`), that hold far fewer classes than batches of a shuffled dataset would: a
+    shortfall with less than 1% / (number of batches) chance under shuffling.
+
+    Why it matters: a loss normalised by label frequency in the batch turns nan when a label
+    is missing; with sorted data the gradient also swings from class to class every few
+    iterations and the loss jumps.
+
+    Example: an unshuffled LMDB at batch 16 where every batch holds a single class.
+    """
+    analysis = totals.batches
+    if analysis is None:
+        return
+    for row in analysis.deficit_rows.tolist():
+        labels = totals.labels[analysis.matrix[row]]
+        absent = np.setdiff1d(analysis.classes, labels).tolist()
+        batch, solver = divmod(row, totals.sink.settings.solvers)
+        _keep(totals, "DS304",
+              f"batch {batch}{f' (solver {solver})' if solver else ''} holds "
+              f"{analysis.distinct[row]} of {len(analysis.classes)} classes where a shuffled "
+              f"batch holds {analysis.expected_distinct:g} on average",
+              {"batch": batch, "solver": solver, "distinct": int(analysis.distinct[row]),
+               "expected_if_shuffled": analysis.expected_distinct, "missing": absent[:50]},
+              index=int(analysis.matrix[row, 0]))
+
+
+@register("DS305", WARNING, "records ordered by label (not shuffled)", "dataset")
+def ordered_by_label(totals: ScanTotals) -> None:
+    """What it finds: far fewer label changes along the read order than a random order gives
+    (k-category runs test, z below -5), with the longest single-label run and whether the two
+    halves share any class.
+
+    Why it matters: Caffe reads in key order. Sorted data feeds one class for hundreds of
+    iterations, the net forgets the others, and the loss jumps every time the class changes.
+
+    Example: `convert_imageset` without `--shuffle` on a list sorted by folder.
+    """
+    labels = _known(totals)
+    if len(labels) < 20 or len(np.unique(labels)) < 2:
+        return
+    runs, expected, z = runs_z(labels)
+    if z >= ORDER_Z:
+        return
+    changes = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    bounds = np.concatenate([[0], changes, [len(labels)]])
+    longest = int(np.argmax(np.diff(bounds)))
+    half = len(labels) // 2
+    disjoint = not set(labels[:half].tolist()) & set(labels[half:].tolist())
+    start = int(np.flatnonzero(totals.labels != MISSING_LABEL)[bounds[longest]])
+    _keep(totals, "DS305",
+          f"{runs} label runs in read order where a shuffle gives {expected:.0f} (z = {z:.1f});"
+          f" longest run {int(np.diff(bounds)[longest])} records"
+          + ("; the two halves share no class" if disjoint else "")
+          + ". Shuffle when converting (convert_imageset --shuffle; HDF5Data: shuffle: true)",
+          {"runs": runs, "expected_runs": round(expected, 1), "z": round(z, 2),
+           "longest_run": int(np.diff(bounds)[longest]), "halves_disjoint": disjoint},
+          index=start)
+
+
+@register("DS306", INFO, "class imbalance beyond --imbalance-ratio", "dataset")
+def class_imbalance(totals: ScanTotals) -> None:
+    """What it finds: the most frequent class has more than `--imbalance-ratio` (default 10)
+    times the records of the least frequent one present.
+
+    Why it matters: an unweighted loss then mostly learns the frequent classes; accuracy
+    looks good while the rare classes are never predicted.
+
+    Example: 50000 background crops and 800 of each object class.
+    """
+    labels = _known(totals)
+    if not len(labels):
+        return
+    values, counts = np.unique(labels, return_counts=True)
+    ratio = counts.max() / counts.min()
+    limit = totals.sink.settings.imbalance_ratio
+    if len(values) > 1 and ratio > limit:
+        most, least = int(np.argmax(counts)), int(np.argmin(counts))
+        _keep(totals, "DS306",
+              f"class {values[most]} has {counts[most]} records, class {values[least]} "
+              f"{counts[least]}: ratio {ratio:.1f} > {limit:g}",
+              {"ratio": round(float(ratio), 2), "most": [int(values[most]), int(counts[most])],
+               "least": [int(values[least]), int(counts[least])]})
+
+
+LABEL_CHECKS = (label_out_of_range, absent_classes, batches_missing_classes, ordered_by_label,
+                class_imbalance)
