@@ -50,6 +50,7 @@ MAX_LISTED_CLASSES = 50
 class BatchAnalysis:
     """Per batch of one epoch: which records, how many distinct classes, which fall short."""
 
+    labels: np.ndarray  # the class labels analysed (invalid ones set to missing)
     matrix: np.ndarray  # record indices, one row per batch in read order
     classes: np.ndarray  # classes present in the dataset
     distinct: np.ndarray  # distinct classes per batch
@@ -88,10 +89,13 @@ def analyse(labels: np.ndarray, batch_size: int, solvers: int,
         "single_class_batches": int(np.count_nonzero(distinct == 1)) if batch_size > 1 else 0,
         "distinct_classes_per_batch": {
             "min": int(distinct.min()), "median": float(np.median(distinct)),
-            "max": int(distinct.max()), "expected_if_shuffled": expected},
+            "max": int(distinct.max()), "expected_if_shuffled": expected,
+            "histogram": {str(k): int(v) for k, v in zip(*np.unique(distinct,
+                                                                  return_counts=True))}},
         "worst": worst,
     }
-    return BatchAnalysis(matrix, classes, distinct, np.flatnonzero(deficit), expected, summary)
+    return BatchAnalysis(labels, matrix, classes, distinct, np.flatnonzero(deficit), expected,
+                         summary)
 
 
 def _describe(row: int, matrix: np.ndarray, labels: np.ndarray, classes: np.ndarray,

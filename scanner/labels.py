@@ -42,3 +42,20 @@ def infer_range(labels: np.ndarray, ignore_label: int | None = None) -> LabelRan
         if value < 0 or (count <= rare_limit and isolated and not low <= value <= high):
             outliers[value] = count
     return LabelRange(low, high, outliers)
+
+
+def class_labels(labels: np.ndarray, num_classes: int | None, ignore_label: int | None,
+                 missing: int) -> np.ndarray:
+    """Labels that are valid class indices; every other one (out of range, ignored, a likely
+    typo) set to `missing`, so batch coverage counts real classes only."""
+    known = labels != missing
+    valid = known.copy()
+    if ignore_label is not None:
+        valid &= labels != ignore_label
+    if num_classes is not None:
+        valid &= (labels >= 0) & (labels < num_classes)
+    else:
+        inferred = infer_range(labels[known], ignore_label)
+        if inferred is not None and inferred.outliers:
+            valid &= ~np.isin(labels, list(inferred.outliers))
+    return np.where(valid, labels, missing)

@@ -14,7 +14,9 @@ from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import get as get_check
 from .executor import LocalExecutor
+from .labels import class_labels
 from .progress import Progress
+from .report.keys import key_text
 from .settings import ScanSettings
 from .types import MISSING_LABEL, Finding
 from .verdict import verdict
@@ -57,7 +59,9 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
         if source.get("entries") is None and complete:
             source["entries"] = totals.records  # a store that cannot count without reading
         if complete:
-            totals.batches = analyse(totals.labels, settings.batch_size, settings.solvers,
+            classes = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
+                                   MISSING_LABEL)
+            totals.batches = analyse(classes, settings.batch_size, settings.solvers,
                                      MISSING_LABEL)
             for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
                 dataset_check(totals)
@@ -131,7 +135,9 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
     crash = outcome_verdict.get("first_crash")
     if crash and get_check(crash["code"]).scope == "store":
         crash = None  # no record lies there: reading stopped at a broken store or file
-    indices = {f.index for f in wanted} | ({crash["index"]} if crash else set())
+    worst = totals.batches.summary["worst"] if totals.batches else []
+    indices = {f.index for f in wanted} | ({crash["index"]} if crash else set()) | \
+        {batch[end] for batch in worst for end in ("first_index", "last_index")}
     starts = [offset for _, offset in totals.shard_offsets]
     per_shard: dict[int, list[int]] = {}
     for index in indices:
@@ -147,3 +153,6 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
         finding.key = keys.get(finding.index)
     if crash:
         crash["key"] = keys.get(crash["index"])
+    for batch in worst:
+        batch["first_key"] = key_text(keys.get(batch["first_index"]))
+        batch["last_key"] = key_text(keys.get(batch["last_index"]))

@@ -31,3 +31,13 @@ def test_a_typo_among_large_classes_is_found_by_share():
 
 def test_no_labels_no_range():
     assert infer_range(np.empty(0, np.int64)) is None
+
+
+def test_class_labels_keep_only_valid_classes():
+    from scanner.labels import class_labels
+
+    missing = -(2 ** 63)
+    labels = np.array([0, 1, 9, 10, -1, 255, missing], np.int64)
+    assert class_labels(labels, 10, 255, missing).tolist() == [0, 1, 9] + [missing] * 4
+    inferred = _labels(*[(v, 5) for v in range(10)], (12, 1))
+    assert 12 not in class_labels(inferred, None, None, missing).tolist()

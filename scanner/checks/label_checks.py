@@ -118,7 +118,7 @@ def batches_missing_classes(totals: ScanTotals) -> None:
     if analysis is None:
         return
     for row in analysis.deficit_rows.tolist():
-        labels = totals.labels[analysis.matrix[row]]
+        labels = analysis.labels[analysis.matrix[row]]
         absent = np.setdiff1d(analysis.classes, labels).tolist()
         batch, solver = divmod(row, totals.sink.settings.solvers)
         _keep(totals, "DS304",

@@ -94,10 +94,21 @@ def _stats(outcome: ScanOutcome) -> dict:
                    "max": int(labels.max()) if len(labels) else None,
                    "num_classes": given or (inferred.num_classes if inferred else None),
                    "num_classes_inferred": not given and inferred is not None,
+                   "out_of_range": _out_of_range(values, label_counts, outcome.settings),
                    "pixel_histogram": {str(k): v for k, v in
                                        sorted(totals.pixel_classes.items())} or None},
         "values": _values(totals.stats),
     }
+
+
+def _out_of_range(values: np.ndarray, counts: np.ndarray, settings) -> dict | None:
+    """Records per label value outside [0, --num-classes), other than the ignore label."""
+    if settings.num_classes is None:
+        return None
+    bad = (values < 0) | (values >= settings.num_classes)
+    if settings.ignore_label is not None:
+        bad &= values != settings.ignore_label
+    return {str(v): int(c) for v, c in zip(values[bad].tolist(), counts[bad].tolist())}
 
 
 def _values(stats: dict) -> dict | None:
