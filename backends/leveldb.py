@@ -34,11 +34,11 @@ def _check_path(path: str) -> None:
         raise WrongKindError(f"{path}: not a LevelDB directory (no CURRENT file inside)")
 
 
-def _snapshot(source: str, parent_dir: str | None = None) -> str:
-    """Copy a LevelDB directory's state into a new temporary directory; return its path."""
+def _snapshot(source: str, parent_dir: str) -> str:
+    """Copy a LevelDB directory's state into a new directory under parent_dir."""
     target = None
     try:
-        target = tempfile.mkdtemp(prefix="dscan-leveldb-", dir=parent_dir)
+        target = tempfile.mkdtemp(prefix="copy-", dir=parent_dir)
         for name in sorted(os.listdir(source)):
             origin, copy = os.path.join(source, name), os.path.join(target, name)
             if name.endswith(_TABLE_SUFFIXES):
@@ -51,7 +51,7 @@ def _snapshot(source: str, parent_dir: str | None = None) -> str:
     except OSError as exc:
         if target:
             shutil.rmtree(target, ignore_errors=True)
-        raise StoreError(f"{source}: cannot make a private snapshot to read from: "
+        raise StoreError(f"cannot make a private snapshot of {source}: "
                          f"{exc.strerror or exc}") from None
     return target
 
@@ -70,11 +70,18 @@ class LevelDbBackend:
     def __init__(self, path: str, settings=None):
         _check_path(path)
         self.path = path
-        self.snapshot = _snapshot(path)
+        # One workspace per scan holds the snapshot and every worker's copy of it, so that
+        # removing it cleans up whatever happened to the workers.
         try:
+            self.workspace = tempfile.mkdtemp(prefix="dscan-leveldb-")
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot make a private snapshot to read from: "
+                             f"{exc.strerror or exc}") from None
+        try:
+            self.snapshot = _snapshot(path, self.workspace)
             self.db = _open(self.snapshot)
         except StoreError as exc:
-            shutil.rmtree(self.snapshot, ignore_errors=True)
+            shutil.rmtree(self.workspace, ignore_errors=True)
             raise StoreError(f"{path}: {exc}") from None
         self._first_last = self._ends()
 
@@ -118,7 +125,7 @@ class LevelDbBackend:
 
     def cleanup(self) -> None:
         self.close()
-        shutil.rmtree(self.snapshot, ignore_errors=True)
+        shutil.rmtree(self.workspace, ignore_errors=True)
 
     @staticmethod
     @contextmanager

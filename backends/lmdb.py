@@ -11,7 +11,8 @@ from typing import Iterator
 
 import lmdb
 
-from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
+from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, StoreReadError,
+                            WrongKindError)
 from scanner.types import Shard
 
 from .keyrange import SMALL_STORE_RECORDS, key_shards, limit_bounds
@@ -51,6 +52,14 @@ class LmdbBackend:
         except lmdb.Error as exc:
             self.env.close()
             raise StoreError(f"{path}: cannot read LMDB header: {exc}") from None
+        # Pages past the end of a truncated file are mapped but unreadable: touching one
+        # kills the process (SIGBUS). The meta page says how far the file must reach.
+        needed = (self.info["last_pgno"] + 1) * self.stat["psize"]
+        actual = os.path.getsize(os.path.join(path, "data.mdb"))
+        if actual < needed:
+            self.env.close()
+            raise StoreError(f"{path}: data.mdb is truncated: {actual} bytes, but its pages "
+                             f"reach {needed} bytes")
 
     def findings(self) -> list:
         """No store-level findings are known before reading."""
@@ -79,7 +88,8 @@ class LmdbBackend:
                 first = bytes(cursor.key())
                 if limit is None or limit >= self.count():
                     cursor.last()
-                    last, stop = bytes(cursor.key()), None
+                    last = bytes(cursor.key())
+                    stop = last + b"\0"  # keys a writer appends later are not this scan's
                 else:
                     last, stop = limit_bounds(cursor.iternext(values=False), limit)
                 snap_cursor = txn.cursor()
@@ -100,8 +110,12 @@ class LmdbBackend:
     def read(shard: Shard) -> Iterator[Iterator[tuple]]:
         env = _open_env(shard.path)
         try:
-            with env.begin(buffers=True) as txn:
-                yield _iterate(txn, shard)
+            try:
+                txn = env.begin(buffers=True)
+            except lmdb.Error as exc:  # e.g. MDB_MAP_RESIZED by a writer, MDB_READERS_FULL
+                raise StoreReadError(f"cannot start a read transaction: {exc}", None) from None
+            with txn:
+                yield _iterate(txn, shard, env=env)
         finally:
             env.close()
 
@@ -123,7 +137,8 @@ class LmdbBackend:
         return found
 
 
-def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True) -> Iterator:
+def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True,
+             env: lmdb.Environment | None = None) -> Iterator:
     cursor = txn.cursor()
     last_key = None
     try:
@@ -138,8 +153,12 @@ def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True) -> Iterat
             yield item
             last_key = key
     except lmdb.Error as exc:
-        raise StoreReadError(f"LMDB error after key {_show(last_key)}: {exc}",
-                             None if last_key is None else bytes(last_key)) from None
+        last = None if last_key is None else bytes(last_key)
+        # Without the lock file a reader is invisible to writers, which may reuse the pages
+        # of its snapshot: an error after the store moved on is a writer's, not corruption.
+        if env is not None and env.info()["last_txnid"] > txn.id():
+            raise StoreChangedError(f"the store changed under the read: {exc}", last) from None
+        raise StoreReadError(f"LMDB error after key {_show(last_key)}: {exc}", last) from None
 
 
 def _show(key) -> str:

@@ -37,3 +37,7 @@ class StoreReadError(DscanError, OSError):
     def __init__(self, message: str, last_key: bytes | None):
         super().__init__(message)
         self.last_key = last_key
+
+
+class StoreChangedError(StoreReadError):
+    """A read failed while a writer was changing the store: re-read, it is not corruption."""

@@ -117,7 +117,10 @@ class LocalExecutor:
         return list(results.values()), len(results) == len(shards)
 
     def _isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
-        """Re-run a shard alone until it completes, skipping each record that kills it."""
+        """Re-run a shard alone until it completes. A crash that repeats at the same place is
+        the data's: that record is skipped (or the read stops there). One that does not
+        repeat was passing (a writer changing the store, memory pressure) and costs nothing."""
+        previous = None
         for _ in range(MAX_CRASHES_PER_SHARD):
             round_ = self._round([shard], settings, None, 1)
             if shard.number in round_.results:
@@ -125,8 +128,10 @@ class LocalExecutor:
             if self.stop.is_set():
                 return None
             state = round_.states[shard.number]
-            if state == _NOT_STARTED:
-                continue  # died before reaching the shard: not the data's fault
+            if state == _NOT_STARTED or state != previous:
+                previous = state
+                continue
+            previous = None
             position = state // 2  # odd: inspecting record state // 2; even: fetching it
             if state % 2:
                 log.warning("shard %d: record %d killed a worker; skipping it",

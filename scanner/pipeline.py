@@ -11,13 +11,14 @@ import backends
 
 from .aggregate import ShardResult
 from .checks.registry import Problem
-from .errors import StoreReadError
+from .errors import StoreChangedError, StoreReadError
 from .inspect import DatumInspector
 from .inspect_rows import RowInspector
 from .settings import ScanSettings
 from .types import Shard
 
 TICK_RECORDS = 1024  # records between progress updates
+CHANGED_STORE_RETRIES = 5  # reads of a shard whose store a writer keeps changing
 log = logging.getLogger("dscan")
 # Test hook: a worker kills itself (SIGKILL) on the record with this key, as the OOM
 # killer or a segfaulting decoder would. Unset in normal use.
@@ -33,21 +34,33 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     where the worker was: 2*i + 1 while inspecting record i, 2*i while fetching it."""
     started = time.perf_counter()
     backend = backends.get(shard.backend)
-    walk = _walk_rows if backend.record_format == "rows" else _walk_datums
     progress = _Progress(tick)
-    last_key = None
+    for attempt in range(1, CHANGED_STORE_RETRIES + 1):
+        last_try = attempt == CHANGED_STORE_RETRIES  # then a changing store is a finding
+        try:
+            inspector, store_error = _read_shard(backend, shard, settings, track, progress,
+                                                 retry=not last_try)
+            break
+        except StoreChangedError as exc:
+            log.warning("shard %d: %s; reading it again", shard.number, exc)
+            progress.reported = 0  # the records of the new read are counted anew
+    progress.flush(inspector.records)
+    log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
+              time.perf_counter() - started, " (store error)" if store_error else "")
+    return inspector.result(shard.number, store_error)
+
+
+def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, retry: bool):
+    walk = _walk_rows if backend.record_format == "rows" else _walk_datums
     with backend.read(shard) as records:
         try:
-            inspector, last_key = walk(shard, settings, records, track, progress)
+            inspector, last_key = walk(shard, settings, records, track, progress, retry)
             store_error = None if shard.reader_died_at is None else \
                 _reader_died(shard.reader_died_at, last_key)
         except _StoreFailed as failed:
             inspector, store_error = failed.inspector, failed.store_error
         inspector.finish()
-    progress.flush(inspector.records)
-    log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
-              time.perf_counter() - started, " (store error)" if store_error else "")
-    return inspector.result(shard.number, store_error)
+    return inspector, store_error
 
 
 class _Progress:
@@ -70,7 +83,7 @@ class _StoreFailed(Exception):
         self.inspector, self.store_error = inspector, store_error
 
 
-def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress):
+def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress, retry: bool):
     inspector = DatumInspector(settings)
     crashed_at = set(shard.crashed_at)
     kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
@@ -95,12 +108,14 @@ def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress)
             if inspector.records == limit:
                 break
     except StoreReadError as exc:
+        if retry and isinstance(exc, StoreChangedError):
+            raise
         raise _StoreFailed(inspector, {"index": inspector.records, "last_key": exc.last_key,
                                        "message": str(exc)}) from None
     return inspector, last_key
 
 
-def _walk_rows(shard: Shard, settings: ScanSettings, slabs, track, progress):
+def _walk_rows(shard: Shard, settings: ScanSettings, slabs, track, progress, retry: bool):
     inspector = RowInspector(settings, shard.name, shard.start)
     crashed_at = set(shard.crashed_at)
     limit = shard.reader_died_at
