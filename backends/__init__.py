@@ -6,7 +6,7 @@ import importlib
 
 from scanner.errors import MissingDependencyError, UsageError
 
-from .base import Backend
+from .base import Backend, PlanningFinding
 
 # name -> (module, class, the distribution that provides its library)
 REGISTRY = {
@@ -30,4 +30,4 @@ def get(name: str) -> type[Backend]:
     return getattr(module, class_name)
 
 
-__all__ = ["Backend", "REGISTRY", "get"]
+__all__ = ["Backend", "PlanningFinding", "REGISTRY", "get"]

@@ -3,9 +3,20 @@ shards, and read one shard (in a worker, with its own handle) as raw records."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Iterator, Protocol
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
 
 from scanner.types import Shard
+
+
+@dataclass
+class PlanningFinding:
+    """A store-level finding made before reading: what it names (an HDF5 list entry, the
+    store), the problem, and the record position at which Caffe would meet it."""
+
+    entry: str
+    problem: Any  # scanner.checks.registry.Problem
+    at_record: int
 
 
 class Backend(Protocol):

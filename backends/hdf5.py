@@ -21,6 +21,8 @@ from scanner.errors import InputNotFoundError, StoreReadError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
 
+from .base import PlanningFinding
+
 INT_MAX = 2 ** 31 - 1
 SLAB_BYTES = 8 << 20  # rows read at once, per dataset
 SMALL_SOURCE_BYTES = 32 << 20  # below this, one shard per file
@@ -35,15 +37,6 @@ class _File:
     row_bytes: int = 0
     chunk_rows: int = 1
     shapes: dict[str, tuple] = field(default_factory=dict)
-
-
-@dataclass
-class PlanningFinding:
-    """A file-level finding: the entry it names and the record position Caffe reaches it at."""
-
-    entry: str
-    problem: Problem
-    at_record: int
 
 
 def _open(path: str) -> h5py.File:

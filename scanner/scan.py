@@ -12,6 +12,7 @@ from .aggregate import ScanTotals, merge
 from .batches import analyse
 from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
+from .checks.registry import Problem
 from .checks.registry import get as get_check
 from .executor import LocalExecutor
 from .labels import class_labels
@@ -55,6 +56,8 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
         results, complete = _run(executor, shards, settings, progress,
                                  None if total is None else min(total, settings.limit or total))
         totals = merge(_contiguous(results), settings)
+        if complete and totals.records == 0 and settings.limit != 0 and not planning:
+            planning = [_empty(source)]  # nothing else explains why there is nothing
         _report_planning(totals, planning)
         if source.get("entries") is None and complete:
             source["entries"] = totals.records  # a store that cannot count without reading
@@ -91,6 +94,10 @@ def _contiguous(results: list) -> list:
         kept.append(by_number[number])
         number += 1
     return kept
+
+
+def _empty(source: dict) -> backends.PlanningFinding:
+    return backends.PlanningFinding(source["path"], Problem("DS006", "no record to train on"), 0)
 
 
 def _report_planning(totals: ScanTotals, planning: list) -> None:

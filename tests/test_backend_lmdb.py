@@ -38,8 +38,9 @@ def test_shards_of_an_empty_store_are_none(tmp_path):
     store = backends.get("lmdb")(path)
     assert store.count() == 0 and store.shards(4) == []
     store.close()
-    report_path = path
-    assert scan_report(report_path)["summary"]["records"] == 0
+    report = scan_report(path)
+    assert report["summary"]["records"] == 0 and report["summary"]["by_code"] == {"DS006": 1}
+    assert report["verdict"]["caffe"] == "crashes"  # as Caffe does: std::bad_alloc
 
 
 @pytest.mark.parametrize("make, error", [

@@ -67,6 +67,7 @@ CASES = {
     "DS001": (lambda t: _corrupt_pages(t, True), lambda t: _corrupt_pages(t, False)),
     "DS002": (_store(RAW + [b"\x07" + bytes(63)]), _store(RAW)),
     "DS005": (lambda t: _killer(t, True), lambda t: _killer(t, False)),
+    "DS006": (_store([]), _store(RAW)),
     "DS003": (_store(_jpegs(2) + [b.encoded_datum(b"")]), _store(_jpegs(3))),
     "DS101": (_store([b.float_datum([0.5, float("nan"), 1.0], (1, 1, 3))]),
               _store([b.float_datum([0.5, 0.25, 1.0], (1, 1, 3))])),

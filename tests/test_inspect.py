@@ -10,7 +10,13 @@ from . import builders as b
 
 SETTINGS = ScanSettings(enabled=frozenset(CATALOGUE), max_pixels=4_000_000)
 SEEDS = [b.encoded_datum(b.jpeg(24, 24)), b.encoded_datum(b.png(16, 16)),
-         b.raw_datum(shape=(3, 4, 4)), b.float_datum([0.5, 1.5, 2.5], (1, 1, 3))]
+         b.raw_datum(shape=(3, 4, 4)), b.float_datum([0.5, 1.5, 2.5], (1, 1, 3)),
+         b.datum_bytes(encoded=True, float_data=[1.0, 2.0])]  # found by the long fuzz run
+
+
+def test_an_encoded_datum_with_only_floats_is_no_image():
+    inspector = _inspect_all([SEEDS[-1]])
+    assert [code for code, _ in inspector.sink.counts] == ["DS206"]
 
 
 def _inspect_all(values) -> DatumInspector:

@@ -152,7 +152,7 @@ _IMAGE_CODES = {"no_image": "DS206", "undecodable": "DS201", "damaged": "DS202",
 
 def encoded_image(datum: Datum, max_pixels: int) -> tuple[ImageCheck, Problem | None]:
     """Verify the image of an encoded Datum; the problem, if any, carries its code."""
-    result = check_image(datum.data, max_pixels)
+    result = check_image(datum.data if datum.data is not None else b"", max_pixels)
     if result.problem is None:
         return result, None
     detail = {"format": result.format}

@@ -28,3 +28,14 @@ def decoder_crash():
 
     Example: a crafted image whose header drives a decoder into an out-of-bounds write.
     """
+
+
+@register("DS006", ERROR, "store holds no records", "store", CRASH)
+def empty_store():
+    """What it finds: a store (or every file of an HDF5 list) with no record to train on.
+
+    Why it matters: Caffe cannot form a single batch; on an empty LMDB it dies at start-up
+    with `std::bad_alloc`, which does not say that the database is empty.
+
+    Example: a conversion job whose list file paths were all wrong wrote an empty LMDB.
+    """

@@ -74,7 +74,8 @@ def _verdict_line(verdict: dict, batch_size: int) -> str:
         text += (f" at record #{crash['index']} ({printable(crash['key'], 60)}) in batch "
                  f"{crash['batch']} (batch size {batch_size}): {crash['code']} {check.title}")
     if verdict["garbage_records"]:
-        text += f"; {verdict['garbage_records']} records would silently feed garbage"
+        count = verdict["garbage_records"]
+        text += f"; {count} record{'s' if count != 1 else ''} would silently feed garbage"
     return text
 
 
