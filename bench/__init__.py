@@ -1,0 +1,1 @@
+"""Benchmarks: dscan against a naive user script and a ceiling probe, measured in one run."""

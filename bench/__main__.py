@@ -1,0 +1,83 @@
+"""`python -m bench [--quick] [--only NAME ...]`: for each workload, measure dscan (default
+settings, every check on), the naive script and the ceiling probe in this one run, and print
+records/s, MB/s, peak RSS of the main process, and the ratios."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import workloads
+
+BACKEND = {"jpeg": "lmdb", "float": "lmdb", "raw": "lmdb", "hdf5": "hdf5", "hdf5_gzip": "hdf5"}
+TARGETS = {"jpeg": "dscan >= 0.9x ceiling", "float": ">= 150k rec/s",
+           "raw": ">= 0.7x ceiling", "hdf5": ">= 8 GB/s", "hdf5_gzip": ">= 1.0 GB/s"}
+
+
+def _timed(command: list[str]) -> tuple[str, float, int]:
+    """Run a command; return its stdout, wall seconds and the peak RSS (KiB) of its main
+    process (workers are not included)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        _, status, rusage = os.wait4(process.pid, 0)  # reap it ourselves to get its rusage
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if process.returncode not in (0, 1):
+            raise SystemExit(f"{command[:4]} failed: {err.read()[-500:]}")
+        return out.read(), seconds, rusage.ru_maxrss
+
+
+def _dscan(name: str, path: str, jobs: int) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        report_path = os.path.join(scratch, "r.json")
+        _, wall, peak = _timed([sys.executable, "-m", "scanner", BACKEND[name], path, "-j",
+                                str(jobs), "--no-progress", "-q", "--json", report_path])
+        with open(report_path) as handle:
+            report = json.load(handle)
+    return {"records": report["summary"]["records"], "seconds": report["duration_s"],
+            "wall": wall, "peak_kib": peak}
+
+
+def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
+    out, wall, peak = _timed([sys.executable, "-m", "bench.probes", mode, name, path, str(jobs)])
+    return {**json.loads(out), "wall": wall, "peak_kib": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small datasets (under a minute)")
+    parser.add_argument("--only", nargs="+", choices=list(BACKEND), default=list(BACKEND))
+    parser.add_argument("-j", "--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    args = parser.parse_args()
+    print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
+          f"{'peak MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
+    for name in args.only:
+        path = workloads.ensure(name, args.quick)
+        size = _data_bytes(path)
+        runs = {"dscan": _dscan(name, path, args.jobs),
+                "naive": _probe("naive", name, path, 1),
+                "ceiling": _probe("ceiling", name, path, args.jobs)}
+        for run, figures in runs.items():
+            rate = figures["records"] / figures["seconds"]
+            print(f"{name:<10} {run:<8} {figures['records']:>8} {rate:>10,.0f} "
+                  f"{size / figures['seconds'] / 1e6:>9,.0f} {figures['peak_kib'] / 1024:>9,.0f}")
+        dscan_rate = runs["dscan"]["records"] / runs["dscan"]["seconds"]
+        ceiling_rate = runs["ceiling"]["records"] / runs["ceiling"]["seconds"]
+        naive_rate = runs["naive"]["records"] / runs["naive"]["seconds"]
+        print(f"{'':<10} {'ratios':<8} dscan/ceiling {dscan_rate / ceiling_rate:.2f}, "
+              f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
+
+
+def _data_bytes(path: str) -> int:
+    return os.path.getsize(path if path.endswith(".h5") else os.path.join(path, "data.mdb"))
+
+
+if __name__ == "__main__":
+    main()

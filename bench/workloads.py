@@ -1,0 +1,86 @@
+"""The benchmark datasets, generated deterministically and cached under bench/.cache."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+import h5py
+import lmdb
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.reference import datum_bytes  # noqa: E402  (the protobuf runtime writes Datums)
+
+CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache")
+# name -> (records at full size, at --quick size)
+SIZES = {"jpeg": (20_000, 2_000), "float": (20_000, 2_000), "raw": (60_000, 6_000),
+         "hdf5": (12_000, 1_200), "hdf5_gzip": (12_000, 1_200)}
+HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 12000 rows = 1.5 GB
+
+
+def path_of(name: str, quick: bool) -> str:
+    return os.path.join(CACHE, f"{name}{'_quick' if quick else ''}")
+
+
+def ensure(name: str, quick: bool) -> str:
+    path = path_of(name, quick)
+    if not os.path.exists(path + ".done"):
+        os.makedirs(CACHE, exist_ok=True)
+        count = SIZES[name][1 if quick else 0]
+        if name.startswith("hdf5"):
+            _write_hdf5(path, count, gzip=name.endswith("gzip"))
+        else:
+            _write_lmdb(path, _values(name, count))
+        open(path + ".done", "w").close()
+    return path + (".h5" if name.startswith("hdf5") else "")
+
+
+def _jpegs() -> list[bytes]:
+    """200 distinct 256x256 photo-like JPEGs of about 16 KB."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:256, 0:256]
+    images = []
+    for index in range(200):
+        base = (np.sin(x / (9 + index % 13)) + np.cos(y / (7 + index % 11))) * 60 + 128
+        planes = [base + rng.normal(0, 12, base.shape) + 20 * c for c in range(3)]
+        out = io.BytesIO()
+        Image.fromarray(np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8)).save(
+            out, "JPEG", quality=80)
+        images.append(out.getvalue())
+    return images
+
+
+def _values(name: str, count: int):
+    rng = np.random.default_rng(1)
+    if name == "jpeg":
+        images = _jpegs()
+        return (datum_bytes(data=images[i % 200], label=i % 10, encoded=True)
+                for i in range(count))
+    if name == "float":
+        return (datum_bytes(channels=3, height=32, width=32, label=i % 10,
+                            float_data=rng.random(3072, np.float32).tolist())
+                for i in range(count))
+    return (datum_bytes(channels=1, height=28, width=28, label=i % 10,
+                        data=rng.integers(0, 256, 784, np.uint8).tobytes())
+            for i in range(count))
+
+
+def _write_lmdb(path: str, values) -> None:
+    env = lmdb.open(path, map_size=1 << 34)
+    with env.begin(write=True) as txn:
+        for index, value in enumerate(values):
+            txn.put(b"%08d_img" % index, value)
+    env.close()
+
+
+def _write_hdf5(path: str, rows: int, gzip: bool) -> None:
+    block = np.random.default_rng(2).random((100, *HDF5_SAMPLE), np.float32)
+    options = {"chunks": (8, *HDF5_SAMPLE), "compression": "gzip", "compression_opts": 1} \
+        if gzip else {}
+    with h5py.File(path + ".h5", "w") as handle:
+        data = handle.create_dataset("data", (rows, *HDF5_SAMPLE), np.float32, **options)
+        handle.create_dataset("label", data=np.arange(rows) % 10)
+        for start in range(0, rows, 100):
+            data[start:start + 100] = block[:min(100, rows - start)]
