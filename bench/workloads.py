@@ -84,3 +84,7 @@ def _write_hdf5(path: str, rows: int, gzip: bool) -> None:
         handle.create_dataset("label", data=np.arange(rows) % 10)
         for start in range(0, rows, 100):
             data[start:start + 100] = block[:min(100, rows - start)]
+
+
+if __name__ == "__main__":  # python -m bench.workloads NAME [quick]: build one, in its own process
+    print(ensure(sys.argv[1], len(sys.argv) > 2 and sys.argv[2] == "quick"))

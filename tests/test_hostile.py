@@ -2,17 +2,21 @@
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import lmdb
+import pytest
 
 from scanner.cli import main
 
 from . import builders as b
+from .conftest import FIXTURES
 from .scanning import scan_report
 
 
@@ -102,3 +106,28 @@ def test_ctrl_c_removes_the_leveldb_snapshot(tmp_path):
     assert process.returncode == 130, err
     assert json.loads((tmp_path / "r.json").read_text())["partial"] is True
     assert workspaces() == []
+
+
+def test_permission_denied_is_one_line_exit_2():
+    """Run as an unprivileged user: root reads everything."""
+    setpriv = shutil.which("setpriv")
+    top = tempfile.mkdtemp()  # in the system temp folder, which every user can traverse
+    os.chmod(top, 0o755)
+    path = os.path.join(top, "db")
+    shutil.copytree(os.path.join(FIXTURES, "gray_lmdb"), path)
+    os.chmod(os.path.join(path, "data.mdb"), 0)
+    os.chmod(path, 0o755)
+    command = [sys.executable, "-m", "scanner", "lmdb", path, "--no-progress"]
+    if os.geteuid() == 0:
+        assert setpriv, "setpriv (util-linux) is needed to drop root for this test"
+        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        probe = subprocess.run(command[:5] + [sys.executable, "-c", "import scanner"],
+                               capture_output=True, timeout=60)
+        if probe.returncode != 0:
+            shutil.rmtree(top)
+            pytest.skip("this checkout is not readable by an unprivileged user")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    shutil.rmtree(top)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"dscan: error: {path}/data.mdb: permission denied\n"

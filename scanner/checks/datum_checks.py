@@ -100,11 +100,12 @@ def encoded_flag_mismatch(datum: Datum) -> Problem | None:
 
     Example: a JPEG stored with `encoded` unset by a hand-written conversion script.
     """
-    if datum.encoded or not datum.data_len:
-        return None
+    if datum.encoded or not datum.data_len or \
+            datum.data_len == datum.channels * datum.height * datum.width:
+        return None  # no bytes, or exactly the pixels the shape asks for
     fmt = sniff_format(datum.data)
-    if fmt is None or datum.data_len == datum.channels * datum.height * datum.width:
-        return None  # pixels that happen to start like a signature
+    if fmt is None:
+        return None
     return Problem("DS206", f"encoded=false but the data bytes are a {fmt.upper()} file",
                    {"format": fmt}, effect=GARBAGE)
 
