@@ -121,11 +121,12 @@ def test_permission_denied_is_one_line_exit_2():
     if os.geteuid() == 0:
         assert setpriv, "setpriv (util-linux) is needed to drop root for this test"
         command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        probe = subprocess.run(command[:5] + [sys.executable, "-c", "import scanner"],
+        probe = subprocess.run(command[:4] + [sys.executable, "-c", "import scanner"],
                                capture_output=True, timeout=60)
         if probe.returncode != 0:
             shutil.rmtree(top)
-            pytest.skip("this checkout is not readable by an unprivileged user")
+            pytest.skip("this checkout is not readable by an unprivileged user: "
+                        + probe.stderr.decode()[-300:])
     done = subprocess.run(command, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     shutil.rmtree(top)
