@@ -16,8 +16,8 @@ from tests.reference import datum_bytes  # noqa: E402  (the protobuf runtime wri
 CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache")
 # name -> (records at full size, at --quick size)
 SIZES = {"jpeg": (20_000, 2_000), "float": (20_000, 2_000), "raw": (60_000, 6_000),
-         "hdf5": (12_000, 1_200), "hdf5_gzip": (12_000, 1_200)}
-HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 12000 rows = 1.5 GB
+         "hdf5": (3_815, 400), "hdf5_gzip": (3_815, 400)}
+HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 3815 rows = 1.5 GB
 
 
 def path_of(name: str, quick: bool) -> str:
