@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import checks
 from .checks.registry import Problem
+from .labels import LabelRange, infer_range
 from .settings import ScanSettings
 
 if TYPE_CHECKING:
     from .batches import BatchAnalysis
 from .stats import ChannelStats
-from .types import CRASH, GARBAGE, Finding
+from .types import CRASH, GARBAGE, MISSING_LABEL, Finding
 FOUND, FEEDS_GARBAGE, CRASHES = 1, 2, 4  # bits per record with findings
 
 
@@ -92,6 +94,12 @@ class ScanTotals:
     shard_offsets: list[tuple[int, int]] = field(default_factory=list)  # (shard, offset)
     pixel_classes: Counter = field(default_factory=Counter)  # label maps: pixels per class
     batches: "BatchAnalysis | None" = None  # set after the merge, from the labels
+
+    @cached_property
+    def label_range(self) -> LabelRange | None:
+        """The class range the labels themselves suggest (computed once, after the merge)."""
+        known = self.labels[self.labels != MISSING_LABEL]
+        return infer_range(known, self.sink.settings.ignore_label)
 
     def findings(self) -> list[Finding]:
         """The kept examples of every code, capped, in read order."""

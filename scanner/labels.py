@@ -45,9 +45,11 @@ def infer_range(labels: np.ndarray, ignore_label: int | None = None) -> LabelRan
 
 
 def class_labels(labels: np.ndarray, num_classes: int | None, ignore_label: int | None,
-                 missing: int) -> np.ndarray:
+                 missing: int, inferred: LabelRange | None = None) -> np.ndarray:
     """Labels that are valid class indices; every other one (out of range, ignored, a likely
-    typo) set to `missing`, so batch coverage counts real classes only."""
+    typo) set to `missing`, so batch coverage counts real classes only. Without
+    `num_classes`, `inferred` (from infer_range, computed here if not given) says which
+    values are typos."""
     known = labels != missing
     valid = known.copy()
     if ignore_label is not None:
@@ -55,7 +57,7 @@ def class_labels(labels: np.ndarray, num_classes: int | None, ignore_label: int 
     if num_classes is not None:
         valid &= (labels >= 0) & (labels < num_classes)
     else:
-        inferred = infer_range(labels[known], ignore_label)
+        inferred = inferred or infer_range(labels[known], ignore_label)
         if inferred is not None and inferred.outliers:
             valid &= ~np.isin(labels, list(inferred.outliers))
     return np.where(valid, labels, missing)

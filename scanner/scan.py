@@ -63,7 +63,7 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
             source["entries"] = totals.records  # a store that cannot count without reading
         if complete:
             classes = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
-                                   MISSING_LABEL)
+                                   MISSING_LABEL, totals.label_range)
             totals.batches = analyse(classes, settings.batch_size, settings.solvers,
                                      MISSING_LABEL)
             for dataset_check in DATASET_CHECKS + LABEL_CHECKS:

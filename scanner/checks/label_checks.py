@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..class_stats import runs_z
-from ..labels import infer_range
 from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
 from .registry import Problem, register
 
@@ -29,7 +28,7 @@ def _class_range(totals: ScanTotals) -> tuple[int, bool] | None:
     settings = totals.sink.settings
     if settings.num_classes is not None:
         return settings.num_classes, False
-    inferred = infer_range(_known(totals), settings.ignore_label)
+    inferred = totals.label_range
     return (inferred.num_classes, True) if inferred else None
 
 
@@ -65,7 +64,7 @@ def label_out_of_range(totals: ScanTotals) -> None:
             totals.sink.add(index, None, Problem(
                 "DS301", f"label {label} outside [0, {settings.num_classes})", {"label": label}))
         return
-    inferred = infer_range(labels[known], settings.ignore_label)
+    inferred = totals.label_range
     if inferred is None or not inferred.outliers:
         return
     for index in np.flatnonzero(known & np.isin(labels, list(inferred.outliers))).tolist():

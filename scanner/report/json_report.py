@@ -9,7 +9,6 @@ import numpy as np
 
 from .. import __version__
 from ..types import MISSING_LABEL
-from ..labels import infer_range
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK, Finding
 from .keys import is_utf8, key_text
@@ -85,7 +84,7 @@ def _stats(outcome: ScanOutcome) -> dict:
     labels = totals.labels[totals.labels != MISSING_LABEL]
     values, label_counts = np.unique(labels, return_counts=True)
     given = outcome.settings.num_classes
-    inferred = None if given else infer_range(labels, outcome.settings.ignore_label)
+    inferred = None if given else totals.label_range
     return {
         "shapes": dict(shapes.most_common()),
         "encodings": dict(totals.encodings.most_common()),
