@@ -14,6 +14,7 @@ from scanner.cli import main
 from scanner.report.json_report import load_schema
 
 from . import builders as b
+from .conftest import FIXTURES
 
 
 def _run(capsys, *argv):
@@ -61,11 +62,12 @@ def test_bad_invocations_exit_2_with_one_line(capsys, fixture_copy, argv, words)
     assert "Traceback" not in err
 
 
-def test_regular_file_given_to_lmdb(capsys, tmp_path):
-    path = tmp_path / "train.h5"
-    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    status, _, err = _run(capsys, "lmdb", str(path))
-    assert status == 2 and "is a file" in err
+@pytest.mark.parametrize("command", ["lmdb", "leveldb"])
+def test_an_hdf5_file_given_to_a_key_value_store_command(capsys, command):
+    path = os.path.join(FIXTURES, "hdf5", "hdf5data", "part0.h5")
+    status, _, err = _run(capsys, command, path)
+    assert status == 2 and f"is a file; dscan {command} expects" in err
+    assert err.count("\n") == 1
 
 
 def test_faulty_store_exits_1_and_report_validates(capsys, fixture_copy):
