@@ -110,12 +110,20 @@ def decode_datum(value) -> Datum:
     pos, end = 0, len(buf)
     while pos < end:
         tag_start = pos
-        tag, pos = _varint(buf, pos, end)
+        tag = buf[pos]
+        if tag < 0x80:  # every Datum tag is one byte: skip the call for the common case
+            pos += 1
+        else:
+            tag, pos = _varint(buf, pos, end)
         field, wire = tag >> 3, tag & 7
         if field == 0:
             raise DatumDecodeError("field number 0")
         if wire == 0 and field in (1, 2, 3, 5, 7):
-            raw, pos = _varint(buf, pos, end)
+            if pos < end and buf[pos] < 0x80:
+                raw = buf[pos]
+                pos += 1
+            else:
+                raw, pos = _varint(buf, pos, end)
             if field == 7:
                 datum.encoded = raw != 0
             else:

@@ -111,6 +111,20 @@ class DatumInspector(ShardInspector):
 
     def _structure(self, index: int, key, datum: Datum) -> tuple | None:
         """Run the record checks in the order Caffe would trip on them; return C, H, W."""
+        shape = (datum.channels, datum.height, datum.width)
+        if not datum.encoded and min(shape) > 0:
+            # The usual record: a positive shape and exactly the payload it asks for. Every
+            # structural check below would pass it (DS003/203/204/206/208), so skip to values.
+            size, data_len, float_count = shape[0] * shape[1] * shape[2], datum.data_len, \
+                datum.float_count
+            if data_len == size and not float_count:
+                self.encodings["raw"] += 1
+                self._queue("uint8", shape, index, key, datum.data)
+                return shape
+            if float_count == size and not data_len:
+                self.encodings["float"] += 1
+                self._queue("float32", shape, index, key, datum.float_data)
+                return shape
         if self._report(index, key, no_data(datum)):
             self.encodings["empty"] += 1
             return None
@@ -125,7 +139,6 @@ class DatumInspector(ShardInspector):
             return None
         if self._report(index, key, non_positive_shape(datum)):
             return None
-        shape = (datum.channels, datum.height, datum.width)
         mismatch = self._report(index, key, length_mismatch(datum))
         if datum.data_len:
             self.encodings["raw"] += 1
