@@ -90,7 +90,8 @@ class ScanTotals:
     shapes: list[tuple] = field(default_factory=list)
     encodings: Counter = field(default_factory=Counter)
     stats: dict[tuple[str, int], ChannelStats] = field(default_factory=dict)
-    store_errors: list[dict] = field(default_factory=list)
+    store_errors: list[dict] = field(default_factory=list)  # DS001: where reading failed
+    crash_points: list[dict] = field(default_factory=list)  # store-level faults Caffe meets
     shard_offsets: list[tuple[int, int]] = field(default_factory=list)  # (shard, offset)
     pixel_classes: Counter = field(default_factory=Counter)  # label maps: pixels per class
     batches: "BatchAnalysis | None" = None  # set after the merge, from the labels

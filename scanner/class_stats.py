@@ -3,7 +3,6 @@ checks compare with, so that they flag real deficits and not chance."""
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
@@ -51,7 +50,3 @@ def runs_z(labels: np.ndarray) -> tuple[int, float, float]:
 def bonferroni_floor(tests: int, alpha: float = 0.01) -> float:
     """The tail probability below which one of `tests` results is a real deficit."""
     return alpha / max(tests, 1)
-
-
-def z_floor(tests: int, alpha: float = 0.01) -> float:
-    return NormalDist().inv_cdf(bonferroni_floor(tests, alpha))

@@ -111,9 +111,8 @@ def _report_planning(totals: ScanTotals, planning: list) -> None:
                                  found.entry.encode(), problem.message,
                                  {**(problem.detail or {}), "at_record": found.at_record}))
         if (problem.effect or check.effect) == "crash":
-            totals.store_errors.append({"index": found.at_record, "code": problem.code,
-                                        "key": found.entry.encode(), "last_key": None,
-                                        "message": problem.message, "planning": True})
+            totals.crash_points.append({"index": found.at_record, "code": problem.code,
+                                        "key": found.entry.encode()})
 
 
 def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSettings,
@@ -123,8 +122,6 @@ def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSetting
     expected = source.get("entries", 0) if settings.limit is None else settings.limit
     unreached = max(expected - totals.records, 0) if complete else None
     for error in totals.store_errors:
-        if error.get("planning"):
-            continue
         check = get_check("DS001")
         totals.sink.keep(Finding(
             "DS001", check.severity, error["index"], None,

@@ -24,10 +24,10 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
         indices = np.fromiter(sink.crashes, np.int64, len(sink.crashes))
         first = int(indices[np.argmin(positions[indices])])
         candidates.append((int(positions[first]), first, sink.crashes[first], None))
-    for error in totals.store_errors:  # the reader dies where the store broke
-        position = read_position(error["index"], settings.batch_size, settings.solvers)
-        candidates.append((position, error["index"], error.get("code", "DS001"),
-                           error.get("key")))
+    points = [{"index": e["index"], "code": "DS001", "key": None} for e in totals.store_errors]
+    for point in points + totals.crash_points:  # the reader dies where the store broke
+        position = read_position(point["index"], settings.batch_size, settings.solvers)
+        candidates.append((position, point["index"], point["code"], point["key"]))
     if candidates:
         position, index, code, key = min(candidates, key=lambda c: c[:2])
         row = position // settings.batch_size

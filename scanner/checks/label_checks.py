@@ -7,7 +7,7 @@ import numpy as np
 
 from ..class_stats import runs_z
 from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
-from .registry import Problem, register
+from .registry import Problem, get, register
 
 if TYPE_CHECKING:
     from ..aggregate import ScanTotals
@@ -36,7 +36,6 @@ def _keep(totals: ScanTotals, code: str, message: str, detail: dict,
           index: int | None = None) -> None:
     """A finding about the dataset or a batch: counted, but marks no record."""
     if totals.sink.settings.reports(code):
-        from .registry import get
         totals.sink.keep(Finding(code, get(code).severity, index, None, message, detail))
 
 
