@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DatumDecodeError
+from .errors import DatumDecodeError, WireFormatError
+from .wire import int32, skip_field, varint
 
-_MAX_GROUP_DEPTH = 100  # the protobuf runtime's default recursion limit
 _FLOAT_TAG = (6 << 3) | 5  # unpacked float_data element: one tag byte + 4 bytes
 _INT_FIELDS = {1: "channels", 2: "height", 3: "width", 5: "label"}
 
@@ -35,59 +35,6 @@ class Datum:
         return 0 if self.float_data is None else len(self.float_data)
 
 
-def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= end:
-            raise DatumDecodeError("truncated varint")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise DatumDecodeError("varint longer than 10 bytes")
-
-
-def _int32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value >= (1 << 31) else value
-
-
-def _skip(buf: memoryview, wire: int, field: int, pos: int, end: int, depth: int) -> int:
-    """Skip one unknown field's payload; return the position after it."""
-    if wire == 0:
-        return _varint(buf, pos, end)[1]
-    if wire in (1, 5):
-        pos += 8 if wire == 1 else 4
-    elif wire == 2:
-        length, pos = _varint(buf, pos, end)
-        pos += length
-    elif wire == 3:
-        return _skip_group(buf, field, pos, end, depth + 1)
-    else:
-        raise DatumDecodeError(f"invalid wire type {wire} for field {field}")
-    if pos > end:
-        raise DatumDecodeError(f"field {field} runs past the end of the value")
-    return pos
-
-
-def _skip_group(buf: memoryview, field: int, pos: int, end: int, depth: int) -> int:
-    if depth > _MAX_GROUP_DEPTH:
-        raise DatumDecodeError("groups nested too deeply")
-    while True:
-        tag, pos = _varint(buf, pos, end)
-        inner, wire = tag >> 3, tag & 7
-        if wire == 4:
-            if inner != field:
-                raise DatumDecodeError(f"end of group {inner} inside group {field}")
-            return pos
-        if inner == 0:
-            raise DatumDecodeError("field number 0")
-        pos = _skip(buf, wire, inner, pos, end, depth)
-
-
 def _float_run(buf: memoryview, tag_start: int, end: int) -> tuple[np.ndarray, int]:
     """Unpacked float_data: take the whole run of consecutive elements as one strided view."""
     stride_tags = np.frombuffer(buf, np.uint8)[tag_start:end:5]
@@ -103,6 +50,15 @@ def _float_run(buf: memoryview, tag_start: int, end: int) -> tuple[np.ndarray, i
 
 def decode_datum(value) -> Datum:
     """Parse Datum bytes; raise DatumDecodeError when they are not a valid message."""
+    try:
+        return _decode(value)
+    except DatumDecodeError:
+        raise
+    except WireFormatError as exc:
+        raise DatumDecodeError(str(exc)) from None
+
+
+def _decode(value) -> Datum:
     buf = memoryview(value).cast("B") if not isinstance(value, memoryview) else value
     if buf.format != "B" or buf.ndim != 1:
         buf = buf.cast("B")
@@ -114,7 +70,7 @@ def decode_datum(value) -> Datum:
         if tag < 0x80:  # every Datum tag is one byte: skip the call for the common case
             pos += 1
         else:
-            tag, pos = _varint(buf, pos, end)
+            tag, pos = varint(buf, pos, end)
         field, wire = tag >> 3, tag & 7
         if field == 0:
             raise DatumDecodeError("field number 0")
@@ -123,13 +79,13 @@ def decode_datum(value) -> Datum:
                 raw = buf[pos]
                 pos += 1
             else:
-                raw, pos = _varint(buf, pos, end)
+                raw, pos = varint(buf, pos, end)
             if field == 7:
                 datum.encoded = raw != 0
             else:
-                setattr(datum, _INT_FIELDS[field], _int32(raw))
+                setattr(datum, _INT_FIELDS[field], int32(raw))
         elif wire == 2 and field in (4, 6):
-            length, pos = _varint(buf, pos, end)
+            length, pos = varint(buf, pos, end)
             if pos + length > end:
                 raise DatumDecodeError(f"field {field} runs past the end of the value")
             if field == 4:
@@ -149,7 +105,7 @@ def decode_datum(value) -> Datum:
                 pos += 4
             floats.append(run)
         else:
-            pos = _skip(buf, wire, field, pos, end, 0)
+            pos = skip_field(buf, wire, field, pos, end)
     if floats:
         datum.float_data = floats[0] if len(floats) == 1 else np.concatenate(floats)
     return datum

@@ -27,7 +27,11 @@ class MissingDependencyError(DscanError, ImportError):
     """An optional library needed for this backend is not installed."""
 
 
-class DatumDecodeError(DscanError, ValueError):
+class WireFormatError(DscanError, ValueError):
+    """Bytes that are not a valid protocol buffer message."""
+
+
+class DatumDecodeError(WireFormatError):
     """Bytes that are not a valid Caffe Datum; the scanner turns it into finding DS002."""
 
 
