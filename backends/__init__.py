@@ -13,6 +13,7 @@ REGISTRY = {
     "lmdb": ("backends.lmdb", "LmdbBackend", "lmdb"),
     "leveldb": ("backends.leveldb", "LevelDbBackend", "plyvel"),
     "hdf5": ("backends.hdf5", "Hdf5Backend", "h5py"),
+    "images": ("backends.imagelist", "ImageListBackend", "pillow"),
 }
 
 

@@ -12,18 +12,18 @@ from .checks import CATALOGUE, matching
 from .errors import DscanError, UsageError
 from .progress import Progress
 from .settings import ScanSettings
-from .types import SEVERITY_RANK
+from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED, exit_status
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SCAN_COMMANDS = {
     "lmdb": "scan a Caffe LMDB directory (data.mdb)",
     "leveldb": "scan a Caffe LevelDB directory (through a private snapshot)",
     "hdf5": "scan a Caffe HDF5Data source list (a text file of .h5 paths) or one .h5 file",
+    "images": "scan an ImageData list file ('path label' lines) and the images it names",
 }
-PLANNED_COMMANDS = {
+CONFIG_COMMANDS = {
     "net": "scan every data source of a train_val.prototxt with its own settings",
-    "solver": "check a solver.prototxt's learning-rate schedule",
-    "mean": "check a mean.binaryproto file",
+    "solver": "check a solver.prototxt's learning-rate schedule (and its net: --with-net)",
+    "mean": "check a mean file (mean.binaryproto)",
 }
 
 
@@ -62,7 +62,6 @@ def _codes(text: str) -> list[str]:
 
 
 def _scan_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="the store to scan")
     parser.add_argument("-j", "--jobs", type=_positive, default=_cores(),
                         help="worker processes (default: all cores, %(default)s here)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
@@ -94,6 +93,43 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="more examples; tracebacks on errors")
 
 
+def _net_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--phase", type=str.upper, choices=("TRAIN", "TEST", "BOTH"),
+                        default="BOTH", help="the phase whose data layers to scan "
+                        "(default both)")
+    parser.add_argument("--level", type=_integer, default=0,
+                        help="the net state's level for include/exclude rules (default 0)")
+    parser.add_argument("--stage", action="append", default=[],
+                        help="a net state stage for include/exclude rules (repeatable)")
+    parser.add_argument("--root", metavar="DIR",
+                        help="the directory caffe runs in, against which the prototxt's "
+                             "paths resolve (default: the working directory)")
+
+
+def _images_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root-folder", default="", metavar="DIR",
+                        help="put before every listed path, as image_data_param.root_folder")
+    parser.add_argument("--gray", action="store_true",
+                        help="decode as greyscale (is_color: false); default colour")
+    parser.add_argument("--resize", type=_size, metavar="HxW",
+                        help="new_height x new_width: every image is resized to this")
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, e.g. 256x256, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
+    parser.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
+                        help="exit 1 when a finding has at least this severity (default error)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="summary lines only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
+
+
 def _hdf5_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="data", metavar="NAME",
                         help="dataset of the data top (default: data)")
@@ -117,12 +153,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, text in SCAN_COMMANDS.items():
         scan_parser = commands.add_parser(name, help=text, description=text)
+        scan_parser.add_argument("path", help="the store to scan")
         _scan_options(scan_parser)
-        if name == "hdf5":
-            _hdf5_options(scan_parser)
-    for name, text in PLANNED_COMMANDS.items():
-        planned = commands.add_parser(name, help=f"{text} (not implemented yet)")
-        planned.add_argument("rest", nargs=argparse.REMAINDER)
+        {"hdf5": _hdf5_options, "images": _images_options}.get(name, lambda p: None)(
+            scan_parser)
+    net = commands.add_parser("net", help=CONFIG_COMMANDS["net"],
+                              description=CONFIG_COMMANDS["net"])
+    net.add_argument("path", help="the net definition (train_val.prototxt)")
+    _net_options(net)
+    _scan_options(net)
+    solver = commands.add_parser("solver", help=CONFIG_COMMANDS["solver"],
+                                 description=CONFIG_COMMANDS["solver"])
+    solver.add_argument("path", help="the solver definition (solver.prototxt)")
+    solver.add_argument("--horizon", type=_positive, metavar="N",
+                        help="iterations to evaluate (default: max_iter, else 10000)")
+    solver.add_argument("--with-net", action="store_true",
+                        help="also run 'dscan net' on the solver's net")
+    solver.add_argument("--root", metavar="DIR",
+                        help="the directory caffe runs in (default: the working directory)")
+    _scan_options(solver)
+    mean = commands.add_parser("mean", help=CONFIG_COMMANDS["mean"],
+                               description=CONFIG_COMMANDS["mean"])
+    mean.add_argument("path", help="the mean file (a BlobProto, e.g. mean.binaryproto)")
+    _report_options(mean)
     listing = commands.add_parser("checks", help="list every check: code, severity, title")
     listing.add_argument("--markdown", action="store_true",
                          help="as the Markdown table the README carries")
@@ -169,34 +222,27 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown check code {args.code!r}; 'dscan checks' lists them")
         print(f"{check.code} ({check.severity}): {check.title}\n\n{check.doc}")
         return EXIT_CLEAN
-    if args.command in PLANNED_COMMANDS:
-        raise UsageError(f"'dscan {args.command}' is not implemented yet in dscan {__version__};"
-                         " 'dscan lmdb', 'dscan leveldb' and 'dscan hdf5' scan")
+    if args.command in CONFIG_COMMANDS:
+        from .config_commands import run  # loads the scan machinery only when needed
+        return run(args, _settings(args) if args.command != "mean" else None)
     return _run_scan(args)
 
 
 def _settings(args: argparse.Namespace) -> ScanSettings:
     enabled = set(CATALOGUE) if args.select is None else matching(args.select)
     enabled -= matching(args.ignore)
-    hdf5 = {}
+    extra = {}
     if args.command == "hdf5":
-        hdf5 = {"data_top": args.data, "background": args.background,
+        extra = {"data_top": args.data, "background": args.background,
                 "label_top": None if args.label.lower() == "none" else args.label}
+    if args.command == "images":
+        extra = {"root_folder": args.root_folder, "force_channels": 1 if args.gray else 3,
+                "resize_to": args.resize}
     return ScanSettings(num_classes=args.num_classes, ignore_label=args.ignore_label,
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
-                        imbalance_ratio=args.imbalance_ratio, **hdf5)
-
-
-def _exit_status(counts: dict, fail_on: str, partial: bool) -> int:
-    if partial:
-        return EXIT_INTERRUPTED
-    if fail_on == "never":
-        return EXIT_CLEAN
-    floor = SEVERITY_RANK[fail_on]
-    hit = any(n and SEVERITY_RANK[s] >= floor for s, n in counts.items())
-    return EXIT_FINDINGS if hit else EXIT_CLEAN
+                        imbalance_ratio=args.imbalance_ratio, **extra)
 
 
 def _run_scan(args: argparse.Namespace) -> int:
@@ -211,22 +257,11 @@ def _run_scan(args: argparse.Namespace) -> int:
     counts = {}
     for (_, severity), n in outcome.totals.sink.counts.items():
         counts[severity] = counts.get(severity, 0) + n
-    status = _exit_status(counts, settings.fail_on, outcome.partial)
+    status = exit_status(counts, settings.fail_on, outcome.partial)
     report = json_report.build(outcome, status)
     if args.json:
-        _write_json(args.json, json_report.dumps(report))
+        json_report.write(args.json, report)
     summary_out = sys.stderr if args.json == "-" else sys.stdout
     terminal.render(outcome, report, summary_out, examples=10 if args.verbose else 3,
                     quiet=args.quiet)
     return status
-
-
-def _write_json(target: str, text: str) -> None:
-    if target == "-":
-        sys.stdout.write(text + "\n")
-        return
-    try:
-        with open(target, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    except OSError as exc:
-        raise DscanError(f"{target}: cannot write the JSON report: {exc.strerror}") from None

@@ -45,3 +45,11 @@ class StoreReadError(DscanError, OSError):
 
 class StoreChangedError(StoreReadError):
     """A read failed while a writer was changing the store: re-read, it is not corruption."""
+
+
+class PrototxtError(DscanError, ValueError):
+    """A prototxt file that cannot be read or parsed; the message names file:line:column."""
+
+
+class ConfigError(DscanError, ValueError):
+    """A net, solver or mean file that dscan cannot make sense of as a whole."""

@@ -10,6 +10,7 @@ import numpy as np
 from .aggregate import FindingSink, ShardResult
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
+from .checks.imagelist_checks import unclean_label, unreadable_image_file
 from .checks.registry import Problem
 from .checks.value_checks import VALUE_CHECKS
 from .datum import Datum, DatumDecodeError, decode_datum
@@ -130,10 +131,7 @@ class DatumInspector(ShardInspector):
             return None
         self._report(index, key, both_payloads(datum))
         if datum.encoded:
-            image, problem = encoded_image(datum, self.settings.max_pixels)
-            self.encodings[image.format or "not-an-image"] += 1
-            self._report(index, key, problem)
-            return (image.channels, image.height, image.width) if image.height else None
+            return self._image(index, key, datum.data)
         if self._report(index, key, encoded_flag_mismatch(datum)):
             self.encodings["image-flagged-raw"] += 1
             return None
@@ -150,6 +148,16 @@ class DatumInspector(ShardInspector):
             self._queue("float32", (1, 1, count) if mismatch else shape, index, key,
                         datum.float_data, shaped=not mismatch)
         return shape
+
+    def _image(self, index: int, key, data, in_datum: bool = True) -> tuple | None:
+        """Check an encoded image; its shape as the data layer decodes it."""
+        image, problem = encoded_image(data, self.settings.max_pixels, in_datum)
+        self.encodings[image.format or "not-an-image"] += 1
+        self._report(index, key, problem)
+        if not image.height:
+            return None
+        height, width = self.settings.resize_to or (image.height, image.width)
+        return self.settings.force_channels or image.channels, height, width
 
     def _queue(self, dtype: str, shape: tuple, index: int, key, payload,
                shaped: bool = True) -> None:
@@ -177,3 +185,19 @@ class DatumInspector(ShardInspector):
     def finish(self) -> None:
         for group_key in list(self.groups):
             self._check_values(group_key, self.groups.pop(group_key))
+
+
+class ImageFileInspector(DatumInspector):
+    """Image files named by a list (ImageData): (path, (label, label is clean, bytes, error))."""
+
+    def inspect(self, key, value) -> None:
+        label, clean, payload, error = value
+        index = self.records
+        if error is not None:
+            self.skip(key, unreadable_image_file(error), "unreadable")
+            return
+        self.records += 1
+        self.labels.append(label)
+        if not clean:
+            self.sink.add(index, key, unclean_label(label))
+        self.shape_ids.append(self.shape_id(self._image(index, key, payload, in_datum=False)))

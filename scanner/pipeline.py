@@ -12,7 +12,7 @@ import backends
 from .aggregate import ShardResult
 from .checks.registry import Problem
 from .errors import StoreChangedError, StoreReadError
-from .inspect import DatumInspector
+from .inspect import DatumInspector, ImageFileInspector
 from .inspect_rows import RowInspector
 from .settings import ScanSettings
 from .types import Shard
@@ -54,7 +54,8 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
     walk = _walk_rows if backend.record_format == "rows" else _walk_datums
     with backend.read(shard) as records:
         try:
-            inspector, last_key = walk(shard, settings, records, track, progress, retry)
+            inspector, last_key = walk(shard, settings, records, track, progress, retry,
+                                       backend.record_format)
             store_error = None if shard.reader_died_at is None else \
                 _reader_died(shard.reader_died_at, last_key)
         except _StoreFailed as failed:
@@ -83,8 +84,9 @@ class _StoreFailed(Exception):
         self.inspector, self.store_error = inspector, store_error
 
 
-def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress, retry: bool):
-    inspector = DatumInspector(settings)
+def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress, retry: bool,
+                 record_format: str):
+    inspector = (ImageFileInspector if record_format == "image" else DatumInspector)(settings)
     crashed_at = set(shard.crashed_at)
     kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
     limit = shard.reader_died_at  # fetching this record killed a worker: stop before it
@@ -115,7 +117,8 @@ def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress,
     return inspector, last_key
 
 
-def _walk_rows(shard: Shard, settings: ScanSettings, slabs, track, progress, retry: bool):
+def _walk_rows(shard: Shard, settings: ScanSettings, slabs, track, progress, retry: bool,
+               record_format: str):
     inspector = RowInspector(settings, shard.name, shard.start)
     crashed_at = set(shard.crashed_at)
     limit = shard.reader_died_at

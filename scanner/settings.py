@@ -20,6 +20,11 @@ class ScanSettings:
     label_top: str | None = "label"
     background: int = 0  # segmentation: the class that is not foreground
     imbalance_ratio: float = 10.0  # DS306: most / least frequent class
+    # How the data layer decodes images: force_color/force_gray or ImageData's is_color
+    # fix the channels; ImageData's new_height/new_width resize every image.
+    force_channels: int | None = None
+    resize_to: tuple[int, int] | None = None
+    root_folder: str = ""  # ImageData: prefix of every listed path
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -30,4 +35,7 @@ class ScanSettings:
                 "max_examples": self.max_examples, "checks": sorted(self.enabled),
                 "max_pixels": self.max_pixels, "limit": self.limit, "fail_on": self.fail_on,
                 "data_top": self.data_top, "label_top": self.label_top,
-                "background": self.background, "imbalance_ratio": self.imbalance_ratio}
+                "background": self.background, "imbalance_ratio": self.imbalance_ratio,
+                "force_channels": self.force_channels,
+                "resize_to": list(self.resize_to) if self.resize_to else None,
+                "root_folder": self.root_folder}

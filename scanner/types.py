@@ -23,6 +23,7 @@ class Shard:
     start: Any = None  # inclusive bound (a key, or a row)
     stop: Any = None  # exclusive bound; None means "to the end"
     datasets: tuple[str, ...] = ()  # HDF5: the datasets (top blobs) to read
+    prefix: str = ""  # image lists: the root_folder put before every listed path
     # Set after a worker died on this shard (see executor): positions whose inspection
     # killed the worker, and where reading the store itself killed it.
     crashed_at: tuple[int, ...] = ()

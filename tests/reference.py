@@ -36,3 +36,14 @@ def parse(value: bytes):
     message = datum_pb2().Datum()
     message.ParseFromString(value)
     return message
+
+
+def blob_bytes(values, shape=None, legacy=None, double: bool = False) -> bytes:
+    """Serialize a BlobProto: `shape` as BlobShape dims, or `legacy` (num, c, h, w)."""
+    blob = datum_pb2().BlobProto()
+    if legacy is not None:
+        blob.num, blob.channels, blob.height, blob.width = legacy
+    if shape is not None:
+        blob.shape.dim.extend(shape)
+    (blob.double_data if double else blob.data).extend(float(v) for v in values)
+    return blob.SerializeToString()

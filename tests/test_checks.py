@@ -7,7 +7,8 @@ from scanner.checks import CATALOGUE
 from scanner.pipeline import KILL_HOOK
 
 from . import builders as b
-from .scanning import scan_report
+from .config_cases import CONFIG_CASES
+from .scanning import any_report
 
 
 def _jpegs(count, **kwargs):
@@ -110,6 +111,7 @@ CASES = {
     "DS407": (_h5({"a.h5": ROWS}, relative=True), _h5({"a.h5": ROWS})),
     "DS301": (_store(RAW + [b.raw_datum(label=10)], num_classes=10),
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
+    **CONFIG_CASES,
 }
 
 
@@ -118,7 +120,7 @@ def test_check_fires(code, tmp_path, monkeypatch):
     path, settings, env = CASES[code][0](tmp_path)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    report = scan_report(path, **settings)
+    report = any_report(path, **settings)
     assert code in report["summary"]["by_code"], report["summary"]
     assert any(f["code"] == code for f in report["findings"])
 
@@ -126,7 +128,7 @@ def test_check_fires(code, tmp_path, monkeypatch):
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_check_passes(code, tmp_path):
     path, settings, _ = CASES[code][1](tmp_path)
-    report = scan_report(path, **settings)
+    report = any_report(path, **settings)
     assert code not in report["summary"]["by_code"], report["findings"]
 
 

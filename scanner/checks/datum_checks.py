@@ -151,14 +151,18 @@ _IMAGE_CODES = {"no_image": "DS206", "undecodable": "DS201", "damaged": "DS202",
                 "too_large": "DS209"}
 
 
-def encoded_image(datum: Datum, max_pixels: int) -> tuple[ImageCheck, Problem | None]:
-    """Verify the image of an encoded Datum; the problem, if any, carries its code."""
-    result = check_image(datum.data if datum.data is not None else b"", max_pixels)
+def encoded_image(data, max_pixels: int, in_datum: bool = True
+                  ) -> tuple[ImageCheck, Problem | None]:
+    """Verify the bytes of an encoded image (in a Datum, or an image file of a list); the
+    problem, if any, carries its code."""
+    result = check_image(data if data is not None else b"", max_pixels)
     if result.problem is None:
         return result, None
     detail = {"format": result.format}
     if result.height:
         detail.update(height=result.height, width=result.width)
     if result.problem == "no_image":
+        if not in_datum:  # a listed file that is no image: imread fails, Caffe stops
+            return result, Problem("DS201", result.message, detail)
         return result, Problem("DS206", "encoded=true but " + result.message, detail)
     return result, Problem(_IMAGE_CODES[result.problem], result.message, detail)

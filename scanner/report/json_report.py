@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from importlib import resources
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from .. import __version__
 from ..types import MISSING_LABEL
+from ..errors import DscanError
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK, Finding
 from .keys import is_utf8, key_text
@@ -56,18 +58,18 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
 def _finding(finding: Finding) -> dict:
     entry = {"code": finding.code, "severity": finding.severity, "key": key_text(finding.key),
              "index": finding.index, "message": finding.message,
-             "detail": _plain(finding.detail)}
+             "detail": plain(finding.detail)}
     if finding.key is not None and not is_utf8(finding.key):
         entry["key_hex"] = finding.key.hex()
     return entry
 
 
-def _plain(value):
+def plain(value):
     """Detail values as JSON types: keys (bytes) as text, numpy scalars as numbers."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
         return key_text(bytes(value))
     if isinstance(value, np.generic):
@@ -120,3 +122,16 @@ def _values(stats: dict) -> dict | None:
 
 def dumps(report: dict) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def write(target: str, report: dict) -> None:
+    """Write a report to a file, or to stdout for '-'."""
+    text = dumps(report)
+    if target == "-":
+        sys.stdout.write(text + "\n")
+        return
+    try:
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        raise DscanError(f"{target}: cannot write the JSON report: {exc.strerror}") from None

@@ -1,0 +1,109 @@
+"""Image list files as Caffe's ImageData layer reads them: one `path label` line per image,
+paths relative to the working directory (after `root_folder`), read in list order.
+
+Lines are split as Caffe does: the label is what follows the last space, read with atoi
+(so a bad label silently becomes a number), and the path is everything before it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+from scanner.errors import InputNotFoundError, WrongKindError
+from scanner.settings import ScanSettings
+from scanner.types import Shard
+
+SMALL_LIST_LINES = 4096  # below this, one shard
+_ATOI = re.compile(rb"[ \t\n\v\f\r]*([+-]?\d+)")
+
+
+def read_lines(path: str) -> list[bytes]:
+    """The list's lines as std::getline gives them (no trailing empty line)."""
+    if not os.path.exists(path):
+        raise InputNotFoundError(f"{path}: no such file or directory")
+    if os.path.isdir(path):
+        raise WrongKindError(f"{path}: is a directory; dscan images expects a list file of "
+                             "'path label' lines")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if b"\0" in data[:1 << 20]:
+        raise WrongKindError(f"{path}: a binary file, not a list of 'path label' lines")
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def split_line(line: bytes) -> tuple[bytes, int, bool]:
+    """(image path, label as Caffe's atoi reads it, whether the label text is clean)."""
+    space = line.rfind(b" ")
+    path, text = (line, line) if space < 0 else (line[:space], line[space + 1:])
+    match = _ATOI.match(text)
+    label = _int32(int(match.group(1))) if match else 0
+    clean = space >= 0 and re.fullmatch(rb"[+-]?\d+\r?", text) is not None
+    return path, label, clean
+
+
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+class ImageListBackend:
+    name = "images"
+    record_format = "image"
+
+    def __init__(self, path: str, settings: ScanSettings | None = None):
+        self.path = path
+        self.root_folder = (settings or ScanSettings()).root_folder
+        self.lines = len(read_lines(path))
+
+    def findings(self) -> list:
+        return []
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "path": self.path, "entries": self.lines,
+                "root_folder": self.root_folder}
+
+    def count(self) -> int:
+        return self.lines
+
+    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+        total = self.lines if limit is None else min(limit, self.lines)
+        parts = 1 if total < SMALL_LIST_LINES else max(1, count)
+        edges = [total * part // parts for part in range(parts + 1)]
+        return [Shard(self.name, self.path, number, start=edges[number],
+                      stop=edges[number + 1], prefix=self.root_folder)
+                for number in range(parts) if edges[number + 1] > edges[number]]
+
+    def close(self) -> None:
+        """The list is read per use."""
+
+    def cleanup(self) -> None:
+        """Nothing was made to read the list."""
+
+    @staticmethod
+    @contextmanager
+    def read(shard: Shard) -> Iterator[Iterator[tuple]]:
+        lines = read_lines(shard.path)[shard.start:shard.stop]
+        yield (_record(line, shard.prefix) for line in lines)
+
+    @staticmethod
+    def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:
+        lines = read_lines(shard.path)
+        return {p: split_line(lines[shard.start + p])[0] for p in positions
+                if shard.start + p < len(lines)}
+
+
+def _record(line: bytes, prefix: str) -> tuple[bytes, tuple]:
+    """(key, (label, label text is clean, image bytes or None, why not))."""
+    path, label, clean = split_line(line)
+    full = os.fsencode(prefix) + path
+    try:
+        with open(full, "rb") as handle:
+            return path, (label, clean, handle.read(), None)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return path, (label, clean, None, f"cannot read {os.fsdecode(full)!r}: {reason}")

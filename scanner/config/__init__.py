@@ -1,0 +1,1 @@
+"""Caffe configuration files: prototxt text, nets, solvers and mean files."""

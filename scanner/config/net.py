@@ -1,0 +1,143 @@
+"""A Caffe net definition as dscan needs it: layers by phase, data layers with their
+sources, and what the loss layers say about labels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .prototxt import Message
+
+PHASES = ("TRAIN", "TEST")
+# V1 nets (`layers { type: DATA }`) name types by enum; the ones dscan looks at.
+V1_TYPES = {"DATA": "Data", "HDF5_DATA": "HDF5Data", "IMAGE_DATA": "ImageData",
+            "SOFTMAX_LOSS": "SoftmaxWithLoss", "ACCURACY": "Accuracy",
+            "INNER_PRODUCT": "InnerProduct", "CONVOLUTION": "Convolution",
+            "DECONVOLUTION": "Deconvolution", "POOLING": "Pooling", "RELU": "ReLU",
+            "DROPOUT": "Dropout", "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss",
+            "INFOGAIN_LOSS": "InfogainLoss", "EUCLIDEAN_LOSS": "EuclideanLoss",
+            "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss",
+            "HINGE_LOSS": "HingeLoss", "CONTRASTIVE_LOSS": "ContrastiveLoss",
+            "MEMORY_DATA": "MemoryData", "DUMMY_DATA": "DummyData",
+            "WINDOW_DATA": "WindowData", "SPLIT": "Split", "SOFTMAX": "Softmax"}
+DATA_TYPES = {"Data": "data_param", "HDF5Data": "hdf5_data_param",
+              "ImageData": "image_data_param"}
+OTHER_INPUTS = ("MemoryData", "DummyData", "WindowData", "Input", "Python")
+CLASS_LOSSES = {"SoftmaxWithLoss": "loss_param", "Accuracy": "accuracy_param",
+                "MultinomialLogisticLoss": "loss_param", "InfogainLoss": "loss_param"}
+# layers that pass their bottom's channels through: look further up for num_output
+PASS_THROUGH = ("ReLU", "PReLU", "ELU", "Dropout", "BatchNorm", "Scale", "Bias", "Split",
+                "Sigmoid", "TanH", "Power", "AbsVal", "Flatten", "Softmax")
+
+
+@dataclass
+class Layer:
+    index: int
+    name: str
+    type: str
+    params: Message
+    tops: list[str]
+    bottoms: list[str]
+
+    @property
+    def where(self) -> str:
+        return self.params.where()
+
+    @property
+    def is_loss(self) -> bool:
+        return self.type.endswith("Loss") or bool(self.params.numbers("loss_weight"))
+
+    def loss_weights(self) -> list[float]:
+        """Caffe's default: 1 for the first top of a *Loss layer, 0 elsewhere."""
+        weights = self.params.numbers("loss_weight")
+        if weights:
+            return weights
+        return [1.0] if self.type.endswith("Loss") else []
+
+
+@dataclass
+class NetState:
+    phase: str
+    level: int = 0
+    stages: tuple[str, ...] = ()
+
+
+class Net:
+    def __init__(self, message: Message):
+        self.message = message
+        self.path = message.path
+        self.name = message.text("name", "") or ""
+        self.layers = [_layer(i, m) for i, m in enumerate(message.messages("layer")
+                                                          or message.messages("layers"))]
+
+    def active(self, state: NetState) -> list[Layer]:
+        """Layers Caffe keeps for this state (Net::FilterNet)."""
+        return [layer for layer in self.layers if included(layer, state)]
+
+
+def included(layer: Layer, state: NetState) -> bool:
+    includes, excludes = layer.params.messages("include"), layer.params.messages("exclude")
+    if includes:
+        return any(_meets(rule, state) for rule in includes)
+    return not any(_meets(rule, state) for rule in excludes)
+
+
+def _meets(rule: Message, state: NetState) -> bool:
+    """NetStateRule: phase, level range, required and forbidden stages."""
+    if rule.has("phase") and rule.ident("phase") != state.phase:
+        return False
+    if rule.has("min_level") and state.level < rule.integer("min_level"):
+        return False
+    if rule.has("max_level") and state.level > rule.integer("max_level"):
+        return False
+    if any(stage not in state.stages for stage in rule.texts("stage")):
+        return False
+    return not any(stage in state.stages for stage in rule.texts("not_stage"))
+
+
+def _layer(index: int, message: Message) -> Layer:
+    kind = message.word("type", "")  # a string; V1 nets write an enum name
+    kind = V1_TYPES.get(kind, kind)
+    return Layer(index, message.text("name", "") or f"#{index}", kind, message,
+                 message.texts("top"), message.texts("bottom"))
+
+
+@dataclass
+class ClassCount:
+    """What the loss layers say about the labels a data top feeds."""
+
+    num_classes: int | None
+    ignore_label: int | None
+    where: str  # the layer that gave num_classes
+    layer: str
+
+
+def classes_for(label_top: str, layers: list[Layer]) -> ClassCount | None:
+    """num_output of the layer feeding a classification loss whose label is `label_top`,
+    and that loss's ignore_label; None when no such loss reads the top."""
+    for position, layer in enumerate(layers):
+        section = CLASS_LOSSES.get(layer.type)
+        if section is None or len(layer.bottoms) < 2 or layer.bottoms[1] != label_top:
+            continue
+        ignore = layer.params.message(section).integer("ignore_label")
+        producer = _producer(layer.bottoms[0], layers[:position])
+        num_output = None if producer is None else _num_output(producer)
+        return ClassCount(num_output, ignore, producer.where if producer else layer.where,
+                          producer.name if producer else layer.name)
+    return None
+
+
+def _producer(blob: str, earlier: list[Layer]) -> Layer | None:
+    """The nearest layer above that gives `blob` a channel count (skipping in-place ones)."""
+    for layer in reversed(earlier):
+        if blob not in layer.tops:
+            continue
+        if layer.type in PASS_THROUGH and layer.bottoms:
+            return _producer(layer.bottoms[0], earlier[:earlier.index(layer)])
+        return layer
+    return None
+
+
+def _num_output(layer: Layer) -> int | None:
+    for section in ("inner_product_param", "convolution_param"):
+        if layer.params.has(section):
+            return layer.params.message(section).integer("num_output")
+    return None

@@ -1,0 +1,164 @@
+"""`dscan net`: read a net definition, lint its layers, and scan every data layer's source
+with the layer's own settings; then hold the transform settings against the records."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .checks import net_checks
+from .config.findings import ConfigFinding, place
+from .config.mean import MeanFile, read_mean
+from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, classes_for
+from .config.prototxt import read
+from .config.sources import DataLayer, Resolved, resolve
+from .config.transform import transform_problems
+from .progress import Progress
+from .scan import ScanOutcome, scan
+from .settings import ScanSettings
+from .types import CRASH
+
+
+@dataclass
+class NetRequest:
+    path: str
+    phases: tuple[str, ...] = PHASES
+    level: int = 0
+    stages: tuple[str, ...] = ()
+    settings: ScanSettings = field(default_factory=ScanSettings)
+    num_classes: int | None = None  # given on the command line: overrides the loss layers
+    ignore_label: int | None = None
+    jobs: int = 1
+    progress: bool = False
+
+
+@dataclass
+class Section:
+    """One data layer: what it reads, with which settings, and what the scan found."""
+
+    layer: Layer
+    phases: list[str]
+    source: Resolved | None = None
+    backend: str | None = None
+    batch_size: int | None = None
+    classes_from: str | None = None  # which layer gave num_classes
+    outcome: ScanOutcome | None = None
+    mean: MeanFile | None = None
+    skipped: str | None = None  # why no scan ran
+
+
+@dataclass
+class NetOutcome:
+    path: str
+    name: str
+    phases: tuple[str, ...]
+    sections: list[Section]
+    findings: list[ConfigFinding]
+    started_at: str
+    duration_s: float
+
+    @property
+    def partial(self) -> bool:
+        return any(s.outcome is not None and s.outcome.partial for s in self.sections)
+
+
+def scan_net(request: NetRequest) -> NetOutcome:
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    net = Net(read(request.path))
+    findings: list[ConfigFinding] = []
+    data_layers: dict[int, DataLayer] = {}
+    others: dict[int, Section] = {}
+    for phase in request.phases:
+        active = net.active(NetState(phase, request.level, request.stages))
+        findings.extend(_lint(active, phase, findings))
+        for layer in active:
+            if layer.type in DATA_TYPES:
+                data_layers.setdefault(layer.index, DataLayer(layer, [])).phases.append(phase)
+            elif layer.type in OTHER_INPUTS:
+                others.setdefault(layer.index, Section(layer, [], skipped=(
+                    f"a {layer.type} layer reads no dataset file dscan knows"))).phases.append(
+                    phase)
+    sections = [_scan_layer(data, net, request, findings)
+                for _, data in sorted(data_layers.items())]
+    sections += [others[i] for i in sorted(others)]
+    sections.sort(key=lambda s: s.layer.index)
+    wanted = [f for f in findings if request.settings.reports(f.code)]
+    return NetOutcome(request.path, net.name, request.phases, sections, wanted, started_at,
+                      round(time.perf_counter() - clock, 3))
+
+
+def _lint(active: list[Layer], phase: str, seen: list[ConfigFinding]) -> list[ConfigFinding]:
+    """Layer checks; a layer shared by both phases is reported once per code."""
+    found = []
+    for layer in active:
+        problems = [net_checks.pooling_stride(layer), net_checks.batchnorm_eps(layer),
+                    net_checks.batchnorm_phase(layer, phase),
+                    *net_checks.refused_settings(layer)]
+        found += [place(p, layer.where, layer) for p in problems if p is not None]
+    losses = [layer for layer in active if layer.is_loss]
+    found += [place(p, layer.where, layer)
+              for layer, p in net_checks.large_loss_weights(losses)]
+    known = {(f.code, f.layer_index, f.message) for f in seen}
+    return [f for f in found if (f.code, f.layer_index, f.message) not in known]
+
+
+def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
+                findings: list[ConfigFinding]) -> Section:
+    layer = data.layer
+    section = Section(layer, data.phases, backend=data.backend, batch_size=data.batch_size)
+    where = layer.params.message(DATA_TYPES[layer.type]).where("source")
+    if not data.source:
+        section.skipped = "the layer names no source"
+        findings.append(place(net_checks.missing_file("data source", "", None), where,
+                              layer))
+        return section
+    section.source = resolve(data.source, request.path)
+    if section.source.path is None or section.source.found_at:
+        findings.append(place(net_checks.missing_file(
+            "data source", data.source, section.source.found_at), where, layer))
+    if section.source.path is None:
+        section.skipped = "the source does not exist"
+        return section
+    section.mean = _mean_file(data, request.path, layer, findings)
+    classes = None
+    if len(layer.tops) > 1:  # the phase with the most layers names the losses best
+        phase_layers = net.active(NetState(data.phases[0], request.level, request.stages))
+        classes = classes_for(layer.tops[1], phase_layers)
+    section.classes_from = classes.layer if classes and classes.num_classes else None
+    settings = data.settings(request.settings, classes, request.num_classes,
+                             request.ignore_label)
+    section.outcome = scan(data.backend, section.source.path, settings, request.jobs,
+                           Progress(enabled=request.progress))
+    for problem in transform_problems(layer.type, data.transform, section.outcome.totals,
+                                      section.mean):
+        findings.append(place(problem, data.transform.where(), layer))
+    return section
+
+
+def _mean_file(data: DataLayer, net_path: str, layer: Layer,
+               findings: list[ConfigFinding]) -> MeanFile | None:
+    given = data.transform.text("mean_file")
+    if given is None or data.layer.type == "HDF5Data":
+        return None
+    where = data.transform.where("mean_file")
+    resolved = resolve(given, net_path)
+    if resolved.path is None or resolved.found_at:
+        findings.append(place(net_checks.missing_file("mean file", given, resolved.found_at),
+                              where, layer))
+    if resolved.path is None or os.path.isdir(resolved.path):
+        return None
+    mean = read_mean(resolved.path, where)
+    for finding in mean.findings:
+        finding.layer, finding.layer_index = layer.name, layer.index
+    findings.extend(mean.findings)
+    return mean
+
+
+def crashes(outcome: NetOutcome, section: Section) -> bool:
+    """Would Caffe stop on this layer: its data, or a setting it refuses?"""
+    if section.outcome is not None and section.outcome.verdict.get("caffe") == "crashes":
+        return True
+    return any(f.layer_index == section.layer.index and f.effect == CRASH and
+               f.severity == "error" for f in outcome.findings)
