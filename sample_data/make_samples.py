@@ -95,6 +95,17 @@ def write_hdf5() -> None:
     print("hdf5: 2 files, 70 rows")
 
 
+def write_mean(values: list[bytes]) -> None:
+    """mean.binaryproto of raw_lmdb, as `compute_image_mean` writes it (legacy 1xCxHxW)."""
+    from scanner.datum import decode_datum
+    from tests.reference import blob_bytes
+
+    pixels = np.stack([np.frombuffer(bytes(decode_datum(v).data), np.uint8) for v in values])
+    with open(os.path.join(HERE, "mean.binaryproto"), "wb") as handle:
+        handle.write(blob_bytes(pixels.mean(axis=0), legacy=(1, *SHAPE)))
+    print("mean.binaryproto: 1x3x32x32")
+
+
 def write(name: str, values: list[bytes], names: list[str] | None = None) -> None:
     path = os.path.join(HERE, name)
     shutil.rmtree(path, ignore_errors=True)
@@ -111,6 +122,7 @@ def write(name: str, values: list[bytes], names: list[str] | None = None) -> Non
 if __name__ == "__main__":
     write("clean_enc_lmdb", clean_encoded())
     write("raw_lmdb", raw_sorted())
+    write_mean(raw_sorted())
     write("faulty_lmdb", *faulty())
     write("enc_leveldb", leveldb_sample())
     write_hdf5()

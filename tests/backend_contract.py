@@ -84,7 +84,7 @@ class BackendContract:
 
 def _record_keys(store, shard, records) -> list[bytes]:
     """The names of a shard's records: store keys, or `entry:row` for rows of arrays."""
-    if store.record_format == "datum":
+    if store.record_format in ("datum", "image"):
         return [bytes(key) for key, _ in records]
     keys = []
     for position, arrays in records:

@@ -1,0 +1,67 @@
+"""Image lists (ImageData): the shared contract, and lines split the way Caffe splits them."""
+import pytest
+
+from backends.imagelist import split_line
+
+from . import builders as b
+from .backend_contract import BackendContract
+from .scanning import scan_report
+
+
+class TestImageListContract(BackendContract):
+    backend_name = "images"
+
+    def make_store(self, tmp_path, count):
+        image = b.jpeg(8, 8)
+        lines = []
+        for index in range(count):
+            name = f"img_{index:05d}.jpg"
+            (tmp_path / name).write_bytes(image)
+            lines.append(f"{tmp_path / name} {index % 3}\n")
+        (tmp_path / "list.txt").write_text("".join(lines))
+        return str(tmp_path / "list.txt")
+
+    def split_small_stores(self, monkeypatch):
+        monkeypatch.setattr("backends.imagelist.SMALL_LIST_LINES", 0)
+
+
+@pytest.mark.parametrize("line, expected", [
+    (b"cat/01.jpg 3", (b"cat/01.jpg", 3, True)),
+    (b"a b.jpg 7", (b"a b.jpg", 7, True)),
+    (b"x.jpg 3.7", (b"x.jpg", 3, False)),
+    (b"x.jpg cat", (b"x.jpg", 0, False)),
+    (b"x.jpg 5\r", (b"x.jpg", 5, True)),
+    (b"x.jpg", (b"x.jpg", 0, False)),
+    (b"", (b"", 0, False)),
+    (b"x.jpg -1", (b"x.jpg", -1, True)),
+])
+def test_lines_split_at_the_last_space_with_atoi_labels(line, expected):
+    assert split_line(line) == expected
+
+
+def _list(tmp_path, files: dict, lines: list[str]) -> str:
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "list.txt").write_text("".join(line + "\n" for line in lines))
+    return str(tmp_path / "list.txt")
+
+
+def test_colour_is_forced_so_a_grey_file_is_no_channel_outlier(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _list(tmp_path, {"a.jpg": b.jpeg(seed=1), "g.jpg": b.jpeg(seed=2, gray=True)},
+                 ["a.jpg 0", "g.jpg 1"])
+    colour = scan_report(path, backend="images", force_channels=3)
+    assert colour["stats"]["shapes"] == {"3x48x48": 2} and "DS207" not in colour[
+        "summary"]["by_code"]
+    grey = scan_report(path, backend="images", force_channels=1, resize_to=(20, 10))
+    assert grey["stats"]["shapes"] == {"1x20x10": 2}
+
+
+def test_missing_files_and_non_images_crash_at_their_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _list(tmp_path, {"a.jpg": b.jpeg(), "notes.jpg": b"just text, no image"},
+                 ["a.jpg 0", "notes.jpg 1", "gone.jpg 0"])
+    report = scan_report(path, backend="images", force_channels=3)
+    found = {f["key"]: f["code"] for f in report["findings"]}
+    assert found == {"notes.jpg": "DS201", "gone.jpg": "DS007"}
+    assert report["verdict"]["first_crash"]["index"] == 1

@@ -1,0 +1,202 @@
+"""`dscan net` on real prototxt files (tests/nets) over the Caffe-made fixtures: data layers
+by phase, each scanned with its own batch size and classes, transform settings against the
+data, lint, and path resolution."""
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from scanner.checks import CATALOGUE
+from scanner.net_scan import NetRequest, scan_net
+from scanner.report import config_report, json_report
+from scanner.settings import ScanSettings
+
+from . import builders as b
+from .scanning import net_report
+
+TESTS = os.path.dirname(__file__)
+NETS = os.path.join(TESTS, "nets")
+
+
+@pytest.fixture
+def in_tests(monkeypatch):
+    """Run where the nets' relative paths point: tests/ plays the Caffe root."""
+    monkeypatch.chdir(TESTS)
+
+
+def _validate(report: dict) -> None:
+    jsonschema.validate(report, config_report.load_schema())
+    for section in report["sections"]:
+        if section["report"]:
+            jsonschema.validate(section["report"], json_report.load_schema())
+
+
+def _sections(report: dict) -> dict:
+    return {tuple(s["phases"]): s for s in report["sections"]}
+
+
+def test_lenet_data_layers_by_phase_with_their_batch_sizes(in_tests):
+    report = net_report(os.path.join(NETS, "lenet_train_test.prototxt"))
+    _validate(report)
+    sections = _sections(report)
+    assert set(sections) == {("TRAIN",), ("TEST",)}
+    train, test = sections[("TRAIN",)], sections[("TEST",)]
+    assert (train["batch_size"], test["batch_size"]) == (64, 100)
+    assert train["report"]["batches"]["batch_size"] == 64
+    assert test["report"]["batches"]["batch_size"] == 100
+    for section in (train, test):
+        assert section["backend"] == "lmdb" and section["source"]["path"] == "fixtures/gray_lmdb"
+        assert section["num_classes"] == 10 and section["num_classes_from"] == "ip2"
+        assert section["report"]["summary"]["records"] == 1000
+    assert report["verdict"]["caffe"] == "ok" and report["exit_status"] == 0
+
+
+def test_one_phase_only(in_tests):
+    report = net_report(os.path.join(NETS, "lenet_train_test.prototxt"), phases=("TEST",))
+    assert [s["phases"] for s in report["sections"]] == [["TEST"]]
+
+
+def test_mismatched_mean_file_too_large_crop_and_mean_values(in_tests):
+    report = net_report(os.path.join(NETS, "cifar_mismatch.prototxt"))
+    _validate(report)
+    found = {(f["code"], f["layer_index"]): f for f in report["findings"]}
+    mean, crop, values = found[("DS511", 0)], found[("DS513", 0)], found[("DS512", 1)]
+    assert mean["detail"]["mean"] == [3, 32, 32] and mean["detail"]["data"] == [3, 64, 64]
+    assert mean["detail"]["records"] == 1600 and mean["where"].endswith(":7")
+    assert crop["detail"]["crop_size"] == 72 and crop["detail"]["smallest"] == [64, 64]
+    assert values["detail"] == {"mean_values": 3, "channels": 1, "first_index": 0,
+                                "records": 1000}
+    assert report["verdict"]["caffe"] == "crashes" and report["exit_status"] == 1
+    assert all(s["caffe"] == "crashes" for s in report["sections"])
+
+
+def test_a_matching_mean_file_and_crop_pass(in_tests):
+    report = net_report(os.path.join(NETS, "cifar_train_test.prototxt"))
+    _validate(report)
+    assert report["findings"] == []
+    train = _sections(report)[("TRAIN",)]
+    assert train["mean"]["caffe_chw"] == [3, 32, 32] and train["mean"]["loads"]
+    assert report["verdict"]["caffe"] == "ok"
+
+
+def test_hdf5_layer_reads_its_tops_as_datasets(in_tests):
+    report = net_report(os.path.join(NETS, "regression_h5.prototxt"))
+    _validate(report)
+    [section] = report["sections"]
+    assert section["phases"] == ["TRAIN", "TEST"] and section["batch_size"] == 4
+    assert section["report"]["source"]["datasets"] == ["data", "targets"]
+    assert section["report"]["summary"]["records"] == 8 and section["num_classes"] is None
+
+
+def _net_over(tmp_path, layer: str, store_values=None, tail: str = "") -> str:
+    store = b.make_lmdb(tmp_path / "db", store_values or [b.raw_datum(seed=i, label=i % 2)
+                                                           for i in range(6)])
+    text = layer.replace("STORE", store) + tail
+    (tmp_path / "net.prototxt").write_text(text)
+    return str(tmp_path / "net.prototxt")
+
+
+def test_v1_layers_and_enum_types(tmp_path):
+    path = _net_over(tmp_path, '''layers { name: "d" type: DATA top: "data" top: "label"
+      data_param { source: "STORE" batch_size: 3 backend: LMDB } }
+    layers { name: "ip" type: INNER_PRODUCT bottom: "data" top: "ip"
+      inner_product_param { num_output: 2 } }
+    layers { name: "loss" type: SOFTMAX_LOSS bottom: "ip" bottom: "label" }''')
+    [section] = net_report(path)["sections"]
+    assert section["type"] == "Data" and section["num_classes"] == 2
+    assert section["report"]["summary"]["records"] == 6
+
+
+def test_include_rules_with_stages_and_levels(tmp_path):
+    data = '''layer {{ name: "{name}" type: "Data" top: "data" {rule}
+      data_param {{ source: "STORE" batch_size: 2 backend: LMDB }} }}\n'''
+    path = _net_over(tmp_path, data.format(name="staged", rule='include { stage: "x" }')
+                     + data.format(name="leveled", rule="include { min_level: 1 }")
+                     + data.format(name="not_x", rule='exclude { stage: "x" }'))
+    assert [s["layer"] for s in net_report(path)["sections"]] == ["not_x"]
+
+
+def test_classes_come_from_the_loss_and_the_command_line_overrides(tmp_path):
+    path = _net_over(tmp_path, '''layer { name: "d" type: "Data" top: "data" top: "label"
+      data_param { source: "STORE" batch_size: 2 backend: LMDB } }
+    layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+      inner_product_param { num_output: 5 } }
+    layer { name: "drop" type: "Dropout" bottom: "ip" top: "ip" }
+    layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label"
+      loss_param { ignore_label: 255 } }''')
+    [section] = net_report(path)["sections"]
+    assert (section["num_classes"], section["ignore_label"]) == (5, 255)
+    outcome = scan_net(NetRequest(path, num_classes=1,
+                                  settings=ScanSettings(enabled=frozenset(CATALOGUE))))
+    assert outcome.sections[0].outcome.settings.num_classes == 1
+    assert "DS301" in outcome.sections[0].outcome.totals.sink.examples
+
+
+def test_a_source_found_only_above_the_prototxt_is_scanned_with_a_warning(tmp_path,
+                                                                          monkeypatch):
+    (tmp_path / "caffe" / "models").mkdir(parents=True)
+    b.make_lmdb(tmp_path / "caffe" / "data_lmdb", [b.raw_datum(seed=i) for i in range(3)])
+    net = tmp_path / "caffe" / "models" / "net.prototxt"
+    net.write_text('layer { name: "d" type: "Data" top: "data" '
+                   'data_param { source: "data_lmdb" batch_size: 1 backend: LMDB } }')
+    monkeypatch.chdir(tmp_path)
+    report = net_report(str(net))
+    [finding] = report["findings"]
+    assert finding["code"] == "DS510" and finding["severity"] == "warning"
+    assert finding["detail"]["found_at"] == str(tmp_path / "caffe")
+    assert report["sections"][0]["report"]["summary"]["records"] == 3
+
+
+def test_a_missing_source_is_an_error_and_the_layer_is_not_scanned(tmp_path):
+    path = _net_over(tmp_path, 'layer { name: "d" type: "Data" top: "data" '
+                     'data_param { source: "nowhere_lmdb" batch_size: 1 backend: LMDB } }')
+    report = net_report(path)
+    assert [f["code"] for f in report["findings"]] == ["DS510"]
+    assert report["sections"][0]["skipped"] == "the source does not exist"
+    assert report["verdict"]["caffe"] == "crashes"
+
+
+def test_image_data_layer_reads_its_list_with_root_folder_and_resize(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.jpg").write_bytes(b.jpeg(40, 30, seed=1))
+    (tmp_path / "img" / "g.jpg").write_bytes(b.jpeg(50, 20, seed=2, gray=True))
+    (tmp_path / "list.txt").write_text("a.jpg 0\ng.jpg 1\n")
+    net = tmp_path / "net.prototxt"
+    net.write_text(f'''layer {{ name: "img" type: "ImageData" top: "data" top: "label"
+      transform_param {{ crop_size: 24 }}
+      image_data_param {{ source: "{tmp_path}/list.txt" root_folder: "{tmp_path}/img/"
+                         batch_size: 2 new_height: 32 new_width: 32 }} }}''')
+    report = net_report(str(net))
+    [section] = report["sections"]
+    assert section["backend"] == "images"
+    assert section["report"]["stats"]["shapes"] == {"3x32x32": 2}  # resized, colour forced
+    assert report["findings"] == [] and report["verdict"]["caffe"] == "ok"
+
+
+def test_layers_without_a_dataset_file_are_listed_as_not_scanned(tmp_path):
+    path = _net_over(tmp_path, 'layer { name: "in" type: "Input" top: "data" '
+                     'input_param { shape { dim: 1 dim: 3 } } }')
+    [section] = net_report(path)["sections"]
+    assert section["caffe"] == "not scanned" and "Input" in section["skipped"]
+
+
+def test_the_data_is_left_untouched(in_tests):
+    before = b.tree_state(os.path.join(TESTS, "fixtures", "gray_lmdb"))
+    net_report(os.path.join(NETS, "lenet_train_test.prototxt"), jobs=2)
+    assert b.tree_state(os.path.join(TESTS, "fixtures", "gray_lmdb")) == before
+
+
+def test_cli_net_with_root_json_and_exit_code(tmp_path):
+    out = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "scanner", "net",
+                          os.path.join(NETS, "cifar_mismatch.prototxt"), "--root", TESTS,
+                          "--json", str(out), "--no-progress", "-j", "2"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "Caffe: CRASHES" in run.stdout and "DS511" in run.stdout
+    report = json.loads(out.read_text())
+    _validate(report)
+    assert report["summary"]["by_code"]["DS511"] == 1
