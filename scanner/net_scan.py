@@ -11,7 +11,7 @@ from .checks import net_checks
 from .config.findings import ConfigFinding, place
 from .config.mean import MeanFile, read_mean
 from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, classes_for
-from .config.prototxt import read
+from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, resolve
 from .config.transform import transform_problems
 from .progress import Progress
@@ -31,6 +31,7 @@ class NetRequest:
     ignore_label: int | None = None
     jobs: int = 1
     progress: bool = False
+    inline: Message | None = None  # a net written inside a solver (net_param), not in `path`
 
 
 @dataclass
@@ -66,7 +67,7 @@ class NetOutcome:
 def scan_net(request: NetRequest) -> NetOutcome:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    net = Net(read(request.path))
+    net = Net(request.inline if request.inline is not None else read(request.path))
     findings: list[ConfigFinding] = []
     data_layers: dict[int, DataLayer] = {}
     others: dict[int, Section] = {}

@@ -53,8 +53,12 @@ def check_solver(path: str, enabled: frozenset[str], horizon: int | None = None,
             outcome.findings.append(place(missing_file(
                 "net", outcome.net_file.given, outcome.net_file.found_at),
                 solver.where(net_field)))
-    if net_request is not None and outcome.net_file and outcome.net_file.path:
-        outcome.net = scan_net(dataclasses.replace(net_request, path=outcome.net_file.path,
-                                                   phases=("TRAIN", "TEST")))
+    inline = next((name for name in ("net_param", "train_net_param") if solver.has(name)),
+                  None)
+    if net_request is not None and inline and not net_field:
+        outcome.net = scan_net(dataclasses.replace(net_request, path=path,
+                                                   inline=solver.message(inline)))
+    elif net_request is not None and outcome.net_file and outcome.net_file.path:
+        outcome.net = scan_net(dataclasses.replace(net_request, path=outcome.net_file.path))
     outcome.findings = [f for f in outcome.findings if f.code in enabled]
     return outcome

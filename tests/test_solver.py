@@ -114,3 +114,22 @@ def test_a_net_file_that_is_nowhere(tmp_path):
     report = solver_report(str(tmp_path / "solver.prototxt"))
     [finding] = report["findings"]
     assert finding["code"] == "DS510" and finding["where"].endswith(":1")
+
+
+def test_with_net_scans_a_net_written_inside_the_solver(tmp_path):
+    from scanner.checks import CATALOGUE
+    from scanner.net_scan import NetRequest
+    from scanner.settings import ScanSettings
+    from scanner.solver_scan import check_solver
+
+    from . import builders as b
+    store = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i) for i in range(5)])
+    (tmp_path / "solver.prototxt").write_text(
+        'base_lr: 0.1 lr_policy: "fixed" max_iter: 10 net_param { name: "inline" layer { '
+        f'name: "d" type: "Data" top: "data" data_param {{ source: "{store}" batch_size: 2 '
+        'backend: LMDB } } }')
+    enabled = frozenset(CATALOGUE)
+    outcome = check_solver(str(tmp_path / "solver.prototxt"), enabled, None,
+                           NetRequest("", settings=ScanSettings(enabled=enabled)))
+    assert outcome.net.name == "inline"
+    assert outcome.net.sections[0].outcome.totals.records == 5
