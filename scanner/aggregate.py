@@ -1,6 +1,7 @@
 """Collect findings and per-record facts in a shard, then merge shards in read order."""
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -101,6 +102,17 @@ class ScanTotals:
         """The class range the labels themselves suggest (computed once, after the merge)."""
         known = self.labels[self.labels != MISSING_LABEL]
         return infer_range(known, self.sink.settings.ignore_label)
+
+    def locate(self, indices) -> dict[tuple[int, int], list[int]]:
+        """Group record indices by the shard that read them: (shard number, its first index)
+        -> the indices, sorted."""
+        starts = [offset for _, offset in self.shard_offsets]
+        found: dict[tuple[int, int], list[int]] = {}
+        for index in sorted(indices):
+            slot = bisect.bisect_right(starts, index) - 1
+            if slot >= 0:
+                found.setdefault(self.shard_offsets[slot], []).append(index)
+        return found
 
     def findings(self) -> list[Finding]:
         """The kept examples of every code, capped, in read order."""

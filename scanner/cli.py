@@ -65,6 +65,8 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=_positive, default=_cores(),
                         help="worker processes (default: all cores, %(default)s here)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write a self-contained HTML report here (plots, thumbnails)")
     parser.add_argument("--num-classes", type=_positive, metavar="K",
                         help="labels must lie in [0, K)")
     parser.add_argument("--ignore-label", type=_integer, metavar="L",
@@ -252,8 +254,11 @@ def _run_scan(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="dscan[%(process)d]: %(levelname)s: %(message)s")
     settings = _settings(args)
+    collect = None
+    if args.html:
+        from .report.evidence import collect  # reads back the records the page shows
     outcome = scan(args.command, args.path, settings, args.jobs,
-                   Progress(enabled=not args.no_progress))
+                   Progress(enabled=not args.no_progress), collect)
     counts = {}
     for (_, severity), n in outcome.totals.sink.counts.items():
         counts[severity] = counts.get(severity, 0) + n
@@ -261,6 +266,9 @@ def _run_scan(args: argparse.Namespace) -> int:
     report = json_report.build(outcome, status)
     if args.json:
         json_report.write(args.json, report)
+    if args.html:
+        from .report import html_report
+        html_report.write(args.html, html_report.render(outcome, report))
     summary_out = sys.stderr if args.json == "-" else sys.stdout
     terminal.render(outcome, report, summary_out, examples=10 if args.verbose else 3,
                     quiet=args.quiet)

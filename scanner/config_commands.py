@@ -7,9 +7,10 @@ import os
 import sys
 
 from .config.mean import read_mean
-from .errors import ConfigError, InputNotFoundError
+from .errors import ConfigError, InputNotFoundError, UsageError
 from .net_scan import NetRequest, scan_net
-from .report import config_report, config_terminal, json_report
+from .report.evidence import collect
+from .report import config_report, config_terminal, html_report, json_report
 from .settings import ScanSettings
 from .solver_scan import check_solver
 
@@ -22,16 +23,24 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
     path = _absolute(args.path)
     if args.json and args.json != "-":
         args.json = os.path.abspath(args.json)  # named from where dscan was started
+    if args.html:
+        args.html = os.path.abspath(args.html)
     _enter(args.root)
     if args.command == "net":
         phases = ("TRAIN", "TEST") if args.phase == "BOTH" else (args.phase,)
         outcome = scan_net(_request(args, settings, path, phases))
         report = config_report.net_report(outcome, settings.fail_on)
+        if args.html:
+            html_report.write(args.html, html_report.render_net(outcome, report))
         return _emit(args, report, lambda out: config_terminal.render_net(
             outcome, report, out, _examples(args), args.quiet))
+    if args.html and not args.with_net:
+        raise UsageError("--html needs --with-net: the page shows the data of the net")
     request = _request(args, settings, path, ("TRAIN", "TEST")) if args.with_net else None
     outcome = check_solver(path, settings.enabled, args.horizon, request)
     report = config_report.solver_report(outcome, settings.fail_on)
+    if args.html and outcome.net is not None:
+        html_report.write(args.html, html_report.render_net(outcome.net, report["net_report"]))
     return _emit(args, report, lambda out: config_terminal.render_solver(
         report, outcome.net, out, _examples(args), args.quiet))
 
@@ -39,7 +48,8 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
 def _request(args, settings: ScanSettings, path: str, phases: tuple) -> NetRequest:
     return NetRequest(path, phases, getattr(args, "level", 0),
                       tuple(getattr(args, "stage", ())), settings, args.num_classes,
-                      args.ignore_label, args.jobs, not args.no_progress)
+                      args.ignore_label, args.jobs, not args.no_progress,
+                      collect=collect if args.html else None)
 
 
 def _mean(args: argparse.Namespace) -> int:

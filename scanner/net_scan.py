@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timezone
 
 from .checks import net_checks
@@ -32,6 +33,7 @@ class NetRequest:
     jobs: int = 1
     progress: bool = False
     inline: Message | None = None  # a net written inside a solver (net_param), not in `path`
+    collect: Callable | None = None  # evidence for an HTML report (see scan.scan)
 
 
 @dataclass
@@ -131,7 +133,7 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     settings = data.settings(request.settings, classes, request.num_classes,
                              request.ignore_label)
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,
-                           Progress(enabled=request.progress))
+                           Progress(enabled=request.progress), request.collect)
     for problem in transform_problems(layer.type, data.transform, section.outcome.totals,
                                       section.mean):
         findings.append(place(problem, data.transform.where(), layer))

@@ -1,7 +1,6 @@
 """One scan from path to outcome: open, shard, run, merge, dataset checks, verdict."""
 from __future__ import annotations
 
-import bisect
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,10 +35,13 @@ class ScanOutcome:
     duration_s: float
     jobs: int
     executor: str
+    evidence: dict | None = None  # index -> what a report shows of the record (--html)
 
 
 def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
-         progress: Progress | None = None) -> ScanOutcome:
+         progress: Progress | None = None, collect=None) -> ScanOutcome:
+    """Scan a store. `collect(backend_class, shards, totals)`, if given, runs while the store
+    can still be read (before a snapshot is removed) and returns the outcome's `evidence`."""
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
     backend_class = backends.get(backend_name)
@@ -71,10 +73,12 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
         _report_store_errors(totals, source, settings, complete)
         outcome_verdict = verdict(totals, complete)
         _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)
+        evidence = collect(backend_class, {s.number: s for s in shards}, totals) \
+            if collect else None
     finally:
         store.cleanup()
     return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
-                       round(time.perf_counter() - clock, 3), jobs, executor.name)
+                       round(time.perf_counter() - clock, 3), jobs, executor.name, evidence)
 
 
 def _run(executor, shards, settings, progress, total):
@@ -142,15 +146,8 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
     worst = totals.batches.summary["worst"] if totals.batches else []
     indices = {f.index for f in wanted} | ({crash["index"]} if crash else set()) | \
         {batch[end] for batch in worst for end in ("first_index", "last_index")}
-    starts = [offset for _, offset in totals.shard_offsets]
-    per_shard: dict[int, list[int]] = {}
-    for index in indices:
-        slot = bisect.bisect_right(starts, index) - 1
-        if slot >= 0:
-            per_shard.setdefault(slot, []).append(index)
     keys: dict[int, bytes] = {}
-    for slot, members in per_shard.items():
-        number, offset = totals.shard_offsets[slot]
+    for (number, offset), members in totals.locate(indices).items():
         found = backend_class.keys_at(shards[number], [i - offset for i in members])
         keys.update({position + offset: key for position, key in found.items()})
     for finding in wanted:

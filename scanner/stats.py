@@ -14,6 +14,7 @@ class ChannelStats:
         self.total_sq = np.zeros(channels, np.float64)
         self.low = np.full(channels, np.inf)
         self.high = np.full(channels, -np.inf)
+        self.histogram: np.ndarray | None = None  # uint8 samples: counts per value, per channel
 
     def add(self, values: np.ndarray) -> None:
         """Add samples of shape (n, C, L); callers pass only rows with finite values."""
@@ -32,8 +33,11 @@ class ChannelStats:
     def _add_uint8(self, values: np.ndarray) -> None:
         """Exact and cheap for bytes: a 256-bin histogram per channel gives every figure."""
         levels = np.arange(256, dtype=np.float64)
+        if self.histogram is None:
+            self.histogram = np.zeros((values.shape[1], 256), np.int64)
         for channel in range(values.shape[1]):
             hist = np.bincount(values[:, channel, :].ravel(), minlength=256)
+            self.histogram[channel] += hist
             present = np.flatnonzero(hist)
             self.total[channel] += hist @ levels
             self.total_sq[channel] += hist @ (levels * levels)
@@ -47,6 +51,9 @@ class ChannelStats:
         self.total_sq += other.total_sq
         self.low = np.minimum(self.low, other.low)
         self.high = np.maximum(self.high, other.high)
+        if other.histogram is not None:
+            self.histogram = other.histogram.copy() if self.histogram is None else \
+                self.histogram + other.histogram
 
     def as_report(self) -> list[dict]:
         mean = self.total / np.maximum(self.count, 1)

@@ -1,0 +1,137 @@
+"""The HTML report (`--html FILE`): one self-contained page built from the JSON report and
+the scan outcome. Inline CSS, script and SVG, pictures as data URIs, no network access;
+every string from the data is escaped by the template engine."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import jinja2
+
+from .. import __version__
+from ..checks import CATALOGUE
+from ..errors import DscanError
+from ..scan import ScanOutcome
+from ..types import SEVERITY_RANK
+from . import svg
+from .pictures import thumbnail, value_map
+
+_VERDICT = {"crashes": "Caffe crashes", "trains_on_garbage": "Caffe trains on garbage",
+            "ok": "Caffe runs: no record would crash it or feed it garbage",
+            "unknown": "unknown: the scan was interrupted before finding a problem"}
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("scanner.report", "templates"),
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(outcome: ScanOutcome, report: dict) -> str:
+    """The page of one store scan."""
+    return _page(f"dscan {report['source']['backend']} {report['source']['path']}",
+                 [_dataset(outcome, report)], report["summary"]["by_code"])
+
+
+def render_net(outcome, report: dict) -> str:
+    """The page of `dscan net`: the net's own findings, then one part per data layer."""
+    parts = []
+    for section, data in zip(outcome.sections, report["sections"]):
+        heading = (f"Layer '{data['layer']}' ({data['type']}, {'/'.join(data['phases'])}), "
+                   f"batch {data['batch_size']}")
+        part = _dataset(section.outcome, data["report"]) if data["report"] else \
+            {"report": None, "skipped": data["skipped"]}
+        if data["report"] and data["caffe"] == "crashes" != part["verdict"]["kind"]:
+            part["verdict"] = {"kind": "crashes", "key": None, "garbage": 0,
+                               "text": "Caffe crashes on this layer's settings against its "
+                                       "data (see the net's findings above)"}
+        parts.append({**part, "heading": heading})
+    verdict = report["verdict"]["caffe"]
+    net = {"subtitle": f"{report['net']['path']} · phases {', '.join(report['phases'])} · "
+                       f"{len(report['sections'])} data layer(s)",
+           "verdict": {"kind": verdict, "text": _VERDICT[verdict]},
+           "findings": report["findings"]}
+    return _page(f"dscan net {report['net']['name'] or report['net']['path']}", parts,
+                 report["summary"]["by_code"], net)
+
+
+def write(path: str, page: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(page)
+    except OSError as exc:
+        raise DscanError(f"{path}: cannot write the HTML report: {exc.strerror}") from None
+
+
+def _page(title: str, datasets: list[dict], codes, net: dict | None = None) -> str:
+    return _ENVIRONMENT.get_template("report.html").render(
+        title=title, version=__version__, datasets=datasets, net=net,
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        docs=[CATALOGUE[code] for code in sorted(codes)])
+
+
+def _dataset(outcome: ScanOutcome, report: dict) -> dict:
+    return {"report": report, "verdict": _verdict(report), "rows": _rows(outcome, report),
+            "plots": _plots(outcome, report), "heading": None, "skipped": None}
+
+
+def _verdict(report: dict) -> dict:
+    verdict = report["verdict"]
+    crash = verdict.get("first_crash")
+    text = _VERDICT[verdict["caffe"]]
+    if crash:
+        text += (f" at record #{crash['index']} (batch {crash['batch']}): {crash['code']} "
+                 f"{CATALOGUE[crash['code']].title}")
+    return {"kind": verdict["caffe"], "text": text, "key": crash["key"] if crash else None,
+            "garbage": verdict["garbage_records"]}
+
+
+def _rows(outcome: ScanOutcome, report: dict) -> list[dict]:
+    """One row per code: the most severe severity it was reported with, count, examples."""
+    severities: dict[str, set] = {}
+    for (code, severity), _ in outcome.totals.sink.counts.items():
+        severities.setdefault(code, set()).add(severity)
+    evidence = outcome.evidence or {}
+    rows = []
+    for code, count in sorted(report["summary"]["by_code"].items()):
+        found = sorted(severities.get(code, {CATALOGUE[code].severity}),
+                       key=SEVERITY_RANK.get, reverse=True)
+        examples = [_example(f, evidence.get(f["index"])) for f in report["findings"]
+                    if f["code"] == code]
+        rows.append({"code": code, "severity": found[0], "severities": "/".join(found),
+                     "title": CATALOGUE[code].title, "count": count, "examples": examples})
+    return rows
+
+
+def _example(finding: dict, evidence) -> dict:
+    example = {"index": finding["index"], "key": finding["key"], "message": finding["message"],
+               "picture": None, "caption": None}
+    if evidence is None:
+        return example
+    if evidence.image is not None:
+        example["picture"] = thumbnail(evidence.image)
+        example["caption"] = "lenient decode" if example["picture"] else \
+            "no decoder makes pixels of it"
+    elif evidence.values is not None:
+        example["picture"], facts = value_map(evidence.values)
+        first = ", ".join(str(list(p)) for p in facts["first"])
+        example["caption"] = (f"{facts['non_finite']} of {facts['values']} values not finite "
+                              f"(red); first at {first}")
+    return example
+
+
+def _plots(outcome: ScanOutcome, report: dict) -> list[dict]:
+    plots = []
+    histogram = svg.class_histogram(report["stats"]["labels"]["histogram"])
+    if histogram:
+        plots.append({"title": "Classes", "svg": histogram})
+    batches = outcome.totals.batches
+    if batches is not None and len(batches.distinct):
+        plots.append({"title": f"Classes per batch of {report['batches']['batch_size']}, "
+                               "in Caffe's read order (dashed: a shuffled epoch)",
+                      "svg": svg.classes_per_batch(batches.distinct,
+                                                   batches.expected_distinct,
+                                                   len(batches.classes))})
+    values = report["stats"]["values"]
+    if values:
+        stats = max((s for (dtype, _), s in outcome.totals.stats.items()
+                     if dtype == values["dtype"]), key=lambda s: s.samples)
+        plots.append({"title": "Values per channel (stored order; BGR for Caffe's images)",
+                      "svg": svg.channel_values(stats, values["dtype"])})
+    return plots

@@ -1,0 +1,81 @@
+"""Small PNG pictures for the HTML report, as data URIs: what a lenient decoder makes of a
+damaged image, and where a sample's NaN or Inf values sit."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import warnings
+
+import numpy as np
+from PIL import Image, ImageFile
+
+THUMBNAIL_SIDE = 96
+MAP_SIDE = 96  # a value map is scaled up (nearest) to about this size
+WRAP = 64  # a 1-row sample is wrapped into rows of this many values
+BAD = (220, 30, 30)  # non-finite values
+
+
+def thumbnail(data: bytes) -> str | None:
+    """A lenient decode (truncated data allowed, as OpenCV would), shrunk; None when even
+    that yields no pixels."""
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > 50_000_000:
+                    return None  # a header declaring a bomb: never decode it
+                image.load()
+                picture = image.convert("L" if image.mode in ("L", "1", "I;16") else "RGB")
+    except Exception:  # any decoder failure means: nothing to show  # noqa: BLE001
+        return None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    return _data_uri(picture)
+
+
+def value_map(values: np.ndarray) -> tuple[str, dict]:
+    """A grey picture of the sample with its non-finite positions in red, and facts about
+    them: how many, and the first positions (indices in the sample's own shape)."""
+    grid = _as_grid(np.asarray(values, np.float64))
+    bad = ~np.isfinite(grid)
+    finite = np.where(bad, np.nan, grid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plane = np.nanmean(finite, axis=0) if finite.shape[0] > 1 else finite[0]
+    low, high = (np.nanmin(plane), np.nanmax(plane)) if np.isfinite(plane).any() else (0, 1)
+    grey = np.nan_to_num((plane - low) / ((high - low) or 1.0) * 200 + 30, nan=30)
+    rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.uint8)
+    rgb[bad.any(axis=0)] = BAD
+    scale = max(1, MAP_SIDE // max(rgb.shape[:2]))
+    picture = Image.fromarray(rgb).resize((rgb.shape[1] * scale, rgb.shape[0] * scale),
+                                          Image.NEAREST)
+    original = ~np.isfinite(np.asarray(values, np.float64))
+    facts = {"non_finite": int(original.sum()), "values": int(original.size),
+             "first": [tuple(int(v) for v in p) for p in np.argwhere(original)[:5]]}
+    return _data_uri(picture), facts
+
+
+def _as_grid(values: np.ndarray) -> np.ndarray:
+    """(C, H, W) for any sample: vectors are wrapped into rows, extra axes folded into C."""
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim >= 3:
+        return values.reshape(-1, *values.shape[-2:])
+    if values.ndim == 2 and values.shape[0] > 1:
+        return values[None]
+    flat = values.ravel()
+    width = min(WRAP, len(flat)) or 1
+    rows = math.ceil(len(flat) / width)
+    padded = np.full(rows * width, 0.0)
+    padded[:len(flat)] = flat
+    return padded.reshape(1, rows, width)
+
+
+def _data_uri(picture: Image.Image) -> str:
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
