@@ -1,6 +1,7 @@
-"""`python -m bench [--quick] [--only NAME ...]`: for each workload, measure dscan (default
-settings, every check on), the naive script and the ceiling probe in this one run, and print
-records/s, MB/s, peak RSS of the main process, and the ratios."""
+"""`python -m bench [--quick] [--only NAME ...] [--no-dask]`: for each workload, measure dscan
+(default settings, every check on), the naive script and the ceiling probe in this one run,
+and print records/s, MB/s, peak RSS of the main process, and the ratios; then the Dask
+executor against the local pool on the same machine (with the dask extra installed)."""
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,12 @@ def _timed(command: list[str]) -> tuple[str, float, int]:
         return out.read(), seconds, rusage.ru_maxrss
 
 
-def _dscan(name: str, path: str, jobs: int) -> dict:
+def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         report_path = os.path.join(scratch, "r.json")
         _, wall, peak = _timed([sys.executable, "-m", "scanner", BACKEND[name], path, "-j",
-                                str(jobs), "--no-progress", "-q", "--json", report_path])
+                                str(jobs), "--no-progress", "-q", "--json", report_path,
+                                *extra])
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
@@ -54,6 +56,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small datasets (under a minute)")
     parser.add_argument("--only", nargs="+", choices=list(BACKEND), default=list(BACKEND))
     parser.add_argument("-j", "--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--no-dask", action="store_true",
+                        help="skip the Dask executor's overhead against the local pool")
     args = parser.parse_args()
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
           f"{'peak MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
@@ -76,6 +80,38 @@ def main() -> None:
         naive_rate = runs["naive"]["records"] / runs["naive"]["seconds"]
         print(f"{'':<10} {'ratios':<8} dscan/ceiling {dscan_rate / ceiling_rate:.2f}, "
               f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
+    if not args.no_dask:
+        _dask_overhead(args)
+
+
+def _dask_overhead(args) -> None:
+    """The same scan through a Dask cluster of `jobs` single-thread workers on this machine."""
+    try:
+        from bench.dask_overhead import LocalDaskCluster
+        import distributed  # noqa: F401
+    except ImportError:
+        print("dask executor: skipped (pip install '.[dask]')")
+        return
+    print(f"{'workload':<10} {'executor':<8} {'records':>8} {'rec/s':>10} {'scan s':>9} "
+          f"{'wall s':>9}   dask / local")
+    cluster = LocalDaskCluster(args.jobs)
+    try:
+        for name in [n for n in ("raw", "jpeg", "hdf5") if n in args.only]:
+            path = subprocess.run([sys.executable, "-m", "bench.workloads", name,
+                                   "quick" if args.quick else "full"], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+            runs = {"local": _dscan(name, path, args.jobs),
+                    "dask": _dscan(name, path, args.jobs,
+                                   ("--executor", "dask", "--scheduler", cluster.address))}
+            for run, figures in runs.items():
+                print(f"{name:<10} {run:<8} {figures['records']:>8} "
+                      f"{figures['records'] / figures['seconds']:>10,.0f} "
+                      f"{figures['seconds']:>9.2f} {figures['wall']:>9.2f}")
+            local, dask = runs["local"], runs["dask"]
+            print(f"{'':<10} {'overhead':<8} scan time x{dask['seconds'] / local['seconds']:.2f}"
+                  f", wall x{dask['wall'] / local['wall']:.2f}\n")
+    finally:
+        cluster.close()
 
 
 def _data_bytes(path: str) -> int:

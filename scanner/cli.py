@@ -64,6 +64,16 @@ def _codes(text: str) -> list[str]:
 def _scan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=_positive, default=_cores(),
                         help="worker processes (default: all cores, %(default)s here)")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                        help="where shards run: a local process pool (default) or a Dask "
+                             "cluster (needs the dask extra and --scheduler)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        default=os.environ.get("DSCAN_DASK_SCHEDULER"),
+                        help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                             "(default: $DSCAN_DASK_SCHEDULER)")
+    parser.add_argument("--shards", type=_positive, metavar="N",
+                        help="split the store into about N shards (default: 4 per local "
+                             "job, 8 per Dask worker thread)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
     parser.add_argument("--html", metavar="FILE",
                         help="write a self-contained HTML report here (plots, thumbnails)")
@@ -248,7 +258,8 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from .report import json_report, terminal  # the scan machinery loads only for scans
+    from .executor import make_executor  # the scan machinery loads only for scans
+    from .report import json_report, terminal
     from .scan import scan
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -257,8 +268,12 @@ def _run_scan(args: argparse.Namespace) -> int:
     collect = None
     if args.html:
         from .report.evidence import collect  # reads back the records the page shows
-    outcome = scan(args.command, args.path, settings, args.jobs,
-                   Progress(enabled=not args.no_progress), collect)
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    try:
+        outcome = scan(args.command, args.path, settings, args.jobs,
+                       Progress(enabled=not args.no_progress), collect, executor, args.shards)
+    finally:
+        executor.close()
     counts = {}
     for (_, severity), n in outcome.totals.sink.counts.items():
         counts[severity] = counts.get(severity, 0) + n

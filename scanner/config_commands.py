@@ -8,6 +8,7 @@ import sys
 
 from .config.mean import read_mean
 from .errors import ConfigError, InputNotFoundError, UsageError
+from .executor import make_executor
 from .net_scan import NetRequest, scan_net
 from .report.evidence import collect
 from .report import config_report, config_terminal, html_report, json_report
@@ -20,6 +21,14 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
                         format="dscan[%(process)d]: %(levelname)s: %(message)s")
     if args.command == "mean":
         return _mean(args)
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    try:
+        return _net_or_solver(args, settings, executor)
+    finally:
+        executor.close()
+
+
+def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor) -> int:
     path = _absolute(args.path)
     if args.json and args.json != "-":
         args.json = os.path.abspath(args.json)  # named from where dscan was started
@@ -28,7 +37,7 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
     _enter(args.root)
     if args.command == "net":
         phases = ("TRAIN", "TEST") if args.phase == "BOTH" else (args.phase,)
-        outcome = scan_net(_request(args, settings, path, phases))
+        outcome = scan_net(_request(args, settings, path, phases, executor))
         report = config_report.net_report(outcome, settings.fail_on)
         if args.html:
             html_report.write(args.html, html_report.render_net(outcome, report))
@@ -36,7 +45,8 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
             outcome, report, out, _examples(args), args.quiet))
     if args.html and not args.with_net:
         raise UsageError("--html needs --with-net: the page shows the data of the net")
-    request = _request(args, settings, path, ("TRAIN", "TEST")) if args.with_net else None
+    request = _request(args, settings, path, ("TRAIN", "TEST"), executor) \
+        if args.with_net else None
     outcome = check_solver(path, settings.enabled, args.horizon, request)
     report = config_report.solver_report(outcome, settings.fail_on)
     if args.html and outcome.net is not None:
@@ -45,11 +55,13 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
         report, outcome.net, out, _examples(args), args.quiet))
 
 
-def _request(args, settings: ScanSettings, path: str, phases: tuple) -> NetRequest:
+def _request(args, settings: ScanSettings, path: str, phases: tuple,
+             executor) -> NetRequest:
     return NetRequest(path, phases, getattr(args, "level", 0),
                       tuple(getattr(args, "stage", ())), settings, args.num_classes,
                       args.ignore_label, args.jobs, not args.no_progress,
-                      collect=collect if args.html else None)
+                      collect=collect if args.html else None, executor=executor,
+                      shard_count=args.shards)
 
 
 def _mean(args: argparse.Namespace) -> int:

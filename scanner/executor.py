@@ -15,17 +15,18 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Callable
+from typing import Callable, Protocol
 
 import multiprocessing_logging
 
 from .aggregate import ShardResult
-from .errors import DscanError
+from .errors import DscanError, UsageError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
 
 log = logging.getLogger("dscan")
+SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
 MAX_CRASHES_PER_SHARD = 32
 STOP_GRACE_S = 10.0  # after a stop request, how long workers get to return by themselves
 _NOT_STARTED = -1
@@ -63,7 +64,7 @@ def _run(shard: Shard, settings: ScanSettings) -> ShardResult | None:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event):
+def stop_on_signals(stop: threading.Event):
     """SIGINT and SIGTERM ask the scan to stop; the loop notices within 0.1 s."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -86,6 +87,38 @@ class _Round:
     states: list[int]
 
 
+class Executor(Protocol):
+    """Runs shards somewhere and hands back their compact results; nothing else in the
+    scanner knows where the shards ran."""
+
+    name: str
+    jobs: int  # how many shards can run at once
+
+    def shard_count(self) -> int:
+        """How many shards to plan, so that no worker waits on a straggler."""
+
+    def describe(self) -> dict:
+        """The report's `executor` section."""
+
+    def run(self, shards: list[Shard], settings: ScanSettings,
+            progress: Callable[[int], None]) -> tuple[list[ShardResult], bool]:
+        """The results of the shards that finished, and whether all of them did."""
+
+    def close(self) -> None:
+        """Let go of what the executor holds (a cluster connection)."""
+
+
+def make_executor(kind: str, jobs: int, scheduler: str | None = None) -> Executor:
+    """The executor the command line asks for; Dask is imported only when asked for."""
+    if kind == "local":
+        return LocalExecutor(jobs)
+    if not scheduler:
+        raise UsageError("--executor dask needs --scheduler ADDRESS (or DSCAN_DASK_SCHEDULER),"
+                         " e.g. tcp://127.0.0.1:8786")
+    from .dask_executor import DaskExecutor
+    return DaskExecutor(scheduler)
+
+
 class LocalExecutor:
     """The default executor: a pool of worker processes on this machine."""
 
@@ -95,13 +128,22 @@ class LocalExecutor:
         self.jobs = jobs
         self.stop = threading.Event()
 
+    def shard_count(self) -> int:
+        return self.jobs * SHARDS_PER_JOB
+
+    def describe(self) -> dict:
+        return {"name": self.name, "jobs": self.jobs}
+
+    def close(self) -> None:
+        """Pools live for one round; nothing is held between scans."""
+
     def run(self, shards: list[Shard], settings: ScanSettings,
             progress: Callable[[int], None]) -> tuple[list[ShardResult], bool]:
         """Return the results of the shards that finished and whether all of them did."""
         results: dict[int, ShardResult] = {}
         multiprocessing_logging.install_mp_handler()  # worker records reach the parent's handlers
         try:
-            with _stop_on_signals(self.stop):
+            with stop_on_signals(self.stop):
                 queue = list(shards)
                 while queue and not self.stop.is_set():
                     round_ = self._round(queue, settings, progress, self.jobs)
@@ -109,14 +151,14 @@ class LocalExecutor:
                     queue = [s for s in round_.broken if round_.states[s.number] == _NOT_STARTED]
                     for shard in round_.broken:
                         if round_.states[shard.number] != _NOT_STARTED and not self.stop.is_set():
-                            isolated = self._isolate(shard, settings)
+                            isolated = self.isolate(shard, settings)
                             if isolated is not None:
                                 results[shard.number] = isolated
         finally:
             multiprocessing_logging.uninstall_mp_handler()
         return list(results.values()), len(results) == len(shards)
 
-    def _isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
+    def isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
         """Re-run a shard alone until it completes. A crash that repeats at the same place is
         the data's: that record is skipped (or the read stops there). One that does not
         repeat was passing (a writer changing the store, memory pressure) and costs nothing."""

@@ -15,6 +15,7 @@ from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, 
 from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, resolve
 from .config.transform import transform_problems
+from .executor import Executor
 from .progress import Progress
 from .scan import ScanOutcome, scan
 from .settings import ScanSettings
@@ -34,6 +35,8 @@ class NetRequest:
     progress: bool = False
     inline: Message | None = None  # a net written inside a solver (net_param), not in `path`
     collect: Callable | None = None  # evidence for an HTML report (see scan.scan)
+    executor: Executor | None = None  # default: a local pool of `jobs` processes
+    shard_count: int | None = None
 
 
 @dataclass
@@ -133,7 +136,8 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     settings = data.settings(request.settings, classes, request.num_classes,
                              request.ignore_label)
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,
-                           Progress(enabled=request.progress), request.collect)
+                           Progress(enabled=request.progress), request.collect,
+                           request.executor, request.shard_count)
     for problem in transform_problems(layer.type, data.transform, section.outcome.totals,
                                       section.mean):
         findings.append(place(problem, data.transform.where(), layer))

@@ -13,15 +13,13 @@ from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import Problem
 from .checks.registry import get as get_check
-from .executor import LocalExecutor
+from .executor import Executor, LocalExecutor
 from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
 from .settings import ScanSettings
 from .types import MISSING_LABEL, Finding
 from .verdict import verdict
-
-SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
 
 
 @dataclass
@@ -34,14 +32,19 @@ class ScanOutcome:
     started_at: str
     duration_s: float
     jobs: int
-    executor: str
+    executor: dict  # the report's `executor` section: name, jobs (and where it ran)
     evidence: dict | None = None  # index -> what a report shows of the record (--html)
 
 
 def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
-         progress: Progress | None = None, collect=None) -> ScanOutcome:
-    """Scan a store. `collect(backend_class, shards, totals)`, if given, runs while the store
-    can still be read (before a snapshot is removed) and returns the outcome's `evidence`."""
+         progress: Progress | None = None, collect=None, executor: Executor | None = None,
+         shard_count: int | None = None) -> ScanOutcome:
+    """Scan a store with an executor (default: a local pool of `jobs` processes), in about
+    `shard_count` shards (default: what the executor asks for).
+
+    `collect(backend_class, shards, totals)`, if given, runs while the store can still be
+    read (before a snapshot is removed) and returns the outcome's `evidence`."""
+    executor = executor or LocalExecutor(jobs)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
     backend_class = backends.get(backend_name)
@@ -49,12 +52,11 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     try:  # cleanup() removes what opening made (a LevelDB snapshot), also on error and Ctrl-C
         try:
             source = store.describe()
-            shards = store.shards(jobs * SHARDS_PER_JOB, settings.limit)
+            shards = store.shards(shard_count or executor.shard_count(), settings.limit)
             total = store.count()
             planning = store.findings()
         finally:
             store.close()  # workers open their own handles
-        executor = LocalExecutor(jobs)
         results, complete = _run(executor, shards, settings, progress,
                                  None if total is None else min(total, settings.limit or total))
         totals = merge(_contiguous(results), settings)
@@ -78,7 +80,8 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     finally:
         store.cleanup()
     return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
-                       round(time.perf_counter() - clock, 3), jobs, executor.name, evidence)
+                       round(time.perf_counter() - clock, 3), executor.jobs, executor.describe(),
+                       evidence)
 
 
 def _run(executor, shards, settings, progress, total):

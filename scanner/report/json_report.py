@@ -36,7 +36,7 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
         "tool": {"name": "dscan", "version": __version__},
         "source": outcome.source,
         "settings": outcome.settings.as_report(),
-        "executor": {"name": outcome.executor, "jobs": outcome.jobs},
+        "executor": outcome.executor,
         "started_at": outcome.started_at,
         "duration_s": outcome.duration_s,
         "partial": outcome.partial,

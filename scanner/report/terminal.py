@@ -22,7 +22,9 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
     entries = "?" if source["entries"] is None else source["entries"]
     print(f"dscan {source['backend']} {printable(source['path'])}: {summary['records']} of "
           f"{entries} records in {report['duration_s']:.2f} s "
-          f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}){partial}", file=out)
+          f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}"
+          f"{'' if outcome.executor['name'] == 'local' else ' on ' + outcome.executor['name']})"
+          f"{partial}", file=out)
     print(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", file=out)
     print(f"Findings: {tally} on {summary['records_with_findings']} records", file=out)
     if quiet:
