@@ -142,6 +142,8 @@ class LocalExecutor:
         """Return the results of the shards that finished and whether all of them did."""
         results: dict[int, ShardResult] = {}
         multiprocessing_logging.install_mp_handler()  # worker records reach the parent's handlers
+        wrappers = [handler for handler in logging.getLogger().handlers
+                    if isinstance(handler, multiprocessing_logging.MultiProcessingHandler)]
         try:
             with stop_on_signals(self.stop):
                 queue = list(shards)
@@ -156,6 +158,8 @@ class LocalExecutor:
                                 results[shard.number] = isolated
         finally:
             multiprocessing_logging.uninstall_mp_handler()
+            for wrapper in wrappers:
+                _retire(wrapper)
         return list(results.values()), len(results) == len(shards)
 
     def isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
@@ -221,6 +225,13 @@ class LocalExecutor:
             else:
                 if result is not None:  # None: the worker stopped on request
                     round_.results[result.number] = result
+
+
+def _retire(wrapper: logging.Handler) -> None:
+    """Close a run's log-forwarding handler without waiting here: its queue can be left
+    half-written by a killed worker, and closing then waits 5 s for records that never come
+    (at exit, once per run). Closed in the background, it is skipped at exit."""
+    threading.Thread(target=wrapper.close, name="dscan-log-close", daemon=True).start()
 
 
 def _show_progress(counter, shown: int, progress: Callable[[int], None] | None) -> int:
