@@ -8,6 +8,7 @@ can re-run the shard without the record that killed it.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import multiprocessing
 import signal
@@ -194,10 +195,17 @@ class LocalExecutor:
         context = multiprocessing.get_context("fork")
         counter, stop_flag = context.Value("q", 0), context.RawValue("b", 0)
         states = context.RawArray("q", [_NOT_STARTED] * (max(s.number for s in shards) + 1))
-        pool = ProcessPoolExecutor(min(jobs, len(shards)), context, initializer=_init_worker,
-                                   initargs=(counter, states, stop_flag))
-        round_ = _Round({}, [], [])
-        futures = {pool.submit(_run, shard, settings): shard for shard in shards}
+        # Frozen objects are left alone by the collector of the forked workers, which would
+        # otherwise write to every inherited object (a copy-on-write fault per page).
+        gc.freeze()
+        try:
+            pool = ProcessPoolExecutor(min(jobs, len(shards)), context,
+                                       initializer=_init_worker,
+                                       initargs=(counter, states, stop_flag))
+            round_ = _Round({}, [], [])
+            futures = {pool.submit(_run, shard, settings): shard for shard in shards}
+        finally:
+            gc.unfreeze()  # the workers are forked by now
         pending, shown = set(futures), 0
         try:
             while pending and not self.stop.is_set():

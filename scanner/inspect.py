@@ -10,16 +10,17 @@ import numpy as np
 from .aggregate import FindingSink, ShardResult
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
-from .checks.imagelist_checks import unclean_label, unreadable_image_file
 from .checks.registry import Problem
-from .checks.value_checks import VALUE_CHECKS
+from .checks.value_checks import VALUE_CHECKS, summarize
 from .datum import Datum, DatumDecodeError, decode_datum
+from .datum_layout import Layout, parse_batch
 from .settings import ScanSettings
 from .stats import ChannelStats
 from .types import MISSING_LABEL
 
 
 _CHUNK_BYTES = 8 << 20  # check a group once it holds this much, whatever its record count
+_MAX_LAYOUTS = 8  # record lengths with a learnt layout (label widths, a few shapes)
 
 
 class _ValueGroup:
@@ -57,18 +58,16 @@ class ShardInspector:
         self.shape_ids.append(-1)
 
     def check_values(self, values: np.ndarray, indices, keys, stats_group) -> None:
-        """Run the value checks on samples (n, C, L); add clean rows to the statistics."""
-        unusable = set()
+        """Run the value checks on samples (n, C, L); add finite rows to the statistics."""
+        summary = summarize(values)
         for value_check in VALUE_CHECKS:
-            for row, problem in value_check(values).items():
+            for row, problem in value_check(values, summary).items():
                 self.sink.add(indices[row], keys[row], problem)
-                if problem.code == "DS101":
-                    unusable.add(row)
         if stats_group is None:
             return
-        if unusable:
-            values = np.delete(values, sorted(unusable), axis=0)
-        self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(values)
+        usable = summary.finite_rows if values.dtype.kind == "f" else None
+        self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(values, summary,
+                                                                               usable)
 
     def finish(self) -> None:
         """Check whatever is still queued; runs while the store's buffers are valid."""
@@ -92,8 +91,33 @@ class DatumInspector(ShardInspector):
     def __init__(self, settings: ScanSettings):
         super().__init__(settings)
         self.groups: dict[tuple, _ValueGroup] = {}
+        self.layouts: dict[int, Layout] = {}  # record length -> the layout learnt for it
+        self.batch_keys: list = []
+        self.batch_values: list = []
+        self.batch_bytes = 0
+        # the pipeline's crash tracker: told 2*i + 1 while record i is inspected, 2*i while
+        # record i is fetched (see pipeline.scan_shard)
+        self.track = None
+
+    def take(self, key, value) -> bool:
+        """Defer a record whose length has a known layout (see datum_layout); False: the
+        record must go through `inspect` now. Deferred records are plain bytes checked with
+        numpy later, nothing that could crash a worker."""
+        if len(value) not in self.layouts:
+            return False
+        self.batch_keys.append(key)
+        self.batch_values.append(value)
+        self.batch_bytes += len(value)
+        if len(self.batch_keys) >= self.settings.chunk_records or \
+                self.batch_bytes >= _CHUNK_BYTES:
+            self.flush()
+        return True
 
     def inspect(self, key, value) -> None:
+        if self.batch_keys:
+            self.flush()
+            if self.track:
+                self.track(2 * self.records + 1)
         try:
             datum = decode_datum(value)
         except DatumDecodeError as exc:
@@ -104,6 +128,69 @@ class DatumInspector(ShardInspector):
         self.labels.append(datum.label)
         shape = self._structure(index, key, datum)
         self.shape_ids.append(self.shape_id(shape))
+        if len(value) not in self.layouts and len(self.layouts) < _MAX_LAYOUTS:
+            layout = Layout.derive(value, datum)
+            if layout is not None:
+                self.layouts[len(value)] = layout
+
+    def skip(self, key, problem: Problem, encoding: str = "not-inspected") -> None:
+        self.flush()
+        super().skip(key, problem, encoding)
+
+    def flush(self) -> None:
+        """Parse and check the deferred records, in read order."""
+        if not self.batch_keys:
+            return
+        keys, values = self.batch_keys, self.batch_values
+        self.batch_keys, self.batch_values, self.batch_bytes = [], [], 0
+        parsed = self._parse(values)
+        if parsed is None:  # a record that does not fit its layout: the full decoder decides
+            for key, value in zip(keys, values):
+                self._inspect_deferred(key, value)
+            if self.track:
+                self.track(2 * self.records)  # back to fetching the next record
+            return
+        base = self.records
+        labels, shape_ids, groups = parsed
+        self.records += len(keys)
+        self.labels.frombytes(labels.tobytes())
+        self.shape_ids.frombytes(shape_ids.astype(np.int32).tobytes())
+        for (dtype, _), (positions, payloads) in groups.items():
+            self.encodings["raw" if dtype == "uint8" else "float"] += len(positions)
+            self.check_values(payloads, [base + p for p in positions],
+                              [keys[p] for p in positions], (dtype, payloads.shape[1]))
+
+    def _parse(self, values: list):
+        """Per layout: parse its records; None if any of them is not what its layout says."""
+        by_length: dict[int, list[int]] = {}
+        for position, value in enumerate(values):
+            by_length.setdefault(len(value), []).append(position)
+        labels = np.empty(len(values), np.int64)
+        shape_ids = np.empty(len(values), np.int64)
+        groups: dict[tuple, tuple[list, list]] = {}
+        for length, positions in by_length.items():
+            layout = self.layouts[length]
+            trusted, found, payloads = parse_batch(layout, [values[p] for p in positions])
+            if not trusted.all():
+                return None
+            labels[positions] = found
+            shape_ids[positions] = self.shape_id(layout.shape)
+            group = groups.setdefault((layout.dtype, layout.shape), ([], []))
+            group[0].extend(positions)
+            group[1].append(payloads)
+        return labels, shape_ids, {key: (positions, np.concatenate(parts) if len(parts) > 1
+                                         else parts[0])
+                                   for key, (positions, parts) in groups.items()}
+
+    def _inspect_deferred(self, key, value) -> None:
+        """The full decoder on a deferred record (its layout did not hold)."""
+        layouts, self.layouts = self.layouts, {}  # no new layout from a suspect batch
+        if self.track:
+            self.track(2 * self.records + 1)
+        try:
+            self.inspect(key, value)
+        finally:
+            self.layouts = layouts
 
     def _report(self, index: int, key, problem: Problem | None) -> bool:
         if problem is not None:
@@ -183,21 +270,7 @@ class DatumInspector(ShardInspector):
                           (dtype, channels) if shaped else None)
 
     def finish(self) -> None:
+        self.flush()
         for group_key in list(self.groups):
             self._check_values(group_key, self.groups.pop(group_key))
 
-
-class ImageFileInspector(DatumInspector):
-    """Image files named by a list (ImageData): (path, (label, label is clean, bytes, error))."""
-
-    def inspect(self, key, value) -> None:
-        label, clean, payload, error = value
-        index = self.records
-        if error is not None:
-            self.skip(key, unreadable_image_file(error), "unreadable")
-            return
-        self.records += 1
-        self.labels.append(label)
-        if not clean:
-            self.sink.add(index, key, unclean_label(label))
-        self.shape_ids.append(self.shape_id(self._image(index, key, payload, in_datum=False)))

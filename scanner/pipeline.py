@@ -12,7 +12,8 @@ import backends
 from .aggregate import ShardResult
 from .checks.registry import Problem
 from .errors import StoreChangedError, StoreReadError
-from .inspect import DatumInspector, ImageFileInspector
+from .inspect import DatumInspector
+from .inspect_images import ImageFileInspector
 from .inspect_rows import RowInspector
 from .settings import ScanSettings
 from .types import Shard
@@ -43,7 +44,7 @@ def scan_shard(shard: Shard, settings: ScanSettings,
             break
         except StoreChangedError as exc:
             log.warning("shard %d: %s; reading it again", shard.number, exc)
-            progress.reported = 0  # the records of the new read are counted anew
+            progress.restart()  # the records of the new read are counted anew
     progress.flush(inspector.records)
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
@@ -65,17 +66,25 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
 
 
 class _Progress:
+    """Progress sent every TICK_RECORDS records; `next_at` lets loops test it inline."""
+
     def __init__(self, tick: Callable[[int], None] | None):
         self.tick, self.reported = tick, 0
+        self.next_at = TICK_RECORDS if tick else float("inf")
 
     def update(self, records: int) -> None:
-        if self.tick and records - self.reported >= TICK_RECORDS:
+        if records >= self.next_at:
             self.flush(records)
+
+    def restart(self) -> None:
+        self.reported = 0
+        self.next_at = TICK_RECORDS if self.tick else float("inf")
 
     def flush(self, records: int) -> None:
         if self.tick and records > self.reported:
             self.tick(records - self.reported)
             self.reported = records
+        self.next_at = self.reported + TICK_RECORDS if self.tick else float("inf")
 
 
 class _StoreFailed(Exception):
@@ -87,31 +96,37 @@ class _StoreFailed(Exception):
 def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress, retry: bool,
                  record_format: str):
     inspector = (ImageFileInspector if record_format == "image" else DatumInspector)(settings)
+    inspector.track = track
     crashed_at = set(shard.crashed_at)
     kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
     limit = shard.reader_died_at  # fetching this record killed a worker: stop before it
-    last_key = None
+    last_key, seen = None, 0
     try:
         for key, value in (records if limit != 0 else ()):
-            index = inspector.records
-            if track:
-                track(2 * index + 1)
-            if index in crashed_at:
+            if seen in crashed_at:
+                if track:
+                    track(2 * seen + 1)
                 inspector.skip(key, Problem(
                     "DS005", "a worker process died inspecting this record; skipped"))
-            else:
+            elif kill_on_key is not None or not inspector.take(key, value):
+                # inspected now; a record the inspector deferred cannot crash it
+                if track:
+                    track(2 * seen + 1)
                 if kill_on_key is not None and bytes(key) == kill_on_key:
                     os.kill(os.getpid(), signal.SIGKILL)
                 inspector.inspect(key, value)
+            seen += 1
             if track:
-                track(2 * index + 2)
-            progress.update(inspector.records)
+                track(2 * seen)  # fetching the next record
+            if seen >= progress.next_at:
+                progress.flush(seen)
             last_key = key
-            if inspector.records == limit:
+            if seen == limit:
                 break
     except StoreReadError as exc:
         if retry and isinstance(exc, StoreChangedError):
             raise
+        inspector.finish()  # the records read before the failure count
         raise _StoreFailed(inspector, {"index": inspector.records, "last_key": exc.last_key,
                                        "message": str(exc)}) from None
     return inspector, last_key

@@ -16,19 +16,25 @@ class ChannelStats:
         self.high = np.full(channels, -np.inf)
         self.histogram: np.ndarray | None = None  # uint8 samples: counts per value, per channel
 
-    def add(self, values: np.ndarray) -> None:
-        """Add samples of shape (n, C, L); callers pass only rows with finite values."""
+    def add(self, values: np.ndarray, summary, usable: np.ndarray | None = None) -> None:
+        """Add samples of shape (n, C, L) with their ValueSummary; `usable` (n,) leaves out
+        samples whose values are not finite."""
+        if usable is not None and not usable.all():
+            values = values[usable]
+            summary = type(summary)(*(None if part is None else part[usable] for part in
+                                      (summary.mins, summary.maxs, summary.sums,
+                                       summary.squares)))
         if not len(values):
             return
         self.samples += len(values)
         self.count += values.shape[0] * values.shape[2]
+        self.low = np.minimum(self.low, summary.mins.min(axis=0))
+        self.high = np.maximum(self.high, summary.maxs.max(axis=0))
         if values.dtype == np.uint8:
             self._add_uint8(values)
             return
-        self.total += values.sum(axis=(0, 2), dtype=np.float64)
-        self.total_sq += np.einsum("ncl,ncl->c", values, values, dtype=np.float64)
-        self.low = np.minimum(self.low, values.min(axis=(0, 2)))
-        self.high = np.maximum(self.high, values.max(axis=(0, 2)))
+        self.total += summary.sums.sum(axis=0)
+        self.total_sq += summary.squares.sum(axis=0)
 
     def _add_uint8(self, values: np.ndarray) -> None:
         """Exact and cheap for bytes: a 256-bin histogram per channel gives every figure."""
@@ -38,11 +44,8 @@ class ChannelStats:
         for channel in range(values.shape[1]):
             hist = np.bincount(values[:, channel, :].ravel(), minlength=256)
             self.histogram[channel] += hist
-            present = np.flatnonzero(hist)
             self.total[channel] += hist @ levels
             self.total_sq[channel] += hist @ (levels * levels)
-            self.low[channel] = min(self.low[channel], present[0])
-            self.high[channel] = max(self.high[channel], present[-1])
 
     def merge(self, other: "ChannelStats") -> None:
         self.samples += other.samples

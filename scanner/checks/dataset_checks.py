@@ -46,8 +46,8 @@ def channel_outliers(totals: ScanTotals) -> None:
 
 def _shape_findings(totals: ScanTotals, channels: bool) -> None:
     known = totals.shape_ids >= 0
-    if not totals.shapes or not known.any():
-        return
+    if len(totals.shapes) < 2 or not known.any():
+        return  # one shape: no record differs from it
     table = np.array(totals.shapes, np.int64)
     counts = np.bincount(totals.shape_ids[known], minlength=len(table))
     dominant = table[counts.argmax()]

@@ -1,5 +1,12 @@
-"""Checks on sample values, run on many samples at once: an array of shape (n, C, L)."""
+"""Checks on sample values, run on many samples at once: an array of shape (n, C, L).
+
+The values are read once into a per-sample, per-channel summary (min, max, and for floats
+the sum and sum of squares); the checks and the statistics work from it, and only the few
+flagged samples are looked at again for exact positions.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,12 +17,36 @@ FLOAT16_MAX = 65504.0
 _MAX_POSITIONS = 5
 
 
+@dataclass
+class ValueSummary:
+    """Per sample and channel, shape (n, C). NaN propagates into min and max, so a sample
+    holds a NaN or an Inf exactly when one of its mins or maxs is not finite."""
+
+    mins: np.ndarray
+    maxs: np.ndarray
+    sums: np.ndarray | None = None  # float64, float samples only
+    squares: np.ndarray | None = None
+
+    @property
+    def finite_rows(self) -> np.ndarray:
+        return np.isfinite(self.mins).all(axis=1) & np.isfinite(self.maxs).all(axis=1)
+
+
+def summarize(values: np.ndarray) -> ValueSummary:
+    with np.errstate(invalid="ignore", over="ignore"):
+        summary = ValueSummary(values.min(axis=2), values.max(axis=2))
+        if values.dtype.kind == "f":
+            summary.sums = values.sum(axis=2, dtype=np.float64)
+            summary.squares = np.einsum("ncl,ncl->nc", values, values, dtype=np.float64)
+    return summary
+
+
 def _rows(values: np.ndarray) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
 @register("DS101", ERROR, "NaN or Inf in float data", "values", GARBAGE)
-def non_finite(values: np.ndarray) -> dict[int, Problem]:
+def non_finite(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: NaN, +Inf or -Inf among a sample's float values (Datum `float_data`,
     HDF5 rows), with their count and first positions.
 
@@ -27,12 +58,8 @@ def non_finite(values: np.ndarray) -> dict[int, Problem]:
     rows = _rows(values)
     if rows.dtype.kind != "f":
         return {}
-    # A float64 sum of float32 values cannot overflow, so it is non-finite exactly when an
-    # element is: a cheap screen, then the exact positions for the few rows it flags.
-    with np.errstate(invalid="ignore", over="ignore"):
-        sums = rows.sum(axis=1, dtype=np.float64)
     found = {}
-    for row in np.flatnonzero(~np.isfinite(sums)):
+    for row in np.flatnonzero(~summary.finite_rows):
         sample = rows[row]
         bad = np.flatnonzero(~np.isfinite(sample))
         nan = int(np.isnan(sample[bad]).sum())
@@ -47,7 +74,7 @@ def non_finite(values: np.ndarray) -> dict[int, Problem]:
 
 
 @register("DS102", WARNING, "finite value beyond float16 range", "values")
-def beyond_float16(values: np.ndarray) -> dict[int, Problem]:
+def beyond_float16(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: finite values with |x| > 65504, the largest float16.
 
     Why it matters: invisible in float32 training, but the value becomes Inf under half
@@ -59,10 +86,11 @@ def beyond_float16(values: np.ndarray) -> dict[int, Problem]:
     rows = _rows(values)
     if rows.dtype.kind != "f":
         return {}
-    with np.errstate(invalid="ignore"):
-        peak = np.abs(rows).max(axis=1)
+    with np.errstate(invalid="ignore"):  # candidates: also rows whose min or max is NaN
+        inside = (summary.maxs <= FLOAT16_MAX).all(axis=1) & \
+            (summary.mins >= -FLOAT16_MAX).all(axis=1)
     found = {}
-    for row in np.flatnonzero(~(peak <= FLOAT16_MAX)):  # also rows whose peak is NaN
+    for row in np.flatnonzero(~inside):
         sample = rows[row]
         with np.errstate(invalid="ignore"):
             big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > FLOAT16_MAX))
@@ -75,7 +103,7 @@ def beyond_float16(values: np.ndarray) -> dict[int, Problem]:
 
 
 @register("DS103", WARNING, "constant sample (every value equal)", "values")
-def constant_sample(values: np.ndarray) -> dict[int, Problem]:
+def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: a sample whose values are all equal, e.g. an all-black image or an
     all-zero feature vector.
 
@@ -84,10 +112,9 @@ def constant_sample(values: np.ndarray) -> dict[int, Problem]:
 
     Example: a 3x32x32 raw datum whose 3072 bytes are all 0.
     """
-    rows = _rows(values)
-    if rows.shape[1] < 2:
+    if values.shape[1] * values.shape[2] < 2:
         return {}
-    lows, highs = rows.min(axis=1), rows.max(axis=1)
+    lows, highs = summary.mins.min(axis=1), summary.maxs.max(axis=1)
     return {int(row): Problem("DS103", f"every value equals {lows[row].item():.6g}",
                               {"value": lows[row].item()})
             for row in np.flatnonzero(lows == highs)}

@@ -1,0 +1,135 @@
+"""Check many raw or float Datums at once when they share one byte layout.
+
+Caffe's tools write every record of a dataset the same way: channels, height, width, the
+payload, the label (and maybe `encoded: false`), in field order. Records of the same length
+then differ only in their payload and label bytes. A `Layout` is learnt from one record
+that the full decoder found valid; a batch of records of known lengths is then parsed and
+checked with a few numpy operations on a (records x bytes) array, instead of one decoder
+call per record. A record whose fixed bytes differ from its layout's is not trusted: the
+batch then goes through the full decoder, one record at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .datum import Datum
+from .errors import WireFormatError
+from .wire import varint
+
+_FLOAT_TAG = (6 << 3) | 5
+_TAGGED_FLOAT = np.dtype([("tag", "u1"), ("value", "<f4")], align=False)
+
+
+@dataclass(frozen=True)
+class Layout:
+    length: int
+    template: np.ndarray  # the defining record's bytes
+    fixed: np.ndarray  # positions every record of this layout must share with the template
+    dtype: str  # "uint8" (data bytes) or "float32" (float_data)
+    payload_at: int
+    count: int  # values in the payload
+    unpacked: bool  # float_data written as one tag + 4 bytes per value
+    label_at: int | None  # first byte of the label varint (None: no label field)
+    label_width: int
+    shape: tuple[int, int, int]
+
+    @classmethod
+    def derive(cls, value, datum: Datum) -> Layout | None:
+        """The layout of a valid record (fields 1, 2, 3, one payload, 5, 7 in this order,
+        each once); None for anything else, which then always takes the full decoder."""
+        shape = (datum.channels, datum.height, datum.width)
+        if datum.encoded or min(shape) <= 0:
+            return None
+        size = shape[0] * shape[1] * shape[2]
+        if not ((datum.data_len == size and not datum.float_count) or
+                (datum.float_count == size and not datum.data_len)):
+            return None
+        raw = bytes(value)
+        try:
+            fields = _fields(raw)
+        except WireFormatError:
+            return None
+        return _build(raw, fields, shape, size)
+
+
+def _fields(raw: bytes) -> list[tuple[int, int, int, int]]:
+    """(field number, start of field, start of value, end) for each field; a run of
+    unpacked float elements is one field."""
+    buf, pos, found = memoryview(raw), 0, []
+    while pos < len(raw):
+        start = pos
+        tag, pos = varint(buf, pos, len(raw))
+        number, wire = tag >> 3, tag & 7
+        if number in (1, 2, 3, 5, 7) and wire == 0:
+            _, end = varint(buf, pos, len(raw))
+        elif number in (4, 6) and wire == 2:
+            length, pos = varint(buf, pos, len(raw))
+            end = pos + length
+        elif number == 6 and wire == 5 and tag == _FLOAT_TAG:
+            end = pos + 4
+            while end + 5 <= len(raw) and raw[end] == _FLOAT_TAG:
+                end += 5
+            pos = start  # the run, tags included
+        else:
+            raise WireFormatError(f"field {number} has no place in a layout")
+        if end > len(raw):
+            raise WireFormatError("truncated")
+        found.append((number, start, pos, end))
+        pos = end
+    return found
+
+
+def _build(raw: bytes, fields, shape: tuple, size: int) -> Layout | None:
+    order = [number for number, *_ in fields]
+    if order != sorted(order) or len(set(order)) != len(order) or not {1, 2, 3} <= set(order):
+        return None
+    template = np.frombuffer(raw, np.uint8).copy()
+    fixed = np.ones(len(raw), bool)
+    payload = next(f for f in fields if f[0] in (4, 6))
+    number, _, value_at, end = payload
+    unpacked = number == 6 and raw[payload[1]] == _FLOAT_TAG
+    if unpacked:  # the element tags are checked apart, with a strided view
+        if (end - value_at) != 5 * size:
+            return None
+        fixed[value_at:end] = False
+        payload_at = value_at + 1
+    else:
+        fixed[value_at:end] = False
+        payload_at = value_at
+    label = next((f for f in fields if f[0] == 5), None)
+    if label is not None:
+        fixed[label[2]:label[3]] = False
+    return Layout(len(raw), template, np.flatnonzero(fixed), "uint8" if number == 4 else
+                  "float32", payload_at, size, unpacked, label[2] if label else None,
+                  (label[3] - label[2]) if label else 0, shape)
+
+
+def parse_batch(layout: Layout, values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trusted, labels, payloads (n, C, H*W)) for records of this layout's length."""
+    rows = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), layout.length)
+    trusted = (rows[:, layout.fixed] == layout.template[layout.fixed]).all(axis=1)
+    labels = np.zeros(len(values), np.int64)
+    if layout.label_at is not None:
+        label_bytes = rows[:, layout.label_at:layout.label_at + layout.label_width]
+        more = label_bytes >= 0x80
+        trusted &= more[:, :-1].all(axis=1) & ~more[:, -1]
+        value = np.zeros(len(values), np.uint64)
+        for i in range(layout.label_width):
+            value |= (label_bytes[:, i].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * i)
+        labels = (value & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32) \
+            .astype(np.int64)
+    channels, height, width = layout.shape
+    if layout.dtype == "uint8":
+        payload = rows[:, layout.payload_at:layout.payload_at + layout.count]
+    elif layout.unpacked:  # (tag, value) pairs of 5 bytes: read as such, then copy the values
+        first_tag = layout.payload_at - 1
+        trusted &= (rows[:, first_tag:first_tag + 5 * layout.count:5] == _FLOAT_TAG).all(axis=1)
+        elements = np.ndarray((len(values), layout.count), _TAGGED_FLOAT, rows.data,
+                              offset=first_tag, strides=(layout.length, 5))
+        payload = np.ascontiguousarray(elements["value"])
+    else:
+        payload = np.ascontiguousarray(
+            rows[:, layout.payload_at:layout.payload_at + 4 * layout.count]).view("<f4")
+    return trusted, labels, payload.reshape(len(values), channels, height * width)
