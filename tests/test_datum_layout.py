@@ -1,0 +1,108 @@
+"""Batched parsing of raw and float datums by byte layout: it must find exactly what the
+one-record-at-a-time decoder finds, whatever the records hold."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.checks import CATALOGUE
+from scanner.datum import decode_datum
+from scanner.datum_layout import Layout, parse_batch
+
+from . import builders as b
+from .scanning import scan_report
+
+
+def _without_layouts(monkeypatch):
+    monkeypatch.setattr("scanner.inspect._MAX_LAYOUTS", 0)
+
+
+def _comparable(report: dict) -> dict:
+    """The report's content; statistics rounded, as sums taken in other groupings differ
+    in their last bits."""
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.9g}")
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return value
+    return rounded({key: report[key] for key in ("summary", "verdict", "findings", "stats",
+                                                 "batches")})
+
+
+def _same_both_ways(tmp_path, monkeypatch, values, **options):
+    path = b.make_lmdb(tmp_path / "db", values)
+    batched = scan_report(path, chunk_records=7, **options)
+    with monkeypatch.context() as patch:
+        _without_layouts(patch)
+        single = scan_report(path, **options)
+    assert _comparable(batched) == _comparable(single)
+    return batched
+
+
+def _record(kind: str, label: int, seed: int, shape=(3, 4, 4)) -> bytes:
+    size = int(np.prod(shape))
+    values = np.random.default_rng(seed).random(size).astype(np.float32)
+    if kind == "raw":
+        return b.raw_datum(label=label, shape=shape, seed=seed)
+    return b.float_datum(values, shape, label=label, packed=kind == "packed")
+
+
+@pytest.mark.parametrize("kind", ["raw", "packed", "unpacked"])
+def test_layout_parse_matches_the_decoder(kind):
+    values = [_record(kind, label, seed) for seed, label in enumerate([0, 5, 127, 3])]
+    layout = Layout.derive(values[0], decode_datum(values[0]))
+    assert layout is not None and layout.length == len(values[0])
+    trusted, labels, payloads = parse_batch(layout, values)
+    assert trusted.all() and labels.tolist() == [0, 5, 127, 3]
+    for value, payload in zip(values, payloads):
+        datum = decode_datum(value)
+        expected = np.frombuffer(bytes(datum.data), np.uint8) if kind == "raw" else \
+            np.asarray(datum.float_data)
+        assert np.array_equal(payload.ravel(), expected)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(st.sampled_from(["raw", "packed", "unpacked"]), min_size=1, max_size=3),
+       labels=st.lists(st.integers(-3, 300), min_size=1, max_size=40),
+       poison=st.lists(st.integers(0, 39), max_size=3))
+def test_batches_report_what_the_decoder_reports(tmp_path_factory, kinds, labels, poison):
+    values = [_record(kinds[i % len(kinds)], label, i) for i, label in enumerate(labels)]
+    for position in poison:  # faults of the same length as their neighbours
+        if position < len(values):
+            raw = bytearray(values[position])
+            raw[len(raw) // 2] ^= 0xFF
+            raw[1] = 0  # channels 0 in most layouts: DS204 or a different shape
+            values[position] = bytes(raw)
+    tmp_path = tmp_path_factory.mktemp("db")
+    from _pytest.monkeypatch import MonkeyPatch
+    with MonkeyPatch().context() as monkeypatch:
+        _same_both_ways(tmp_path, monkeypatch, values, num_classes=5)
+
+
+def test_nan_and_constant_samples_inside_a_batch(tmp_path, monkeypatch):
+    values = [_record("unpacked", i % 3, i) for i in range(20)]
+    bad = np.random.default_rng(1).random(48).astype(np.float32)
+    bad[7] = np.nan
+    values[9] = b.float_datum(bad, (3, 4, 4), label=1)
+    values[12] = b.float_datum(np.zeros(48, np.float32), (3, 4, 4), label=2)
+    report = _same_both_ways(tmp_path, monkeypatch, values)
+    found = {f["code"]: f["index"] for f in report["findings"]}
+    assert found == {"DS101": 9, "DS103": 12}
+
+
+def test_a_record_of_the_same_length_but_another_layout(tmp_path, monkeypatch):
+    values = [_record("raw", 1, i, (3, 4, 4)) for i in range(10)]
+    values.insert(5, _record("raw", 1, 99, (1, 4, 12)))  # same byte length, other shape
+    jpeg = b.jpeg(8, 8)
+    values.insert(7, b.encoded_datum(jpeg))
+    report = _same_both_ways(tmp_path, monkeypatch, values)
+    assert report["stats"]["shapes"]["1x4x12"] == 1
+    assert any(f["code"] == "DS205" and f["index"] == 5 for f in report["findings"])
+
+
+def test_every_code_is_still_known():
+    assert "DS101" in CATALOGUE
