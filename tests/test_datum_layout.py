@@ -106,3 +106,12 @@ def test_a_record_of_the_same_length_but_another_layout(tmp_path, monkeypatch):
 
 def test_every_code_is_still_known():
     assert "DS101" in CATALOGUE
+
+
+def test_statistics_survive_values_whose_squares_overflow_float32(tmp_path):
+    huge = np.full(48, 1e30, np.float32)
+    values = [b.float_datum(huge, (3, 4, 4)), b.float_datum(np.ones(48, np.float32), (3, 4, 4))]
+    report = scan_report(b.make_lmdb(tmp_path / "db", values))
+    channels = report["stats"]["values"]["channels"]
+    assert channels[0]["mean"] == pytest.approx(5e29, rel=1e-6)
+    assert channels[0]["std"] == pytest.approx(5e29, rel=1e-4)

@@ -13,6 +13,7 @@ from ..errors import DscanError
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK
 from . import svg
+from .json_report import main_stats
 from .pictures import thumbnail, value_map
 
 _VERDICT = {"crashes": "Caffe crashes", "trains_on_garbage": "Caffe trains on garbage",
@@ -128,10 +129,9 @@ def _plots(outcome: ScanOutcome, report: dict) -> list[dict]:
                       "svg": svg.classes_per_batch(batches.distinct,
                                                    batches.expected_distinct,
                                                    len(batches.classes))})
-    values = report["stats"]["values"]
-    if values:
-        stats = max((s for (dtype, _), s in outcome.totals.stats.items()
-                     if dtype == values["dtype"]), key=lambda s: s.samples)
+    found = main_stats(outcome.totals.stats)
+    if found:
+        (dtype, _), stats = found
         plots.append({"title": "Values per channel (stored order; BGR for Caffe's images)",
-                      "svg": svg.channel_values(stats, values["dtype"])})
+                      "svg": svg.channel_values(stats, dtype)})
     return plots

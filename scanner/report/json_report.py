@@ -112,11 +112,18 @@ def _out_of_range(values: np.ndarray, counts: np.ndarray, settings) -> dict | No
     return {str(v): int(c) for v, c in zip(values[bad].tolist(), counts[bad].tolist())}
 
 
+def main_stats(stats: dict):
+    """The statistics group the report shows: most samples, ties broken by the group key
+    ((dtype, channels)) so that every run picks the same."""
+    filled = [(group, value) for group, value in stats.items() if value.samples]
+    return max(filled, key=lambda item: (item[1].samples, item[0])) if filled else None
+
+
 def _values(stats: dict) -> dict | None:
-    filled = {group: value for group, value in stats.items() if value.samples}
-    if not filled:
+    found = main_stats(stats)
+    if found is None:
         return None
-    (dtype, _), group = max(filled.items(), key=lambda item: item[1].samples)
+    (dtype, _), group = found
     return {"dtype": dtype, "samples": group.samples, "channels": group.as_report()}
 
 
