@@ -1,7 +1,9 @@
-"""`python -m bench [--quick] [--only NAME ...] [--no-dask]`: for each workload, measure dscan
-(default settings, every check on), the naive script and the ceiling probe in this one run,
-and print records/s, MB/s, peak RSS of the main process, and the ratios; then the Dask
-executor against the local pool on the same machine (with the dask extra installed)."""
+"""`python -m bench [--quick] [--only NAME ...] [--repeat N] [--no-dask]`: for each workload,
+measure dscan (default settings, every check on), the naive script and the ceiling probe in
+this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
+included) and the ratios; then (full size) the 1M-record raw and 200k-record JPEG LMDBs
+against the small ones, and the Dask executor against the local pool on the same machine
+(with the dask extra installed)."""
 from __future__ import annotations
 
 import argparse
@@ -12,26 +14,32 @@ import sys
 import tempfile
 import time
 
-# Peak RSS is the main process's: dscan's worker processes are not included.
-BACKEND = {"jpeg": "lmdb", "float": "lmdb", "raw": "lmdb", "hdf5": "hdf5", "hdf5_gzip": "hdf5"}
+from bench.memory import PeakAnon
+
+# Memory: peak anonymous (private) memory of the process and its workers, summed; RSS would
+# also count the read-only mapped pages of the data files.
+BACKEND = {"jpeg": "lmdb", "float": "lmdb", "raw": "lmdb", "hdf5": "hdf5", "hdf5_gzip": "hdf5",
+           "raw_1m": "lmdb", "jpeg_200k": "lmdb"}
+SCALING = {"raw": "raw_1m", "jpeg": "jpeg_200k"}  # small workload -> its large version
 TARGETS = {"jpeg": "dscan >= 0.9x ceiling", "float": ">= 150k rec/s",
            "raw": ">= 0.7x ceiling", "hdf5": ">= 8 GB/s", "hdf5_gzip": ">= 1.0 GB/s"}
 
 
 def _timed(command: list[str]) -> tuple[str, float, int]:
-    """Run a command; return its stdout, wall seconds and the peak RSS (KiB) of its main
-    process (workers are not included)."""
+    """Run a command; return its stdout, wall seconds and its peak anonymous memory (KiB),
+    workers included."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
-        _, status, rusage = os.wait4(process.pid, 0)  # reap it ourselves to get its rusage
-        process.returncode = os.waitstatus_to_exitcode(status)
+        memory = PeakAnon(process.pid)
+        process.wait()
+        peak = memory.stop()
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         if process.returncode not in (0, 1):
             raise SystemExit(f"{command[:4]} failed: {err.read()[-500:]}")
-        return out.read(), seconds, rusage.ru_maxrss
+        return out.read(), seconds, peak
 
 
 def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
@@ -54,23 +62,24 @@ def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small datasets (under a minute)")
-    parser.add_argument("--only", nargs="+", choices=list(BACKEND), default=list(BACKEND))
+    parser.add_argument("--only", nargs="+", choices=[n for n in BACKEND if n not in
+                                                      SCALING.values()],
+                        default=[n for n in BACKEND if n not in SCALING.values()])
     parser.add_argument("-j", "--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each measurement; the median is shown (default 3)")
     parser.add_argument("--no-dask", action="store_true",
                         help="skip the Dask executor's overhead against the local pool")
     args = parser.parse_args()
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
-          f"{'peak MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
+          f"{'anon MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
     for name in args.only:
-        # built in a child process: a child inherits its parent's peak RSS across fork+exec,
-        # so this process must stay small for the figures below to mean anything
-        path = subprocess.run([sys.executable, "-m", "bench.workloads", name,
-                               "quick" if args.quick else "full"], check=True,
-                              capture_output=True, text=True).stdout.strip()
+        path = _workload(name, args.quick)
         size = _data_bytes(path)
-        runs = {"dscan": _dscan(name, path, args.jobs),
-                "naive": _probe("naive", name, path, 1),
-                "ceiling": _probe("ceiling", name, path, args.jobs)}
+        runs = {"dscan": _median(args.repeat, lambda: _dscan(name, path, args.jobs)),
+                "naive": _median(args.repeat, lambda: _probe("naive", name, path, 1)),
+                "ceiling": _median(args.repeat,
+                                   lambda: _probe("ceiling", name, path, args.jobs))}
         for run, figures in runs.items():
             rate = figures["records"] / figures["seconds"]
             print(f"{name:<10} {run:<8} {figures['records']:>8} {rate:>10,.0f} "
@@ -80,8 +89,41 @@ def main() -> None:
         naive_rate = runs["naive"]["records"] / runs["naive"]["seconds"]
         print(f"{'':<10} {'ratios':<8} dscan/ceiling {dscan_rate / ceiling_rate:.2f}, "
               f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
+    if not args.quick:
+        _scaling(args)
     if not args.no_dask:
         _dask_overhead(args)
+
+
+def _scaling(args) -> None:
+    """The large versions of raw and jpeg: same per-record rate, flat private memory?"""
+    print(f"{'workload':<10} {'records':>9} {'rec/s':>10} {'anon MiB':>9}   large / small")
+    for small in [name for name in SCALING if name in args.only]:
+        runs = {}
+        for name in (small, SCALING[small]):
+            path = _workload(name, args.quick)
+            runs[name] = _median(args.repeat, lambda: _dscan(name, path, args.jobs))
+            figures = runs[name]
+            print(f"{name:<10} {figures['records']:>9} "
+                  f"{figures['records'] / figures['seconds']:>10,.0f} "
+                  f"{figures['peak_kib'] / 1024:>9,.0f}")
+        rate = {n: f["records"] / f["seconds"] for n, f in runs.items()}
+        print(f"{'':<10} rate x{rate[SCALING[small]] / rate[small]:.2f}, memory "
+              f"x{runs[SCALING[small]]['peak_kib'] / runs[small]['peak_kib']:.2f}\n")
+
+
+def _median(repeat: int, measure) -> dict:
+    """The run with the median rate among `repeat` runs (the first warms the page cache)."""
+    runs = sorted((measure() for _ in range(max(1, repeat))),
+                  key=lambda figures: figures["records"] / figures["seconds"])
+    return runs[len(runs) // 2]
+
+
+def _workload(name: str, quick: bool) -> str:
+    """Built in a child process: this process stays small."""
+    return subprocess.run([sys.executable, "-m", "bench.workloads", name,
+                           "quick" if quick else "full"], check=True, capture_output=True,
+                          text=True).stdout.strip()
 
 
 def _dask_overhead(args) -> None:
@@ -97,12 +139,11 @@ def _dask_overhead(args) -> None:
     cluster = LocalDaskCluster(args.jobs)
     try:
         for name in [n for n in ("raw", "jpeg", "hdf5") if n in args.only]:
-            path = subprocess.run([sys.executable, "-m", "bench.workloads", name,
-                                   "quick" if args.quick else "full"], check=True,
-                                  capture_output=True, text=True).stdout.strip()
-            runs = {"local": _dscan(name, path, args.jobs),
-                    "dask": _dscan(name, path, args.jobs,
-                                   ("--executor", "dask", "--scheduler", cluster.address))}
+            path = _workload(name, args.quick)
+            runs = {"local": _median(args.repeat, lambda: _dscan(name, path, args.jobs)),
+                    "dask": _median(args.repeat, lambda: _dscan(
+                        name, path, args.jobs,
+                        ("--executor", "dask", "--scheduler", cluster.address)))}
             for run, figures in runs.items():
                 print(f"{name:<10} {run:<8} {figures['records']:>8} "
                       f"{figures['records'] / figures['seconds']:>10,.0f} "

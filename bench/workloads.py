@@ -16,7 +16,8 @@ from tests.reference import datum_bytes  # noqa: E402  (the protobuf runtime wri
 CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache")
 # name -> (records at full size, at --quick size)
 SIZES = {"jpeg": (20_000, 2_000), "float": (20_000, 2_000), "raw": (60_000, 6_000),
-         "hdf5": (3_815, 400), "hdf5_gzip": (3_815, 400)}
+         "hdf5": (3_815, 400), "hdf5_gzip": (3_815, 400),
+         "raw_1m": (1_000_000, 60_000), "jpeg_200k": (200_000, 20_000)}
 HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 3815 rows = 1.5 GB
 
 
@@ -54,7 +55,7 @@ def _jpegs() -> list[bytes]:
 
 def _values(name: str, count: int):
     rng = np.random.default_rng(1)
-    if name == "jpeg":
+    if name.startswith("jpeg"):
         images = _jpegs()
         return (datum_bytes(data=images[i % 200], label=i % 10, encoded=True)
                 for i in range(count))
@@ -69,9 +70,13 @@ def _values(name: str, count: int):
 
 def _write_lmdb(path: str, values) -> None:
     env = lmdb.open(path, map_size=1 << 34)
-    with env.begin(write=True) as txn:
-        for index, value in enumerate(values):
-            txn.put(b"%08d_img" % index, value)
+    txn = env.begin(write=True)
+    for index, value in enumerate(values):
+        txn.put(b"%08d_img" % index, value)
+        if index % 50_000 == 49_999:  # commit in pieces: one huge transaction grows the map
+            txn.commit()
+            txn = env.begin(write=True)
+    txn.commit()
     env.close()
 
 
