@@ -55,8 +55,11 @@ def render_mean(report: dict, out: TextIO) -> None:
         f"shape {'x'.join(map(str, mean['shape']))} ({mean['values']} {mean['value_type']} "
         f"values); Caffe reads C x H x W = {'x'.join(map(str, mean['caffe_chw']))}"
         if "shape" in mean else "not a BlobProto"), file=out)
-    for number, channel in enumerate(mean.get("channels", [])):
-        print(f"  channel {number}: mean {channel['mean']}, min {channel['min']}, "
+    channels = mean.get("channels", [])
+    names = ("B", "G", "R") if len(channels) == 3 else ()  # Caffe's images are BGR
+    for number, channel in enumerate(channels):
+        name = f" ({names[number]})" if names else ""
+        print(f"  channel {number}{name}: mean {channel['mean']}, min {channel['min']}, "
               f"max {channel['max']}", file=out)
     print(f"Findings: {_tally(report['summary'])}", file=out)
     findings(report["findings"], out)
