@@ -21,11 +21,15 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
                         format="dscan[%(process)d]: %(levelname)s: %(message)s")
     if args.command == "mean":
         return _mean(args)
-    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    reads_data = args.command == "net" or args.with_net
+    if args.html and not reads_data:
+        raise UsageError("--html needs --with-net: the page shows the data of the net")
+    executor = make_executor(args.executor, args.jobs, args.scheduler) if reads_data else None
     try:
         return _net_or_solver(args, settings, executor)
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
 
 
 def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor) -> int:
@@ -43,8 +47,6 @@ def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor) -
             html_report.write(args.html, html_report.render_net(outcome, report))
         return _emit(args, report, lambda out: config_terminal.render_net(
             outcome, report, out, _examples(args), args.quiet))
-    if args.html and not args.with_net:
-        raise UsageError("--html needs --with-net: the page shows the data of the net")
     request = _request(args, settings, path, ("TRAIN", "TEST"), executor) \
         if args.with_net else None
     outcome = check_solver(path, settings.enabled, args.horizon, request)

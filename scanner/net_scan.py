@@ -15,6 +15,7 @@ from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, 
 from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, resolve
 from .config.transform import transform_problems
+from .errors import ConfigError
 from .executor import Executor
 from .progress import Progress
 from .scan import ScanOutcome, scan
@@ -73,6 +74,9 @@ def scan_net(request: NetRequest) -> NetOutcome:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
     net = Net(request.inline if request.inline is not None else read(request.path))
+    if not net.layers:
+        raise ConfigError(f"{request.path}: no layer in it; is it a net definition "
+                          "(train_val.prototxt)?")
     findings: list[ConfigFinding] = []
     data_layers: dict[int, DataLayer] = {}
     others: dict[int, Section] = {}
@@ -86,10 +90,8 @@ def scan_net(request: NetRequest) -> NetOutcome:
                 others.setdefault(layer.index, Section(layer, [], skipped=(
                     f"a {layer.type} layer reads no dataset file dscan knows"))).phases.append(
                     phase)
-    sections = [_scan_layer(data, net, request, findings)
-                for _, data in sorted(data_layers.items())]
-    sections += [others[i] for i in sorted(others)]
-    sections.sort(key=lambda s: s.layer.index)
+    sections = [_scan_layer(data, net, request, findings) for data in data_layers.values()]
+    sections = sorted(sections + list(others.values()), key=lambda s: s.layer.index)
     wanted = [f for f in findings if request.settings.reports(f.code)]
     return NetOutcome(request.path, net.name, request.phases, sections, wanted, started_at,
                       round(time.perf_counter() - clock, 3))

@@ -55,13 +55,15 @@ def test_explain_prints_the_doc(capsys):
     (["mean", "/no/such/mean.binaryproto"], "no such file"),
     (["images", "{fixture}"], "is a directory"),
     (["net", "{fixture}", "--root", "/no/such/dir"], "--root is not a directory"),
+    (["net", "{nets}/step_solver.prototxt"], "is it a net definition"),
     (["hdf5", "{fixture}"], "is a directory"),
     (["leveldb", "{fixture}"], "not a LevelDB directory"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_invocations_exit_2_with_one_line(capsys, fixture_copy, argv, words):
     fixture = fixture_copy("gray_lmdb")
-    argv = [arg.format(fixture=fixture) for arg in argv]
+    nets = os.path.join(os.path.dirname(__file__), "nets")
+    argv = [arg.format(fixture=fixture, nets=nets) for arg in argv]
     status, out, err = _run(capsys, *argv)
     assert status == 2
     assert err.count("\n") == 1 and err.startswith("dscan: error:") and words in err

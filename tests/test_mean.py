@@ -68,3 +68,10 @@ def test_an_image_given_as_mean_file(tmp_path):
     report = mean_report(str(path))
     jsonschema.validate(report, config_report.load_schema())
     assert report["findings"][0]["code"] == "DS602" and not report["mean"]["loads"]
+
+
+def test_an_unreadable_mean_file_is_a_finding_not_a_traceback(tmp_path):
+    path = tmp_path / "mean.binaryproto"
+    path.mkdir()  # opening a directory fails the way an unreadable file does
+    [finding] = read_mean(str(path)).findings
+    assert finding.code == "DS602" and "cannot read" in finding.message

@@ -41,8 +41,12 @@ class MeanFile:
 def read_mean(path: str, where: str | None = None) -> MeanFile:
     """Decode and check a mean file; `where` is how findings name it (default: its path)."""
     where = where or path
-    with open(path, "rb") as handle:
-        raw = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        return MeanFile(path, None, [place(mean_unusable(f"cannot read: {exc.strerror}"),
+                                           where)])
     try:
         blob = decode_blob(raw)
     except WireFormatError as exc:
