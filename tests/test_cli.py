@@ -190,3 +190,17 @@ def test_worker_logs_reach_the_parent(tmp_path):
     lines = [line for line in done.stderr.splitlines() if ": DEBUG: shard " in line]
     assert len(lines) == 8  # 2 jobs x 4 shards each, every one logged from its worker
     assert len({line.split("]")[0] for line in lines}) == 2  # from two worker processes
+
+
+def test_dask_without_the_extra_names_the_install_command(capsys, monkeypatch, fixture_copy):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were absent
+    status, _, err = _run(capsys, "lmdb", fixture_copy("gray_lmdb"), "--executor", "dask",
+                          "--scheduler", "tcp://127.0.0.1:8786")
+    assert status == 2 and err.count("\n") == 1
+    assert "pip install '.[dask]'" in err and "Traceback" not in err
+
+
+def test_dask_needs_a_scheduler_address(capsys, monkeypatch, fixture_copy):
+    monkeypatch.delenv("DSCAN_DASK_SCHEDULER", raising=False)
+    status, _, err = _run(capsys, "lmdb", fixture_copy("gray_lmdb"), "--executor", "dask")
+    assert status == 2 and "--scheduler ADDRESS" in err
