@@ -9,7 +9,7 @@ import traceback
 
 from . import __version__
 from .checks import CATALOGUE, matching
-from .errors import DscanError, UsageError
+from .errors import DscanError, InputNotFoundError, UsageError
 from .progress import Progress
 from .settings import ScanSettings
 from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED, exit_status
@@ -268,6 +268,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     collect = None
     if args.html:
         from .report.evidence import collect  # reads back the records the page shows
+    if not os.path.exists(args.path):  # before connecting to a cluster
+        raise InputNotFoundError(f"{args.path}: no such file or directory")
     executor = make_executor(args.executor, args.jobs, args.scheduler)
     try:
         outcome = scan(args.command, args.path, settings, args.jobs,

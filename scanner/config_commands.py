@@ -24,16 +24,17 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
     reads_data = args.command == "net" or args.with_net
     if args.html and not reads_data:
         raise UsageError("--html needs --with-net: the page shows the data of the net")
+    path = _absolute(args.path)  # checked before connecting to a cluster
     executor = make_executor(args.executor, args.jobs, args.scheduler) if reads_data else None
     try:
-        return _net_or_solver(args, settings, executor)
+        return _net_or_solver(args, settings, executor, path)
     finally:
         if executor is not None:
             executor.close()
 
 
-def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor) -> int:
-    path = _absolute(args.path)
+def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor,
+                   path: str) -> int:
     if args.json and args.json != "-":
         args.json = os.path.abspath(args.json)  # named from where dscan was started
     if args.html:
