@@ -56,9 +56,6 @@ class Message:
     path: str = "<text>"
     line: int = 1
 
-    def all(self, name: str) -> list:
-        return [f.value for f in self.fields if f.name == name]
-
     def has(self, name: str) -> bool:
         return any(f.name == name for f in self.fields)
 
@@ -73,66 +70,69 @@ class Message:
 
     def message(self, name: str) -> Message:
         """A nested message; an empty one (all defaults) when it is not written."""
-        found = self.field(name)
-        if found is None:
-            return Message(path=self.path, line=self.line)
-        return self._typed(found, Message, "a { ... } block")
+        return self._one(name, self._message, Message(path=self.path, line=self.line))
 
     def messages(self, name: str) -> list[Message]:
-        return [self._typed(f, Message, "a { ... } block") for f in self.fields
-                if f.name == name]
+        return self._each(name, self._message)
 
     def text(self, name: str, default: str | None = None) -> str | None:
-        found = self.field(name)
-        return default if found is None else self._typed(found, str, "a quoted string",
-                                                         exclude=Ident)
+        return self._one(name, self._text, default)
 
     def texts(self, name: str) -> list[str]:
-        return [self._typed(f, str, "a quoted string", exclude=Ident) for f in self.fields
-                if f.name == name]
+        return self._each(name, self._text)
 
     def ident(self, name: str, default: str | None = None) -> str | None:
-        found = self.field(name)
-        return default if found is None else str(self._typed(found, Ident, "a name"))
+        return self._one(name, lambda f: str(self._typed(f, Ident, "a name")), default)
 
     def word(self, name: str, default: str | None = None) -> str | None:
         """A string field or an enum name, whichever way it is written."""
-        found = self.field(name)
-        return default if found is None else str(self._typed(found, str, "a name or string"))
+        return self._one(name, lambda f: str(self._typed(f, str, "a name or string")), default)
 
     def number(self, name: str, default: float | None = None) -> float | None:
-        found = self.field(name)
-        return default if found is None else float(self._number(found))
+        return self._one(name, self._number, default)
 
     def numbers(self, name: str) -> list[float]:
-        return [float(self._number(f)) for f in self.fields if f.name == name]
+        return self._each(name, self._number)
 
     def integer(self, name: str, default: int | None = None) -> int | None:
-        found = self.field(name)
-        return default if found is None else self._typed(found, int, "a whole number",
-                                                         exclude=bool)
+        return self._one(name, self._integer, default)
 
     def integers(self, name: str) -> list[int]:
-        return [self._typed(f, int, "a whole number", exclude=bool) for f in self.fields
-                if f.name == name]
+        return self._each(name, self._integer)
 
     def flag(self, name: str, default: bool = False) -> bool:
+        return self._one(name, self._flag, default)
+
+    def _one(self, name: str, convert, default):
         found = self.field(name)
-        if found is None:
-            return default
+        return default if found is None else convert(found)
+
+    def _each(self, name: str, convert) -> list:
+        return [convert(f) for f in self.fields if f.name == name]
+
+    def _message(self, found: Field) -> Message:
+        return self._typed(found, Message, "a { ... } block")
+
+    def _text(self, found: Field) -> str:
+        return self._typed(found, str, "a quoted string", exclude=Ident)
+
+    def _integer(self, found: Field) -> int:
+        return self._typed(found, int, "a whole number")
+
+    def _number(self, found: Field) -> float:
+        value = found.value
+        if isinstance(value, Ident) and value.lower().lstrip("-") in _SPECIAL_FLOATS:
+            number = _SPECIAL_FLOATS[value.lower().lstrip("-")]
+            return -number if value.startswith("-") else number
+        return float(self._typed(found, (int, float), "a number"))
+
+    def _flag(self, found: Field) -> bool:
         value = found.value
         if isinstance(value, Ident) and value.lower() in ("true", "t", "false", "f"):
             return value.lower() in ("true", "t")
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
         raise self._wrong(found, "true or false")
-
-    def _number(self, found: Field):
-        value = found.value
-        if isinstance(value, Ident) and value.lower().lstrip("-") in _SPECIAL_FLOATS:
-            number = _SPECIAL_FLOATS[value.lower().lstrip("-")]
-            return -number if value.startswith("-") else number
-        return self._typed(found, (int, float), "a number", exclude=bool)
 
     def _typed(self, found: Field, kind, wanted: str, exclude=()):
         if isinstance(found.value, kind) and not (exclude and isinstance(found.value, exclude)):
