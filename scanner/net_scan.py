@@ -13,7 +13,7 @@ from .config.findings import ConfigFinding, place
 from .config.mean import MeanFile, read_mean
 from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, classes_for
 from .config.prototxt import Message, read
-from .config.sources import DataLayer, Resolved, resolve
+from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
 from .errors import ConfigError
 from .executor import Executor
@@ -117,17 +117,10 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     layer = data.layer
     section = Section(layer, data.phases, backend=data.backend, batch_size=data.batch_size)
     where = layer.params.message(DATA_TYPES[layer.type]).where("source")
-    if not data.source:
-        section.skipped = "the layer names no source"
-        findings.append(place(net_checks.missing_file("data source", "", None), where,
-                              layer))
-        return section
-    section.source = resolve(data.source, request.path)
-    if section.source.path is None or section.source.found_at:
-        findings.append(place(net_checks.missing_file(
-            "data source", data.source, section.source.found_at), where, layer))
+    section.source = locate("data source", data.source, request.path, where, findings, layer)
     if section.source.path is None:
-        section.skipped = "the source does not exist"
+        section.skipped = "the source does not exist" if data.source else \
+            "the layer names no source"
         return section
     section.mean = _mean_file(data, request.path, layer, findings)
     classes = None
@@ -152,10 +145,7 @@ def _mean_file(data: DataLayer, net_path: str, layer: Layer,
     if given is None or data.layer.type == "HDF5Data":
         return None
     where = data.transform.where("mean_file")
-    resolved = resolve(given, net_path)
-    if resolved.path is None or resolved.found_at:
-        findings.append(place(net_checks.missing_file("mean file", given, resolved.found_at),
-                              where, layer))
+    resolved = locate("mean file", given, net_path, where, findings, layer)
     if resolved.path is None or os.path.isdir(resolved.path):
         return None
     mean = read_mean(resolved.path, where)

@@ -6,11 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .checks import solver_checks
-from .checks.net_checks import missing_file
 from .config.findings import ConfigFinding, place
 from .config.prototxt import read
 from .config.solver import POLICIES, Schedule, SolverParams, schedule
-from .config.sources import Resolved, resolve
+from .config.sources import Resolved, locate
 from .net_scan import NetOutcome, NetRequest, scan_net
 
 DEFAULT_HORIZON = 10_000  # iterations evaluated when the solver sets no max_iter
@@ -48,11 +47,8 @@ def check_solver(path: str, enabled: frozenset[str], horizon: int | None = None,
                               "parameter" in p.detail else where) for p in problems]
     net_field = next((name for name in ("net", "train_net") if solver.has(name)), None)
     if net_field:
-        outcome.net_file = resolve(solver.text(net_field), path)
-        if outcome.net_file.path is None or outcome.net_file.found_at:
-            outcome.findings.append(place(missing_file(
-                "net", outcome.net_file.given, outcome.net_file.found_at),
-                solver.where(net_field)))
+        outcome.net_file = locate("net", solver.text(net_field), path, solver.where(net_field),
+                                  outcome.findings)
     inline = next((name for name in ("net_param", "train_net_param") if solver.has(name)),
                   None)
     if net_request is not None and inline and not net_field:

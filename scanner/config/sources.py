@@ -6,7 +6,9 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
+from ..checks.net_checks import missing_file
 from ..settings import ScanSettings
+from .findings import place
 from .net import ClassCount, Layer
 from .prototxt import Message
 
@@ -35,6 +37,16 @@ def resolve(given: str, prototxt: str) -> Resolved:
         if parent == folder:
             return Resolved(given, None, None)
         folder = parent
+
+
+def locate(what: str, given: str, prototxt: str, where: str, findings: list,
+           layer=None) -> Resolved:
+    """Resolve a path a prototxt names; add a DS510 finding when Caffe, started in the run
+    directory, would not find it there."""
+    resolved = resolve(given, prototxt)
+    if resolved.path is None or resolved.found_at:
+        findings.append(place(missing_file(what, given, resolved.found_at), where, layer))
+    return resolved
 
 
 @dataclass
