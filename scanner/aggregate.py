@@ -46,6 +46,13 @@ class FindingSink:
         if effect == CRASH:
             self.crashes.setdefault(index, problem.code)
 
+    def by_severity(self) -> dict[str, int]:
+        """Exact finding counts per severity."""
+        counts: dict[str, int] = {}
+        for (_, severity), n in self.counts.items():
+            counts[severity] = counts.get(severity, 0) + n
+        return counts
+
     def keep(self, finding: Finding) -> None:
         """Count a finding and keep it among its code's examples; marks nothing."""
         self.counts[(finding.code, finding.severity)] += 1

@@ -12,7 +12,7 @@ from .checks import CATALOGUE, matching
 from .errors import DscanError, InputNotFoundError, UsageError
 from .progress import Progress
 from .settings import ScanSettings
-from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED, exit_status
+from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED
 
 SCAN_COMMANDS = {
     "lmdb": "scan a Caffe LMDB directory (data.mdb)",
@@ -276,10 +276,7 @@ def _run_scan(args: argparse.Namespace) -> int:
                        Progress(enabled=not args.no_progress), collect, executor, args.shards)
     finally:
         executor.close()
-    counts = {}
-    for (_, severity), n in outcome.totals.sink.counts.items():
-        counts[severity] = counts.get(severity, 0) + n
-    status = exit_status(counts, settings.fail_on, outcome.partial)
+    status = outcome.exit_status
     report = json_report.build(outcome, status)
     if args.json:
         json_report.write(args.json, report)

@@ -18,6 +18,7 @@ from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
 from .settings import ScanSettings
+from .status import exit_status
 from .types import MISSING_LABEL, Finding
 from .verdict import verdict
 
@@ -34,6 +35,10 @@ class ScanOutcome:
     jobs: int
     executor: dict  # the report's `executor` section: name, jobs (and where it ran)
     evidence: dict | None = None  # index -> what a report shows of the record (--html)
+
+    @property
+    def exit_status(self) -> int:
+        return exit_status(self.totals.sink.by_severity(), self.settings.fail_on, self.partial)
 
 
 def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,

@@ -43,11 +43,7 @@ def _section(outcome: NetOutcome, section: Section) -> dict:
     layer, scan = section.layer, section.outcome
     report = None
     if scan is not None:
-        counts = {}
-        for (_, severity), n in scan.totals.sink.counts.items():
-            counts[severity] = counts.get(severity, 0) + n
-        report = json_report.build(scan, exit_status(counts, scan.settings.fail_on,
-                                                     scan.partial))
+        report = json_report.build(scan, scan.exit_status)
     source = section.source
     caffe = "crashes" if crashes(outcome, section) else \
         report["verdict"]["caffe"] if report else "not scanned"
