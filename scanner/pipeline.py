@@ -52,11 +52,15 @@ def scan_shard(shard: Shard, settings: ScanSettings,
 
 
 def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, retry: bool):
-    walk = _walk_rows if backend.record_format == "rows" else _walk_datums
+    if backend.record_format == "rows":
+        inspector, walk = RowInspector(settings, shard.name, shard.start), _walk_rows
+    else:
+        image_files = backend.record_format == "image"
+        inspector = (ImageFileInspector if image_files else DatumInspector)(settings)
+        walk = _walk_datums
     with backend.read(shard) as records:
         try:
-            inspector, last_key = walk(shard, settings, records, track, progress, retry,
-                                       backend.record_format)
+            inspector, last_key = walk(inspector, shard, records, track, progress, retry)
             store_error = None if shard.reader_died_at is None else \
                 _reader_died(shard.reader_died_at, last_key)
         except _StoreFailed as failed:
@@ -93,9 +97,8 @@ class _StoreFailed(Exception):
         self.inspector, self.store_error = inspector, store_error
 
 
-def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress, retry: bool,
-                 record_format: str):
-    inspector = (ImageFileInspector if record_format == "image" else DatumInspector)(settings)
+def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progress,
+                 retry: bool):
     inspector.track = track
     crashed_at = set(shard.crashed_at)
     kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
@@ -132,9 +135,7 @@ def _walk_datums(shard: Shard, settings: ScanSettings, records, track, progress,
     return inspector, last_key
 
 
-def _walk_rows(shard: Shard, settings: ScanSettings, slabs, track, progress, retry: bool,
-               record_format: str):
-    inspector = RowInspector(settings, shard.name, shard.start)
+def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, retry: bool):
     crashed_at = set(shard.crashed_at)
     limit = shard.reader_died_at
     try:
