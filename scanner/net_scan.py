@@ -116,7 +116,7 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
                 findings: list[ConfigFinding]) -> Section:
     layer = data.layer
     section = Section(layer, data.phases, backend=data.backend, batch_size=data.batch_size)
-    where = layer.params.message(DATA_TYPES[layer.type]).where("source")
+    where = data.params.where("source")
     section.source = locate("data source", data.source, request.path, where, findings, layer)
     if section.source.path is None:
         section.skipped = "the source does not exist" if data.source else \

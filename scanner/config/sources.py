@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..checks.net_checks import missing_file
 from ..settings import ScanSettings
 from .findings import place
-from .net import ClassCount, Layer
+from .net import DATA_TYPES, ClassCount, Layer
 from .prototxt import Message
 
 BACKENDS = {"LMDB": "lmdb", "LEVELDB": "leveldb"}
@@ -58,9 +58,7 @@ class DataLayer:
 
     @property
     def params(self) -> Message:
-        section = {"Data": "data_param", "HDF5Data": "hdf5_data_param",
-                   "ImageData": "image_data_param"}[self.layer.type]
-        return self.layer.params.message(section)
+        return self.layer.params.message(DATA_TYPES[self.layer.type])
 
     @property
     def transform(self) -> Message:
