@@ -16,13 +16,16 @@ class Check:
     doc: str
     scope: str  # "store", "record", "values" or "dataset": what the check looks at
     effect: str | None  # what Caffe does with such a record: crash, garbage, or nothing visible
+    fix: str | None = None  # one line: what to do about it (shown once per code)
 
 
 CATALOGUE: dict[str, Check] = {}
 
 
-def register(code: str, severity: str, title: str, scope: str, effect: str | None = None):
-    """Decorator: record a check function (or a doc-only stub) under a permanent code."""
+def register(code: str, severity: str, title: str, scope: str, effect: str | None = None,
+             fix: str | None = None):
+    """Decorator: record a check function (or a doc-only stub) under a permanent code;
+    `fix` is the one-line hint telling a person what to do about a finding."""
     if severity not in SEVERITY_RANK:
         raise ValueError(f"unknown severity {severity!r} for {code}")
 
@@ -30,7 +33,7 @@ def register(code: str, severity: str, title: str, scope: str, effect: str | Non
         if code in CATALOGUE:
             raise ValueError(f"check code {code} registered twice")
         CATALOGUE[code] = Check(code, severity, title, inspect.cleandoc(fn.__doc__ or ""),
-                                scope, effect)
+                                scope, effect, fix)
         return fn
 
     return decorate
