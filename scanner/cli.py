@@ -101,6 +101,10 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="refuse to decode images declaring more pixels (default 1e8)")
     parser.add_argument("--limit", type=_non_negative, metavar="N",
                         help="scan only the first N records in read order")
+    parser.add_argument("--lmdb-lock", choices=("auto", "never"), default="auto",
+                        help="LMDB: auto (default) reads as a reader registered in an existing "
+                             "lock.mdb, which keeps a writer off the pages being read (it "
+                             "writes a reader slot there); never reads lock-free")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-q", "--quiet", action="store_true", help="summary lines only")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -263,7 +267,8 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
-                        imbalance_ratio=args.imbalance_ratio, **extra)
+                        imbalance_ratio=args.imbalance_ratio, lmdb_lock=args.lmdb_lock,
+                        **extra)
 
 
 def _run_scan(args: argparse.Namespace) -> int:

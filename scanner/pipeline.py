@@ -48,7 +48,9 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     progress.flush(inspector.records)
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
-    return inspector.result(shard.number, store_error)
+    result = inspector.result(shard.number, store_error)
+    result.snapshot = getattr(inspector, "snapshot", None)
+    return result
 
 
 def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, retry: bool):
@@ -66,6 +68,7 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
         except _StoreFailed as failed:
             inspector, store_error = failed.inspector, failed.store_error
         inspector.finish()
+        inspector.snapshot = getattr(records, "snapshot", None)  # which version was read
     return inspector, store_error
 
 

@@ -24,6 +24,7 @@ from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
 from .settings import ScanSettings
+from .snapshots import report_changed, settle
 from .status import exit_status
 from .types import MISSING_LABEL, Finding
 from .verdict import verdict
@@ -65,6 +66,7 @@ class _Run:
     totals: ScanTotals | None = None
     verdict: dict | None = None
     evidence: dict | None = None
+    store_changed: dict | None = None  # set when no single version of the store was read
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(
         timespec="seconds"))
     clock: float = field(default_factory=time.perf_counter)
@@ -76,6 +78,8 @@ class _Run:
         if self.totals is None:  # interrupted before the merge
             self.totals = merge(self.results, self.settings)
         covered = coverage(self.shards, self.results)
+        if self.store_changed:
+            covered.update(complete=False, store_changed=self.store_changed)
         complete = covered["complete"] and interrupted is None
         if self.verdict is None or not complete:
             self.verdict = partial_verdict(self.totals, covered) if not complete else \
@@ -128,11 +132,15 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
             run.results, run.finished = _run(
                 run.executor, shards, settings, progress,
                 None if total is None else min(total, settings.limit or total))
+            if run.finished:
+                settle(run)
         with interrupts.deferred():  # the merge renumbers the results: all or nothing
             run.totals = merge(run.results, settings)
             _report_planning(run.totals, planning)
             _report_store_errors(run.totals, run.source, settings, run.finished)
-        if run.finished:
+            if run.store_changed:
+                report_changed(run.totals, run.store_changed, path)
+        if run.finished and not run.store_changed:
             with interrupts.phase("checks"):
                 _finish(run, backend_class, planning, collect)
     except Interrupted as exc:
@@ -158,8 +166,20 @@ def _finish(run: _Run, backend_class, planning: list, collect) -> None:
         dataset_check(totals)
     run.verdict = verdict(totals, True)
     shards = {s.number: s for s in run.shards}
-    _name_keys(backend_class, shards, totals, run.verdict)
+    if not _moved_on(backend_class, run):  # positions would name another version's keys
+        _name_keys(backend_class, shards, totals, run.verdict)
     run.evidence = collect(backend_class, shards, totals) if collect else None
+
+
+def _moved_on(backend_class, run: _Run) -> bool:
+    """Has a writer committed since the version the scan read? Then the positions of the
+    records read no longer name the same keys, and a lock-free reader would walk pages the
+    writer may be reusing: dataset findings keep their indices only."""
+    read = run.source.get("snapshot", {}).get("txnid") if isinstance(
+        run.source.get("snapshot"), dict) else None
+    if read is None or not run.shards:
+        return False
+    return backend_class.current_version(run.shards[0]) != read
 
 
 def _run(executor, shards, settings, progress, total):

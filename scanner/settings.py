@@ -25,6 +25,7 @@ class ScanSettings:
     force_channels: int | None = None
     resize_to: tuple[int, int] | None = None
     root_folder: str = ""  # ImageData: prefix of every listed path
+    lmdb_lock: str = "auto"  # auto: register as a reader when lock.mdb exists; never
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -38,4 +39,4 @@ class ScanSettings:
                 "background": self.background, "imbalance_ratio": self.imbalance_ratio,
                 "force_channels": self.force_channels,
                 "resize_to": list(self.resize_to) if self.resize_to else None,
-                "root_folder": self.root_folder}
+                "root_folder": self.root_folder, "lmdb_lock": self.lmdb_lock}

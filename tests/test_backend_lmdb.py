@@ -13,6 +13,7 @@ from .scanning import scan_report
 
 class TestLmdbContract(BackendContract):
     backend_name = "lmdb"
+    reader_table = True
 
     def make_store(self, tmp_path, count):
         # Irregular keys (varying length, non-UTF-8 bytes) exercise the key-range splits.
