@@ -24,6 +24,7 @@ import backends
 
 from . import interrupts
 from .aggregate import ShardResult
+from .capture import LibraryOutput
 from .errors import DscanError, UsageError
 from .pipeline import scan_shard
 from .settings import ScanSettings
@@ -42,7 +43,8 @@ class _Stopped(Exception):
 
 
 def _init_worker(counter, states, stop_flag) -> None:
-    _shared.update(counter=counter, states=states, stop_flag=stop_flag)
+    _shared.update(counter=counter, states=states, stop_flag=stop_flag,
+                   library_output=LibraryOutput())  # quiet means quiet: see capture
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: die when told
 
@@ -65,6 +67,8 @@ def _run(shard: Shard, settings: ScanSettings) -> ShardResult | None:
         return scan_shard(shard, settings, _tick, track)
     except _Stopped:
         return None  # a worker that returns is safe; one killed mid-reply can hang the pool
+    finally:
+        _shared["library_output"].drain(shard.number)
 
 
 @contextmanager
