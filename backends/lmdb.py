@@ -211,7 +211,10 @@ class _Records:
     @property
     def snapshot(self) -> dict:
         newest = self.env.info()["last_txnid"]
-        entries = self.txn.stat(self.env.open_db(txn=self.txn))["entries"]
+        try:
+            entries = self.txn.stat(self.env.open_db(txn=self.txn))["entries"]
+        except lmdb.Error:  # a transaction that met a broken page can tell nothing more
+            entries = None
         return {"txnid": self.txn.id(), "entries": entries,
                 "registered": self.shard.registered,
                 "disturbed": not self.shard.registered and newest != self.txn.id()}

@@ -50,9 +50,10 @@ def settle(run) -> None:
 
 
 def _consistent(run, versions: dict, txnid: int, rereads: int) -> None:
-    entries = next(iter(versions.values()))["entries"]
+    entries = next((v["entries"] for v in versions.values() if v["entries"] is not None),
+                   None)
     run.source["snapshot"] = {"consistent": True, "txnid": txnid, "rereads": rereads}
-    if run.settings.limit is None:
+    if run.settings.limit is None and entries is not None:
         run.source["entries"] = entries  # what the version that was read holds
 
 
