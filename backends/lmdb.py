@@ -154,7 +154,21 @@ class LmdbBackend:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
 
     def cleanup(self) -> None:
-        """Nothing to remove: LMDB is read in place."""
+        """Nothing to remove (LMDB is read in place), but a worker killed mid-read (an
+        interrupt, a crash) leaves its reader slot behind, and a writer keeps the pages of
+        a slot's version until the slot is freed: free the slots of dead processes."""
+        if not self.registered:
+            return
+        try:
+            env = _open_env(self.path, True)
+        except StoreError:
+            return
+        try:
+            env.reader_check()
+        except lmdb.Error:
+            pass  # the slots stay; LMDB frees them when a writer checks
+        finally:
+            env.close()
 
     @staticmethod
     @contextmanager
