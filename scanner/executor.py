@@ -25,7 +25,7 @@ import backends
 from . import interrupts
 from .aggregate import ShardResult
 from .capture import LibraryOutput
-from .errors import DscanError, UsageError
+from .errors import DscanError, UsageError, WorkersKeptDyingError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
@@ -201,8 +201,8 @@ class LocalExecutor:
             else:
                 log.warning("shard %d: reading record %d killed a worker", shard.number, position)
                 shard = dataclasses.replace(shard, reader_died_at=position)
-        raise DscanError(f"shard {shard.number} of {shard.path} killed {MAX_CRASHES_PER_SHARD} "
-                         "worker processes; giving up")
+        raise WorkersKeptDyingError(f"shard {shard.number} of {shard.path} killed "
+                                    f"{MAX_CRASHES_PER_SHARD} worker processes; giving up")
 
     def _round(self, shards: list[Shard], settings: ScanSettings,
                progress: Callable[[int], None] | None, jobs: int) -> _Round:

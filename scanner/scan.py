@@ -24,7 +24,8 @@ from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
 from .settings import ScanSettings
-from .snapshots import report_changed, settle
+from .errors import WorkersKeptDyingError
+from .snapshots import mark_changed, moved, report_changed, settle
 from .status import exit_status
 from .types import MISSING_LABEL, Finding
 from .verdict import verdict
@@ -129,11 +130,16 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
                     store.close()  # workers open their own handles
             run.shards = shards
         with interrupts.phase("scanning"):
-            run.results, run.finished = _run(
-                run.executor, shards, settings, progress,
-                None if total is None else min(total, settings.limit or total))
+            try:
+                run.results, run.finished = _run(
+                    run.executor, shards, settings, progress,
+                    None if total is None else min(total, settings.limit or total))
+            except WorkersKeptDyingError:  # on pages a lock-free read shares with a writer?
+                if not moved(backend_class, run):
+                    raise
+                mark_changed(run)
             if run.finished:
-                settle(run)
+                settle(run, backend_class)
         with interrupts.deferred():  # the merge renumbers the results: all or nothing
             run.totals = merge(run.results, settings)
             _report_planning(run.totals, planning)

@@ -2,22 +2,28 @@
 
 Each shard reads its own transaction. When a writer commits during the scan the shards read
 different versions (LMDB transaction ids), or a lock-free read overlapped a commit that may
-have reused its pages ("disturbed"). Such shards are read again: first only those, then the
-whole store in one worker and one transaction. If the store still moved, the scan is partial
-and says so (DS010)."""
+have reused its pages ("disturbed"). Such shards are read again: first only those, then (a
+registered reader) the whole store in one worker and one transaction. If the store still
+moved, or lock-free workers kept dying on pages the writer reused, the scan is partial and
+says so (DS010)."""
 from __future__ import annotations
 
 import logging
 
 from .checks.registry import get as get_check
+from .errors import WorkersKeptDyingError
 from .types import Finding, Shard
 
 log = logging.getLogger("dscan")
 
 
-def settle(run) -> None:
-    """Re-read shards until every one read the same version, up to two more rounds."""
-    for attempt in range(3):
+def settle(run, backend_class) -> None:
+    """Re-read shards until every one read the same version, up to two more rounds (the
+    second reads the whole store in one transaction: only a registered reader can hope to
+    read that much while a writer commits)."""
+    registered = bool(run.shards) and run.shards[0].registered
+    rounds = 3 if registered else 2
+    for attempt in range(rounds):
         versions = {r.number: r.snapshot for r in run.results if r.snapshot}
         if not versions:
             return  # a store without versions (a LevelDB snapshot, HDF5 files)
@@ -26,7 +32,7 @@ def settle(run) -> None:
         if not stale:
             _consistent(run, versions, newest, attempt)
             return
-        if attempt == 2:
+        if attempt == rounds - 1:
             break
         shards = _whole(run.shards) if attempt == 1 else [
             s for s in run.shards if s.number in stale]
@@ -34,7 +40,13 @@ def settle(run) -> None:
                     ", ".join(map(str, sorted({v["txnid"] for v in versions.values()}))),
                     "the whole store in one transaction" if attempt == 1 else
                     f"{len(stale)} shard(s)")
-        results, finished = run.executor.run(shards, run.settings, lambda records: None)
+        try:
+            results, finished = run.executor.run(shards, run.settings, lambda records: None)
+        except WorkersKeptDyingError:
+            if not moved(backend_class, run):
+                raise
+            log.warning("workers kept dying on pages the writer reused")
+            break
         if not finished:  # interrupted: what was read before stays, and is not one version
             break
         if attempt == 1:
@@ -42,8 +54,26 @@ def settle(run) -> None:
         else:
             renewed = {r.number: r for r in results}
             run.results = [renewed.get(r.number, r) for r in run.results]
+    mark_changed(run)
+
+
+def moved(backend_class, run) -> bool:
+    """Has the store a newer version than the one planned from? (A store without versions
+    never moves.)"""
+    current = getattr(backend_class, "current_version", None)
+    planned = run.source.get("last_txnid")
+    return bool(run.shards) and current is not None and planned is not None and \
+        current(run.shards[0]) != planned
+
+
+def mark_changed(run) -> None:
+    """No single version: say so, and drop what lock-free reads overlapped by a commit
+    returned (pages the writer reused read as garbage, not as faults in the data); those
+    shards are listed as not covered."""
     versions = {r.number: r.snapshot for r in run.results if r.snapshot}
-    run.store_changed = {"versions": sorted({v["txnid"] for v in versions.values()}),
+    run.results = [r for r in run.results if not (r.snapshot and r.snapshot["disturbed"])]
+    run.store_changed = {"versions": sorted({v["txnid"] for v in versions.values()}) or
+                         [run.source.get("last_txnid")],
                          "disturbed_shards": sorted(n for n, v in versions.items()
                                                     if v["disturbed"])}
     run.source["snapshot"] = {"consistent": False, **run.store_changed}

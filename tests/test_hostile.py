@@ -93,6 +93,8 @@ def test_beside_a_writer_that_deletes_and_overwrites(tmp_path, lock):
     assert not {"DS001", "DS002", "DS003", "DS203"} & set(codes)  # the writer writes no fault
     if report["partial"]:  # (a lock-free worker may also have died on a reused page: DS005)
         assert "DS010" in codes and report["coverage"]["store_changed"]["versions"]
+        disturbed = report["coverage"]["store_changed"]["disturbed_shards"]
+        assert set(disturbed) <= {gap["shard"] for gap in report["coverage"]["not_covered"]}
         assert report["verdict"]["caffe"] == "unknown" and report["interrupted"] is None
         assert report["batches"]["complete"] is False
     else:
