@@ -19,7 +19,7 @@ import plyvel
 from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
 from scanner.types import Shard
 
-from .keyrange import key_shards, limit_bounds
+from .keyrange import SMALL_STORE_RECORDS, key_shards, size_splits, walk_splits
 
 _TABLE_SUFFIXES = (".ldb", ".sst")  # written once, never modified: safe to hard-link
 SMALL_STORE_BYTES = 16 << 20  # below this (approximate size), one shard
@@ -104,20 +104,25 @@ class LevelDbBackend:
         return None if self._first_last else 0  # LevelDB keeps no record count
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+        """Even shards: by bisection on LevelDB's own size estimate (its table indexes; no
+        data block is read), or, for the first `limit` records, by walking their keys."""
         if self._first_last is None or limit == 0:
             return []
         first, last = self._first_last
-        stop = None
         if limit is not None:
-            last, stop = limit_bounds(self.db.iterator(include_value=False), limit)
-        size = self.db.approximate_size(first, last + b"\0")
-        if size < SMALL_STORE_BYTES:
-            count = 1
+            parts = 1 if limit < SMALL_STORE_RECORDS else max(1, count)
+            splits, stop = walk_splits(self.db.iterator(include_value=False), limit, parts)
+            return key_shards(self.name, self.snapshot, splits, stop)
 
         def snap(probe: bytes) -> bytes | None:
             return next(self.db.iterator(include_value=False, start=probe), None)
 
-        return key_shards(self.name, self.snapshot, first, last, stop, count, snap)
+        def size_before(key: bytes) -> int:
+            return self.db.approximate_size(first, key)
+
+        parts = 1 if size_before(last + b"\0") < SMALL_STORE_BYTES else max(1, count)
+        splits = size_splits(first, last, parts, snap, size_before) if parts > 1 else []
+        return key_shards(self.name, self.snapshot, splits, None)
 
     def close(self) -> None:
         if not self.db.closed:

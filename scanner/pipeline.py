@@ -48,7 +48,9 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     progress.flush(inspector.records)
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
-    return inspector.result(shard.number, store_error)
+    result = inspector.result(shard.number, store_error)
+    result.seconds = round(time.perf_counter() - started, 4)
+    return result
 
 
 def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, retry: bool):
