@@ -17,6 +17,7 @@ from typing import Iterator
 import plyvel
 
 from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
+from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
 from .keyrange import SMALL_STORE_RECORDS, key_shards, size_splits, walk_splits
@@ -176,6 +177,7 @@ def _iterate(db: plyvel.DB, shard: Shard, values: bool = True) -> Iterator:
             yield item
             last_key = item[0] if values else item
     except plyvel.Error as exc:
-        raise StoreReadError(f"LevelDB error after key {last_key!r}: {exc}", last_key) from None
+        raise StoreReadError(f"LevelDB error after key {quoted_key(last_key)}: {exc}",
+                             last_key) from None
     finally:
         iterator.close()

@@ -13,6 +13,7 @@ import lmdb
 
 from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, StoreReadError,
                             WrongKindError)
+from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
 from .child import in_child
@@ -177,4 +178,4 @@ def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True,
 
 
 def _show(key) -> str:
-    return "(none: at the start of the shard)" if key is None else repr(bytes(key))
+    return "(none: at the start of the shard)" if key is None else quoted_key(key)
