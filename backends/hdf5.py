@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from scanner.checks.registry import Problem
+from scanner.kinds import kind_of, suggestion
 from scanner.errors import InputNotFoundError, StoreReadError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
@@ -50,7 +51,7 @@ def _list_entries(path: str) -> list[tuple[str, str | None, str]]:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if os.path.isdir(path):
         raise WrongKindError(f"{path}: is a directory; dscan hdf5 expects an .h5 file or a "
-                             "source list (a text file of .h5 paths)")
+                             f"source list (a text file of .h5 paths){suggestion(path, 'dscan hdf5')}")
     if h5py.is_hdf5(path):
         return [(path, path, "given")]
     with open(path, "rb") as handle:
@@ -59,8 +60,9 @@ def _list_entries(path: str) -> list[tuple[str, str | None, str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if text is None or "\0" in text:
-        raise WrongKindError(f"{path}: neither an HDF5 file nor a source list of .h5 paths")
+    if text is None or "\0" in text or kind_of(path) not in (None, "hdf5-list"):
+        raise WrongKindError(f"{path}: neither an HDF5 file nor a source list of .h5 paths"
+                             f"{suggestion(path, 'dscan hdf5')}")
     entries = text.split()
     if not entries:
         raise WrongKindError(f"{path}: the source list names no file")

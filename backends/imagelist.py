@@ -11,6 +11,7 @@ import re
 from contextlib import contextmanager
 from typing import Iterator
 
+from scanner.kinds import suggestion
 from scanner.errors import InputNotFoundError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
@@ -25,11 +26,12 @@ def read_lines(path: str) -> list[bytes]:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if os.path.isdir(path):
         raise WrongKindError(f"{path}: is a directory; dscan images expects a list file of "
-                             "'path label' lines")
+                             f"'path label' lines{suggestion(path, 'dscan images')}")
     with open(path, "rb") as handle:
         data = handle.read()
     if b"\0" in data[:1 << 20]:
-        raise WrongKindError(f"{path}: a binary file, not a list of 'path label' lines")
+        raise WrongKindError(f"{path}: a binary file, not a list of 'path label' lines"
+                             f"{suggestion(path, 'dscan images')}")
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import plyvel
 
+from scanner.kinds import suggestion
 from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
 from scanner.report.keys import quoted_key
 from scanner.types import Shard
@@ -30,9 +31,11 @@ def _check_path(path: str) -> None:
     if not os.path.exists(path):
         raise InputNotFoundError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
-        raise WrongKindError(f"{path}: is a file; dscan leveldb expects a LevelDB directory")
+        raise WrongKindError(f"{path}: is a file; dscan leveldb expects a LevelDB directory"
+                             f"{suggestion(path, 'dscan leveldb')}")
     if not os.path.isfile(os.path.join(path, "CURRENT")):
-        raise WrongKindError(f"{path}: not a LevelDB directory (no CURRENT file inside)")
+        raise WrongKindError(f"{path}: not a LevelDB directory (no CURRENT file inside)"
+                             f"{suggestion(path, 'dscan leveldb')}")
 
 
 def _snapshot(source: str, parent_dir: str) -> str:

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import lmdb
 
+from scanner.kinds import suggestion
 from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, StoreReadError,
                             WrongKindError)
 from scanner.report.keys import quoted_key
@@ -32,10 +33,12 @@ def _check_path(path: str) -> None:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         hint = " (pass the directory that holds it)" if path.endswith(".mdb") else ""
-        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory{hint}")
+        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory"
+                             f"{suggestion(path, 'dscan lmdb') or hint}")
     data = os.path.join(path, "data.mdb")
     if not os.path.isfile(data):
-        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)")
+        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)"
+                             f"{suggestion(path, 'dscan lmdb')}")
     if not os.access(data, os.R_OK):
         raise StoreError(f"{data}: permission denied")
 
