@@ -19,11 +19,14 @@ from typing import Iterator
 
 import lmdb
 
+from scanner.kinds import suggestion
 from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, StoreReadError,
                             WrongKindError)
+from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
-from .keyrange import SMALL_STORE_RECORDS, key_shards, limit_bounds
+from .child import in_child
+from .keyrange import SMALL_STORE_RECORDS, key_shards, split_keys, walk_splits
 
 
 REOPENS = 5  # a writer growing the map (MDB_MAP_RESIZED): reopen, this many times
@@ -72,10 +75,12 @@ def _check_path(path: str) -> None:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         hint = " (pass the directory that holds it)" if path.endswith(".mdb") else ""
-        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory{hint}")
+        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory"
+                             f"{suggestion(path, 'dscan lmdb') or hint}")
     data = os.path.join(path, "data.mdb")
     if not os.path.isfile(data):
-        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)")
+        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)"
+                             f"{suggestion(path, 'dscan lmdb')}")
     if not os.access(data, os.R_OK):
         raise StoreError(f"{data}: permission denied")
 
@@ -126,32 +131,51 @@ class LmdbBackend:
         self.env.close()
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        """Split by key ranges interpolated between the first and last key: no key listing."""
+        """Even shards from one keys-only walk (millions of keys a second: the values,
+        overflow pages included, are never touched), made in a child process: a corrupt
+        page can make liblmdb abort, and then only the interpolated plan is left."""
         wanted = self.count() if limit is None else min(limit, self.count())
         if wanted == 0:
             return []
+        parts = 1 if wanted < SMALL_STORE_RECORDS else max(1, min(count, wanted))
         try:
             self.env, txn = _begin(self.path, self.registered, self.env)
             with txn:
                 cursor = txn.cursor()
                 cursor.first()
                 first = bytes(cursor.key())
-                if limit is None or limit >= self.count():
-                    cursor.last()
-                    last = bytes(cursor.key())
-                    stop = None  # to the end of the snapshot each shard reads
-                else:
-                    last, stop = limit_bounds(cursor.iternext(values=False), limit)
-                snap_cursor = txn.cursor()
+                cursor.last()
+                last = bytes(cursor.key())
+            # No transaction is open now: the child closes its copy of the environment, and
+            # closing one with a transaction would free this process's reader slot.
+            walked = in_child(lambda: self._walk(wanted, parts))
+            if walked is None and wanted < self.count():
+                # the walk died within the first `wanted` records: the scan stops there
+                walked = [], None
+            elif walked is None:  # the walk died: interpolate between the ends instead
+                self.env, txn = _begin(self.path, self.registered, self.env)
+                with txn:
+                    snap_cursor = txn.cursor()
 
-                def snap(probe: bytes) -> bytes | None:
-                    return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) else None
+                    def snap(probe: bytes) -> bytes | None:
+                        return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) \
+                            else None
 
-                parts = 1 if wanted < SMALL_STORE_RECORDS else count
-                shards = key_shards(self.name, self.path, first, last, stop, parts, snap)
-                return [dataclasses.replace(s, registered=self.registered) for s in shards]
+                    walked = split_keys(first, last, parts, snap), None
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
+        splits, beyond = walked
+        # The whole store: each shard reads to the end of the version it reads, so that a
+        # scan that read one version read all of it (see scanner.snapshots).
+        stop = beyond if wanted < self.count() else None
+        shards = key_shards(self.name, self.path, splits, stop)
+        return [dataclasses.replace(shard, registered=self.registered) for shard in shards]
+
+    def _walk(self, wanted: int, parts: int) -> tuple[list[bytes], bytes | None]:
+        self.env.close()  # in the child: a handle of its own (lock-free: it leaves with
+        self.env = _open_env(self.path)  # os._exit, and would leave a reader slot behind)
+        with self.env.begin(buffers=True) as txn:
+            return walk_splits(txn.cursor().iternext(values=False), wanted, parts)
 
     def cleanup(self) -> None:
         """Nothing to remove (LMDB is read in place), but a worker killed mid-read (an
@@ -259,4 +283,4 @@ def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True,
 
 
 def _show(key) -> str:
-    return "(none: at the start of the shard)" if key is None else repr(bytes(key))
+    return "(none: at the start of the shard)" if key is None else quoted_key(key)

@@ -12,6 +12,7 @@ import backends
 from .aggregate import ShardResult
 from .checks.registry import Problem
 from .errors import StoreChangedError, StoreReadError
+from .report.keys import quoted_key
 from .inspect import DatumInspector
 from .inspect_images import ImageFileInspector
 from .inspect_rows import RowInspector
@@ -50,6 +51,7 @@ def scan_shard(shard: Shard, settings: ScanSettings,
               time.perf_counter() - started, " (store error)" if store_error else "")
     result = inspector.result(shard.number, store_error)
     result.snapshot = getattr(inspector, "snapshot", None)
+    result.seconds = round(time.perf_counter() - started, 4)
     return result
 
 
@@ -167,5 +169,5 @@ def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, re
 def _reader_died(index: int, last_key) -> dict:
     return {"index": index, "last_key": None if last_key is None else bytes(last_key),
             "message": "the store's library crashed the reader on the record after key "
-                       f"{'(none)' if last_key is None else repr(bytes(last_key))} "
+                       f"{'(none)' if last_key is None else quoted_key(last_key)} "
                        "(corrupt page?)"}

@@ -91,7 +91,8 @@ class _Run:
         return ScanOutcome(self.source, self.settings, self.totals, self.verdict,
                            not complete, self.started_at,
                            round(time.perf_counter() - self.clock, 3), self.executor.jobs,
-                           self.executor.describe(), self.evidence,
+                           {**self.executor.describe(), "shards": _shard_balance(self.results)},
+                           self.evidence,
                            interrupted.as_report() if interrupted else None, covered)
 
 
@@ -186,6 +187,12 @@ def _moved_on(backend_class, run: _Run) -> bool:
     if read is None or not run.shards:
         return False
     return backend_class.current_version(run.shards[0]) != read
+
+
+def _shard_balance(results) -> list[dict]:
+    """The report's `executor.shards`, in read order: how evenly the plan split the work."""
+    return [{"records": r.records, "seconds": r.seconds}
+            for r in sorted(results, key=lambda r: r.number)]
 
 
 def _run(executor, shards, settings, progress, total):

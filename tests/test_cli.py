@@ -229,3 +229,20 @@ def test_an_output_that_cannot_be_written_is_one_line_exit_2(fixture_copy, argv,
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
     assert sorted(os.listdir(path)) == ["data.mdb", "lock.mdb"]
+
+
+@pytest.mark.parametrize("argv, suggested", [
+    (["lmdb", "db", "--num-clases", "4"], "--num-classes"),
+    (["lmbd", "db"], "lmdb"),
+    (["lmdb", "db", "--fail-on", "warn"], "warning"),
+    (["hdf5", "list.txt", "--lable", "y"], "--label"),
+])
+def test_a_misspelling_gets_a_did_you_mean(capsys, argv, suggested):
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert f"did you mean {suggested}?" in error and error.count("\n") == 1
+
+
+def test_nothing_close_gets_no_guess(capsys):
+    assert main(["lmdb", "db", "--zzzz"]) == 2
+    assert "did you mean" not in capsys.readouterr().err
