@@ -80,6 +80,17 @@ def uninstall() -> None:
         for sig, handler in _state.previous.items():
             signal.signal(sig, handler)
         reset()
+    else:  # the run is over, the process not yet: a late signal is only noted
+        _state.deferring += 1
+
+
+def ignore_from_now() -> None:
+    """The run is over: a signal while the interpreter shuts down changes nothing (Python
+    would restore the default handlers, and a late Ctrl-C would kill it)."""
+    _signal_if_asked("exit")  # noted, since the run is over: see uninstall
+    if threading.current_thread() is threading.main_thread():
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def reset() -> None:

@@ -10,7 +10,9 @@ def main() -> int:
 
     interrupts.install()
     from .cli import main as cli_main
-    return cli_main()
+    status = cli_main()
+    interrupts.ignore_from_now()
+    return status
 
 
 if __name__ == "__main__":

@@ -73,6 +73,14 @@ def test_a_signal_at_each_phase_gives_a_partial_report(tmp_path, store, phase):
     assert _left_behind(scratch) == []
 
 
+def test_a_signal_after_the_report_changes_nothing(tmp_path, store):
+    """Between the end of the run and the end of the process: the exit status stands."""
+    process, target, scratch = _start(tmp_path, store, env={PHASE_HOOK: "exit"})
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and err == ""
+    assert json.loads(target.read_text())["partial"] is False
+
+
 def _handlers_installed(pid: int) -> bool:
     """dscan catches SIGTERM once it can turn a signal into a report (Python does not)."""
     try:
