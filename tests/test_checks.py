@@ -109,6 +109,8 @@ CASES = {
                                           "label": np.zeros(6)}}),
               _h5({"a.h5": ROWS, "b.h5": ROWS})),
     "DS407": (_h5({"a.h5": ROWS}, relative=True), _h5({"a.h5": ROWS})),
+    "DS408": (_h5({"a.h5": {"data": np.zeros((6, 0), np.float32), "label": np.zeros(6)}}),
+              _h5({"a.h5": {"data": np.zeros((6, 1), np.float32), "label": np.zeros(6)}})),
     "DS301": (_store(RAW + [b.raw_datum(label=10)], num_classes=10),
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
     **CONFIG_CASES,

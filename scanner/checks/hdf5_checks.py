@@ -89,6 +89,20 @@ def resolves_from_list_dir():
     """
 
 
+@register("DS408", ERROR, "HDF5: samples with no values", "store",
+          fix="rewrite the file with the sample dimensions it was meant to have")
+def empty_samples():
+    """What it finds: a top dataset with rows whose per-sample shape has a zero dimension,
+    e.g. data of shape (N, 0). The rows are scanned for their labels; their values are none.
+
+    Why it matters: Caffe loads such a file without complaint and feeds batches of empty
+    samples: the net has nothing to learn from, and a layer that needs inputs (an
+    InnerProduct's weight filler checks that the blob is not empty) stops the run.
+
+    Example: a feature matrix written after a column filter that dropped every column.
+    """
+
+
 @register("DS302", ERROR, "non-finite or non-integer label", "record", GARBAGE)
 def bad_label():
     """What it finds: an HDF5 label that is NaN or infinite, or, when `--num-classes` says the

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..batches import first_absent
 from ..class_stats import runs_z
 from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
 from .registry import Problem, get, register
@@ -89,15 +90,27 @@ def absent_classes(totals: ScanTotals) -> None:
     if known is None:
         return
     classes, inferred = known
-    present = set(np.unique(_known(totals)).tolist())
-    one_based = 0 not in present and 1 in present
-    for label in range(classes):
-        if label not in present:
-            hint = "; labels start at 1, Caffe's classes start at 0" if label == 0 and one_based \
-                else ""
-            _keep(totals, "DS303", f"class {label} has no record in [0, {classes})"
-                  + (" (K inferred from the labels)" if inferred else "") + hint,
-                  {"class": label, "num_classes": classes, "inferred": inferred})
+    present = np.unique(_known(totals))
+    one_based = not np.any(present == 0) and bool(np.any(present == 1))
+    suffix = " (K inferred from the labels)" if inferred else ""
+    for first, last in absent_ranges(present, classes):
+        hint = "; labels start at 1, Caffe's classes start at 0" if first == 0 and one_based \
+            else ""
+        count = last - first + 1
+        text = f"class {first} has no record" if count == 1 else \
+            f"classes {first}..{last} have no record ({count:,} classes)"
+        _keep(totals, "DS303", f"{text} in [0, {classes}){suffix}{hint}",
+              {"class": first, "last": last, "classes": count, "num_classes": classes,
+               "inferred": inferred})
+
+
+def absent_ranges(present: np.ndarray, classes: int) -> list[tuple[int, int]]:
+    """The runs of class indices in [0, classes) with no record, as (first, last) pairs:
+    work in the number of labels present, not in the number of classes."""
+    inside = present[(present >= 0) & (present < classes)].astype(np.int64)
+    bounds = np.concatenate([[-1], inside, [classes]])
+    gaps = np.flatnonzero(np.diff(bounds) > 1)
+    return [(int(bounds[g]) + 1, int(bounds[g + 1]) - 1) for g in gaps.tolist()]
 
 
 @register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset")
@@ -117,14 +130,14 @@ def batches_missing_classes(totals: ScanTotals) -> None:
         return
     for row in analysis.deficit_rows.tolist():
         labels = analysis.labels[analysis.matrix[row]]
-        absent = np.setdiff1d(analysis.classes, labels).tolist()
+        absent = first_absent(analysis.classes, labels)
         batch, solver = divmod(row, totals.sink.settings.solvers)
         _keep(totals, "DS304",
               f"batch {batch}{f' (solver {solver})' if solver else ''} holds "
               f"{analysis.distinct[row]} of {len(analysis.classes)} classes where a shuffled "
               f"batch holds {analysis.expected_distinct:g} on average",
               {"batch": batch, "solver": solver, "distinct": int(analysis.distinct[row]),
-               "expected_if_shuffled": analysis.expected_distinct, "missing": absent[:50]},
+               "expected_if_shuffled": analysis.expected_distinct, "missing": absent},
               index=int(analysis.matrix[row, 0]))
 
 

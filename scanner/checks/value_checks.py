@@ -35,10 +35,16 @@ class ValueSummary:
 def summarize(values: np.ndarray) -> ValueSummary:
     """One reduction per figure, each at cache speed on a chunk: per sample and channel the
     sums are float32 pairwise sums and the squares float32 dot products (relative error
-    about 1e-6), carried on in float64."""
+    about 1e-6), carried on in float64. Integers wider than a byte are summed in float64."""
     with np.errstate(invalid="ignore", over="ignore"):
         summary = ValueSummary(values.min(axis=2), values.max(axis=2))
-        if values.dtype.kind == "f":
+        if values.dtype.kind in "iu" and values.dtype != np.uint8:  # uint8: a histogram
+            wide = values.astype(np.float64)  # HDF5 integers of any width, exact sums
+            summary.sums = wide.sum(axis=2)
+            summary.squares = np.einsum("ncl,ncl->nc", wide, wide)
+        elif values.dtype.kind == "f":
+            if values.dtype.itemsize < 4:  # float16 sums overflow at 65504
+                values = values.astype(np.float32)
             summary.sums = values.sum(axis=2).astype(np.float64)
             summary.squares = np.einsum("ncl,ncl->nc", values, values).astype(np.float64)
             # huge finite values overflow float32 sums and squares: redo those in float64
