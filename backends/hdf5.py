@@ -105,13 +105,19 @@ def _lookup(handle: h5py.File, top: str) -> tuple[object, Problem | None]:
                          {"dataset": top, "found_at": where[:10]})
 
 
+_TYPE_CLASSES = {getattr(h5py.h5t, name): f"H5T_{name}" for name in (
+    "INTEGER", "FLOAT", "TIME", "STRING", "BITFIELD", "OPAQUE", "COMPOUND", "REFERENCE", "ENUM",
+    "VLEN", "ARRAY")}
+
+
 def _type_problems(top: str, dataset: h5py.Dataset) -> list[Problem]:
     """What Caffe's loader refuses in a dataset's type and dataspace."""
-    enum = h5py.check_enum_dtype(dataset.dtype) is not None
-    if enum or dataset.dtype.kind not in "fiu":
-        return [Problem("DS403", f"dataset '{top}' has type {dataset.dtype}"
-                        f"{' (enum)' if enum else ''}; Caffe reads float and integer",
-                        {"dataset": top, "dtype": str(dataset.dtype)})]
+    type_class = dataset.id.get_type().get_class()  # what Caffe's loader switches on
+    if type_class not in (h5py.h5t.INTEGER, h5py.h5t.FLOAT) or dataset.dtype.kind not in "fiu":
+        name = _TYPE_CLASSES.get(type_class, str(type_class))
+        return [Problem("DS403", f"dataset '{top}' has type {dataset.dtype} (HDF5 class "
+                        f"{name}); Caffe reads float and integer",
+                        {"dataset": top, "dtype": str(dataset.dtype), "class": name})]
     if dataset.shape is None:
         return [Problem("DS403", f"dataset '{top}' has a null dataspace (no shape, no values)",
                         {"dataset": top, "dtype": str(dataset.dtype), "dataspace": "null"})]

@@ -190,6 +190,11 @@ def _broken_files(tmp_path) -> dict:
         handle["data"] = b.float_rows(4)
         handle.create_dataset("label", data=h5py.Empty("f4"))
     files[str(tmp_path / "null.h5")] = "DS403"
+    with h5py.File(tmp_path / "bitfield.h5", "w") as handle:  # h5py reads it as uint8
+        h5py.h5d.create(handle.id, b"data", h5py.h5t.NATIVE_B8.copy(),
+                        h5py.h5s.create_simple((4,)))
+        handle["label"] = np.arange(4)
+    files[str(tmp_path / "bitfield.h5")] = "DS403"  # Caffe: Unsupported ... H5T_BITFIELD
     files[good("last.h5")] = 4
     return files
 

@@ -9,6 +9,8 @@ from .registry import register
 def dataset_missing():
     """What it finds: a top blob name (`--data`, `--label`) with no dataset of that name at the
     root of an HDF5 file; when one of that name sits in a sub-group, the finding says where.
+    A name that is a soft link looping back on itself, or a link to a missing file, counts
+    too: it leads to no dataset.
 
     Why it matters: Caffe looks the dataset up by the top's name at the root only and dies
     with `Failed to find HDF5 dataset label`.
@@ -33,7 +35,8 @@ def first_dims_differ():
 @register("DS403", ERROR, "HDF5: unsupported type class", "store", CRASH)
 def unsupported_type():
     """What it finds: a top dataset whose type is neither float nor integer (string, compound,
-    enum, boolean, opaque).
+    enum, boolean, opaque), or that has no dimensions to read rows from (a scalar, or a null
+    dataspace).
 
     Why it matters: Caffe's HDF5 loader accepts only float and integer classes and aborts on
     anything else.
@@ -46,7 +49,8 @@ def unsupported_type():
 def file_unopenable():
     """What it finds: a source-list entry that names no file (relative to the working directory
     or to the list's folder), or a file that HDF5 cannot open (truncated, not HDF5, no
-    permission). The scan continues with the other files.
+    permission) or whose structure it cannot read (the finding names the exception). The
+    scan continues with the other files.
 
     Why it matters: Caffe stops with `Failed opening HDF5 file` when it reaches that entry.
 

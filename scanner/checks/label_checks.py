@@ -45,6 +45,8 @@ def label_out_of_range(totals: ScanTotals) -> None:
     """What it finds: a label below 0 or at least `--num-classes`, other than `--ignore-label`.
     Without `--num-classes`, a warning for labels that look like typos: negative, or rare
     values with no neighbour far outside the range of the common ones (12 in a 0..9 set).
+    An HDF5 label no int holds (3e9, 1e30, a uint64 maximum) is reported where it is read:
+    an error with `--num-classes`, a warning without.
 
     Why it matters: SoftmaxWithLoss and Accuracy check the range only in debug builds; a
     release build reads a neighbouring probability and reports a plausible but wrong loss
@@ -79,7 +81,8 @@ def label_out_of_range(totals: ScanTotals) -> None:
 @register("DS303", WARNING, "class never present in 0..K-1", "dataset")
 def absent_classes(totals: ScanTotals) -> None:
     """What it finds: class indices in [0, K) with no record, K from `--num-classes` or, when
-    not given, inferred from the labels (and said to be inferred).
+    not given, inferred from the labels (and said to be inferred). One finding per run of
+    absent classes ("classes 6..9999999 have no record").
 
     Why it matters: the net still has an output for the class and learns to never predict
     it; a gap usually means a conversion list lost a folder, or labels were shifted.
