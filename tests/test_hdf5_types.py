@@ -241,3 +241,18 @@ def test_values_near_float64_max_give_null_statistics_and_no_nan_in_the_html(tmp
     assert any("Value range per channel" in plot for plot in plots)
     for plot in plots:  # no coordinate, size or text drawn from a NaN or an Inf
         assert not re.search(r'="[^"]*(nan|inf)|>[^<]*\b(nan|inf)\b', plot, re.I), plot
+
+
+def test_the_command_line_reports_a_broken_list_with_exit_1(tmp_path):
+    """The same list through the real command: a report and exit 1, never exit 2 or a
+    traceback."""
+    import subprocess
+    import sys
+
+    files = _broken_files(tmp_path)
+    listed = b.h5_list(tmp_path / "list.txt", list(files))
+    done = subprocess.run([sys.executable, "-m", "scanner", "hdf5", listed, "--no-progress",
+                           "--json", "-", "-q"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    check_report(json.loads(done.stdout), files)
