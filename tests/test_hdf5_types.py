@@ -237,6 +237,8 @@ def test_values_near_float64_max_give_null_statistics_and_no_nan_in_the_html(tmp
     check_report(report, {path: 20})
     channels = report["stats"]["values"]["channels"]
     assert channels[0]["std"] is None and channels[1]["mean"] is not None
+    assert report["summary"]["by_code"]["DS409"] == 20  # Caffe's float32 read: Inf
+    assert report["verdict"]["caffe"] == "trains_on_garbage"
     plots = re.findall(r"<svg.*?</svg>", html_report.render(outcome, report), re.S)
     assert any("Value range per channel" in plot for plot in plots)
     for plot in plots:  # no coordinate, size or text drawn from a NaN or an Inf

@@ -14,6 +14,7 @@ from ..types import ERROR, GARBAGE, WARNING
 from .registry import Problem, register
 
 FLOAT16_MAX = 65504.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_POSITIONS = 5
 
 
@@ -118,6 +119,37 @@ def beyond_float16(values: np.ndarray, summary: ValueSummary) -> dict[int, Probl
     return found
 
 
+@register("DS409", ERROR, "HDF5: value beyond float32 range (Caffe reads it as Inf)", "values",
+          GARBAGE, fix="rescale or clip the values to float32 range before writing the file")
+def beyond_float32(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
+    """What it finds: finite values with |x| > 3.4e38 (the largest float32) in data wider than
+    float32 (float64 and longer HDF5 datasets).
+
+    Why it matters: Caffe reads HDF5 data as float32 (H5LTread_dataset_float), and HDF5's
+    conversion turns every such value into +Inf or -Inf: the forward pass and the loss
+    become inf or nan, although the file itself holds no Inf at all.
+
+    Example: a float64 feature column of 1e160 left by a division by a near-zero norm.
+    """
+    rows = _rows(values)
+    if rows.dtype.kind != "f" or rows.dtype.itemsize <= 4:
+        return {}
+    with np.errstate(invalid="ignore"):  # candidates: also rows whose min or max is NaN
+        inside = (summary.maxs <= FLOAT32_MAX).all(axis=1) & \
+            (summary.mins >= -FLOAT32_MAX).all(axis=1)
+    found = {}
+    for row in np.flatnonzero(~inside):
+        sample = rows[row]
+        with np.errstate(invalid="ignore"):
+            big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > FLOAT32_MAX))
+        if big.size:
+            found[int(row)] = Problem(
+                "DS409", f"{len(big)} values beyond float32 range (|x| > 3.4e38), largest "
+                f"{float(np.abs(sample[big]).max()):.6g}: Caffe reads them as Inf",
+                {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
+    return found
+
+
 @register("DS103", WARNING, "constant sample (every value equal)", "values")
 def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: a sample whose values are all equal, e.g. an all-black image or an
@@ -136,4 +168,4 @@ def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Prob
             for row in np.flatnonzero(lows == highs)}
 
 
-VALUE_CHECKS = (non_finite, beyond_float16, constant_sample)
+VALUE_CHECKS = (non_finite, beyond_float16, beyond_float32, constant_sample)
