@@ -66,10 +66,26 @@ def test_absent_classes_are_ranges_not_one_finding_per_class(tmp_path):
 def test_absent_ranges_cover_the_gaps_exactly():
     from scanner.checks.label_checks import absent_ranges
 
-    present = np.array([-3, 1, 2, 5, 9, 12])
-    assert absent_ranges(present, 10) == [(0, 0), (3, 4), (6, 8)]
-    assert absent_ranges(np.array([], np.int64), 3) == [(0, 2)]
-    assert absent_ranges(np.arange(3), 3) == []
+    def runs(present, classes):
+        firsts, lasts = absent_ranges(np.asarray(present, np.int64), classes)
+        return list(zip(firsts.tolist(), lasts.tolist()))
+
+    assert runs([-3, 1, 2, 5, 9, 12], 10) == [(0, 0), (3, 4), (6, 8)]
+    assert runs([], 3) == [(0, 2)]
+    assert runs([0, 1, 2], 3) == []
+
+
+def test_beyond_200_runs_of_absent_classes_the_rest_is_one_finding(tmp_path):
+    from scanner.checks.label_checks import MAX_ABSENT_RUNS
+    from .scanning import scan_report
+
+    labels = np.arange(0, 2 * (MAX_ABSENT_RUNS + 50), 2)  # every odd class absent: 250 runs
+    report = scan_report(_h5_labels(tmp_path, labels), backend="hdf5",
+                         num_classes=len(labels) * 2, max_examples=1000)
+    found = [f for f in report["findings"] if f["code"] == "DS303"]
+    assert len(found) == MAX_ABSENT_RUNS + 1
+    assert found[-1]["detail"]["runs"] == 50 and found[-1]["detail"]["classes"] == 50
+    assert found[-1]["message"].startswith("50 more runs of absent classes between 401 and 499")
 
 
 @pytest.mark.parametrize("dtype,huge", [("f8", 3e9), ("f8", 1e30), ("f4", 1e30),

@@ -82,7 +82,8 @@ def label_out_of_range(totals: ScanTotals) -> None:
 def absent_classes(totals: ScanTotals) -> None:
     """What it finds: class indices in [0, K) with no record, K from `--num-classes` or, when
     not given, inferred from the labels (and said to be inferred). One finding per run of
-    absent classes ("classes 6..9999999 have no record").
+    absent classes ("classes 6..9999999 have no record"), the first 200 runs one by one and
+    any further ones together in one finding.
 
     Why it matters: the net still has an output for the class and learns to never predict
     it; a gap usually means a conversion list lost a folder, or labels were shifted.
@@ -95,25 +96,37 @@ def absent_classes(totals: ScanTotals) -> None:
     classes, inferred = known
     present = np.unique(_known(totals))
     one_based = not np.any(present == 0) and bool(np.any(present == 1))
-    suffix = " (K inferred from the labels)" if inferred else ""
-    for first, last in absent_ranges(present, classes):
+    suffix = f" in [0, {classes})" + (" (K inferred from the labels)" if inferred else "")
+    firsts, lasts = absent_ranges(present, classes)
+    listed = min(len(firsts), MAX_ABSENT_RUNS)
+    for first, last in zip(firsts[:listed].tolist(), lasts[:listed].tolist()):
         hint = "; labels start at 1, Caffe's classes start at 0" if first == 0 and one_based \
             else ""
         count = last - first + 1
         text = f"class {first} has no record" if count == 1 else \
             f"classes {first}..{last} have no record ({count:,} classes)"
-        _keep(totals, "DS303", f"{text} in [0, {classes}){suffix}{hint}",
+        _keep(totals, "DS303", text + suffix + hint,
               {"class": first, "last": last, "classes": count, "num_classes": classes,
                "inferred": inferred})
+    if len(firsts) > listed:  # the rest in one finding: a few hundred lines say it all
+        first, last = int(firsts[listed]), int(lasts[-1])
+        count = int(np.sum(lasts[listed:] - firsts[listed:] + 1))
+        _keep(totals, "DS303", f"{len(firsts) - listed:,} more runs of absent classes between "
+              f"{first} and {last} ({count:,} classes){suffix}",
+              {"class": first, "last": last, "classes": count, "runs": len(firsts) - listed,
+               "num_classes": classes, "inferred": inferred})
 
 
-def absent_ranges(present: np.ndarray, classes: int) -> list[tuple[int, int]]:
-    """The runs of class indices in [0, classes) with no record, as (first, last) pairs:
-    work in the number of labels present, not in the number of classes."""
+MAX_ABSENT_RUNS = 200  # runs of absent classes reported one by one; the rest in one finding
+
+
+def absent_ranges(present: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of class indices in [0, classes) with no record: their first and last
+    classes. The work grows with the labels present, not with the number of classes."""
     inside = present[(present >= 0) & (present < classes)].astype(np.int64)
     bounds = np.concatenate([[-1], inside, [classes]])
     gaps = np.flatnonzero(np.diff(bounds) > 1)
-    return [(int(bounds[g]) + 1, int(bounds[g + 1]) - 1) for g in gaps.tolist()]
+    return bounds[gaps] + 1, bounds[gaps + 1] - 1
 
 
 @register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset")
@@ -165,7 +178,7 @@ def ordered_by_label(totals: ScanTotals) -> None:
     bounds = np.concatenate([[0], changes, [len(labels)]])
     longest = int(np.argmax(np.diff(bounds)))
     half = len(labels) // 2
-    disjoint = not set(labels[:half].tolist()) & set(labels[half:].tolist())
+    disjoint = not np.intersect1d(labels[:half], labels[half:]).size
     start = int(np.flatnonzero(totals.labels != MISSING_LABEL)[bounds[longest]])
     _keep(totals, "DS305",
           f"{runs} label runs in read order where a shuffle gives {expected:.0f} (z = {z:.1f});"
