@@ -16,6 +16,7 @@ from .registry import Problem, register
 FLOAT16_MAX = 65504.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_POSITIONS = 5
+_WIDE_BLOCK = 2 << 20  # values widened to float64 at once (16 MiB)
 
 
 @dataclass
@@ -40,9 +41,7 @@ def summarize(values: np.ndarray) -> ValueSummary:
     with np.errstate(invalid="ignore", over="ignore"):
         summary = ValueSummary(values.min(axis=2), values.max(axis=2))
         if values.dtype.kind in "iu" and values.dtype != np.uint8:  # uint8: a histogram
-            wide = values.astype(np.float64)  # HDF5 integers of any width, exact sums
-            summary.sums = wide.sum(axis=2)
-            summary.squares = np.einsum("ncl,ncl->nc", wide, wide)
+            summary.sums, summary.squares = _integer_sums(values)
         elif values.dtype.kind == "f":
             if values.dtype.itemsize < 4:  # float16 sums overflow at 65504
                 values = values.astype(np.float32)
@@ -56,6 +55,19 @@ def summarize(values: np.ndarray) -> ValueSummary:
                 summary.sums[row] = wide.sum(axis=1)
                 summary.squares[row] = np.einsum("cl,cl->c", wide, wide)
     return summary
+
+
+def _integer_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums and sums of squares of HDF5 integers of any width, in float64 (exact up to 2^53),
+    a block of samples at a time so that the float64 copy stays small."""
+    samples, channels, length = values.shape
+    sums, squares = np.empty((samples, channels)), np.empty((samples, channels))
+    block = max(1, _WIDE_BLOCK // max(channels * length, 1))
+    for start in range(0, samples, block):
+        wide = values[start:start + block].astype(np.float64)
+        sums[start:start + block] = wide.sum(axis=2)
+        squares[start:start + block] = np.einsum("ncl,ncl->nc", wide, wide)
+    return sums, squares
 
 
 def _rows(values: np.ndarray) -> np.ndarray:

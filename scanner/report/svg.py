@@ -176,9 +176,9 @@ def _ranges(channels: list[dict], dtype: str) -> Markup | None:
         mean, std = channel["mean"], channel["std"]
         if mean is not None:
             centre = _scale(mean, low, high, LEFT, WIDTH - RIGHT)
-            spread = 0.0 if std is None else \
-                _scale(low + std, low, high, 0, WIDTH - LEFT - RIGHT) if high > low else 0.0
-            spread = min(spread, WIDTH)
+            spread = 0.0
+            if std is not None and high > low:
+                spread = min(_scale(low + std, low, high, 0, WIDTH - LEFT - RIGHT), WIDTH)
             body.append(Markup(
                 '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}" '
                 'class="spread"><title>channel {}: mean {}, std {}, min {:.4g}, max {:.4g}'
