@@ -258,3 +258,14 @@ def test_the_command_line_reports_a_broken_list_with_exit_1(tmp_path):
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     check_report(json.loads(done.stdout), files)
+
+
+def test_a_sample_of_nothing_but_inf_is_written_as_strict_json(tmp_path):
+    """DS103's 'every value equals inf' keeps its message; its detail value is null."""
+    data = b.float_rows(6, (1, 2, 2))
+    data[2] = np.inf
+    path = b.make_h5(tmp_path / "inf.h5", data=data, label=np.arange(6) % 3)
+    _, report = _scan(path)
+    check_report(report, {path: 6})
+    [constant] = [f for f in report["findings"] if f["code"] == "DS103"]
+    assert constant["detail"]["value"] is None and "inf" in constant["message"]
