@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..checks import CATALOGUE
+from ..detection.summary import terminal_lines
 from ..scan import ScanOutcome
 from .keys import key_text, printable
 
@@ -48,6 +49,8 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
         inferred = " (inferred)" if labels.get("num_classes_inferred") else ""
         print(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}..{labels['max']}; "
               f"classes: {labels.get('num_classes')}{inferred}", file=out)
+    for line in terminal_lines(report):  # detection stores: boxes and lost objects
+        print(line, file=out)
     batches = report["batches"]
     if "distinct_classes_per_batch" in batches:
         coverage = batches["distinct_classes_per_batch"]
