@@ -91,7 +91,7 @@ def clipped_box(label: int, coords: tuple, kept: float) -> Problem:
     Example: a box normalised by the wrong image width, xmax = 1.3.
     """
     return Problem("DS354", f"class {label} box {_show(coords)} is clipped to [0, 1]; "
-                   f"{kept:.0%} of it is kept", {"label": label, "box": list(coords),
+                   f"{kept:.0%} of it is kept", {"label": label, "box": _plain(coords),
                                                  "kept_share": round(kept, 4)})
 
 
@@ -106,7 +106,7 @@ _DROPPED = {
 
 def dropped_box(code: str, reason: str, label: int, coords: tuple) -> Problem:
     return Problem(code, f"class {label} box {_show(coords)} has {_DROPPED[reason]}: the data "
-                   "layer drops it, the object is lost", {"label": label, "box": list(coords),
+                   "layer drops it, the object is lost", {"label": label, "box": _plain(coords),
                                                           "reason": reason})
 
 
@@ -287,9 +287,15 @@ def duplicate_box(label: int, first: tuple, second: tuple, overlap: float) -> Pr
     Example: an object annotated twice when two annotation files were merged.
     """
     return Problem("DS365", f"class {label} boxes {_show(first)} and {_show(second)} overlap "
-                   f"with IoU {overlap:.3f}", {"label": label, "boxes": [list(first),
-                                                                        list(second)],
+                   f"with IoU {overlap:.3f}", {"label": label, "boxes": [_plain(first),
+                                                                        _plain(second)],
                                                "iou": round(overlap, 4)})
+
+
+def _plain(coords: tuple) -> list:
+    """Coordinates for a JSON report: NaN and infinities as text (strict JSON has none)."""
+    return [value if value == value and abs(value) != float("inf") else str(value)
+            for value in coords]
 
 
 def _show(coords: tuple) -> str:
