@@ -1,6 +1,7 @@
 """Scans of AnnotatedDatum stores (written with the protobuf runtime): statistics, the
 verdict, record-type detection, the command line, dscan net, and a store left untouched."""
 import json
+import os
 
 import jsonschema
 import pytest
@@ -165,3 +166,18 @@ def test_dscan_net_takes_classes_label_map_and_difficult_from_the_net(tmp_path):
 def test_dscan_net_names_a_missing_label_map(tmp_path):
     report = net_report(_net(tmp_path, labels=str(tmp_path / "gone.prototxt")))
     assert any(f["code"] == "DS510" for f in report["findings"])
+
+
+SAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "sample_data")
+
+
+def test_the_bundled_sample_reports_what_the_readme_says():
+    report = scan_report(os.path.join(SAMPLE, "detection_lmdb"), batch_size=8,
+                         label_map=read_label_map(os.path.join(SAMPLE, "labelmap.prototxt")))
+    assert set(report["summary"]["by_code"]) == {"DS351", "DS353", "DS354", "DS355", "DS356",
+                                                 "DS357", "DS358", "DS359", "DS360", "DS362",
+                                                 "DS364", "DS365"}
+    assert all(count == 1 for count in report["summary"]["by_code"].values())
+    crash = report["verdict"]["first_crash"]
+    assert (crash["index"], crash["code"], crash["batch"]) == (35, "DS360", 4)
+    assert report["verdict"]["lost_objects"]["boxes"] == 3

@@ -200,7 +200,8 @@ def label_out_of_range(label: int, num_classes: int | None, source: str) -> Prob
 
     Example: group_label 21 in a 21-class VOC set (labels 0-20).
     """
-    bound = "below 0" if label < 0 else f"not below num_classes {num_classes} ({source})"
+    where = f" ({source})" if source != "num_classes" else ""
+    bound = "below 0" if label < 0 else f"not below num_classes {num_classes}{where}"
     return Problem("DS360", f"group label {label} is {bound}: Caffe aborts in MultiBoxLoss "
                    f"('Check failed: label {'>= 0' if label < 0 else '< num_classes'}')",
                    {"label": label, "num_classes": num_classes})
