@@ -29,7 +29,8 @@ def fate(box: Box) -> str:
     if xmin >= 1 or xmax <= 0 or ymin >= 1 or ymax <= 0:
         return OUTSIDE  # ProjectBBox: no overlap with the image
     width, height = min(xmax, 1.0) - max(xmin, 0.0), min(ymax, 1.0) - max(ymin, 0.0)
-    if not np.float32(width) * np.float32(height) > 0:  # Caffe's size is a float
+    area = width * height
+    if area < 1e-30 and not np.float32(width) * np.float32(height) > 0:  # Caffe's is a float
         return ZERO
     low, high = -CLIP_TOLERANCE, 1 + CLIP_TOLERANCE
     if min(xmin, ymin) < low or max(xmax, ymax) > high:

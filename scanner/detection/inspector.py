@@ -40,6 +40,8 @@ class AnnotatedInspector(DatumInspector):
         self.detection = DetectionStats()
         self.known = {label for label, _ in settings.label_map} if settings.label_map else None
         self.num_classes, self.classes_from = class_bound(settings)
+        # labels from 0 up to this (but the background, and in the map) are the usual ones
+        self.bound = self.num_classes if self.num_classes is not None else 2 ** 31
         self.image_hw: tuple | None = None  # the last encoded image's header size
 
     def take(self, key, value) -> bool:
@@ -100,44 +102,74 @@ class AnnotatedInspector(DatumInspector):
         if record.type is None:
             self._report(index, key, checks.missing_type(settings.first_has_type,
                                                          record.raw_type))
-        written = record.box_count
-        if not written:
+        groups = record.groups
+        if not groups or (len(groups) == 1 and not groups[0].boxes) or \
+                not any([group.boxes for group in groups]):
             self._report(index, key, checks.no_boxes())
             stats.add_record(index, 0, 0, set())
             return
+        aspect = shape[2] / shape[1] if shape and shape[1] else 1.0
+        widths, heights, aspects = stats.widths.append, stats.heights.append, \
+            stats.aspects.append
+        per_class = stats.per_class
+        per_class_get = per_class.get
+        bound, background, known = self.bound, settings.background, self.known
         present: set[int] = set()
-        lost = difficult = 0
-        for group in record.groups:
-            label, reaching, kept_boxes = group.label, 0, []
+        written = lost = difficult = 0
+        for group in groups:
+            label, kept_boxes, hard = group.label, [], 0
             for box in group.boxes:
-                stats.add_box(label, box.difficult)
-                difficult += box.difficult
-                outcome = fate(box)
-                if outcome not in (KEPT, CLIPPED):
-                    lost += 1
-                    self._report(index, key, checks.dropped_box(
-                        _DROP_CODES.get(outcome, "DS356"), outcome, label, box.coords))
-                    continue
-                reaching += 1
-                if outcome == CLIPPED:
-                    stats.clipped += 1
-                    self._report(index, key, checks.clipped_box(label, box.coords,
-                                                                kept_share(box)))
-                xmin, ymin, xmax, ymax = clipped(box)
-                stats.add_size(xmax - xmin, ymax - ymin, shape)
-                kept_boxes.append((xmin, ymin, xmax, ymax))
-                if settings.use_difficult_gt or not box.difficult:
+                xmin, ymin, xmax, ymax = box.xmin, box.ymin, box.xmax, box.ymax
+                hard += box.difficult
+                if 0 <= xmin < xmax <= 1 and 0 <= ymin < ymax <= 1 and \
+                        (xmax - xmin) * (ymax - ymin) > 1e-30 and box.has_bbox:
+                    coords = (xmin, ymin, xmax, ymax)  # the usual box: inside, positive size
+                else:
+                    coords = self._unusual(index, key, label, box)
+                    if coords is None:
+                        lost += 1
+                        continue
+                width, height = coords[2] - coords[0], coords[3] - coords[1]
+                widths(width)
+                heights(height)
+                aspects(width / height * aspect)
+                kept_boxes.append(coords)
+                if not box.difficult or settings.use_difficult_gt:
                     present.add(label)
+            count, reaching = len(group.boxes), len(kept_boxes)
+            written += count
+            difficult += hard
+            per_class[label] = per_class_get(label, 0) + count
+            if hard:
+                stats.difficult[label] = stats.difficult.get(label, 0) + hard
             stats.reaching += reaching
-            self._label(index, key, label, len(group.boxes), reaching)
-            for first, second, overlap in duplicates(kept_boxes):
-                self._report(index, key, checks.duplicate_box(
-                    label, kept_boxes[first], kept_boxes[second], overlap))
+            if not (0 <= label < bound and label != background and
+                    (known is None or label in known)):
+                self._label(index, key, label, count, reaching)
+            if len(kept_boxes) > 1:
+                for first, second, overlap in duplicates(kept_boxes):
+                    self._report(index, key, checks.duplicate_box(
+                        label, kept_boxes[first], kept_boxes[second], overlap))
         if difficult == written:
             self._report(index, key, checks.all_difficult(written, settings.use_difficult_gt))
         stats.add_record(index, written, lost, present)
 
+    def _unusual(self, index: int, key, label: int, box) -> tuple | None:
+        """A box outside the unit square or of no positive size: what the data layer makes
+        of it (clipped coordinates), or None when it drops the box; reported either way."""
+        outcome = fate(box)
+        if outcome is CLIPPED:
+            self.detection.clipped += 1
+            self._report(index, key, checks.clipped_box(label, box.coords, kept_share(box)))
+            return clipped(box)
+        if outcome is KEPT:  # within the float noise of the edges
+            return clipped(box)
+        self._report(index, key, checks.dropped_box(_DROP_CODES.get(outcome, "DS356"), outcome,
+                                                    label, box.coords))
+        return None
+
     def _label(self, index: int, key, label: int, boxes: int, reaching: int) -> None:
+        """An unusual group label (background, out of range, not in the map), reported."""
         if not boxes:
             return
         if label == self.settings.background:

@@ -101,50 +101,129 @@ def _fields(buf: memoryview, pos: int, end: int):
             yield field, wire, start, pos
 
 
+def _length(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
+    """A length-delimited field's (start, stop), its length read at `pos`."""
+    if pos < end and buf[pos] < 0x80:
+        start = pos + 1
+        stop = start + buf[pos]
+    else:
+        length, start = varint(buf, pos, end)
+        stop = start + length
+    if stop > end:
+        raise WireFormatError("a field runs past the end of its message")
+    return start, stop
+
+
 def _record(buf: memoryview, pos: int, end: int) -> AnnotatedDatum:
     record = AnnotatedDatum()
-    for field, wire, start, stop in _fields(buf, pos, end):
-        if field == 1 and wire == 2:
-            record.datum = buf[start:stop]  # a repeated singular message merges; last wins
-        elif field == 2 and wire == 0:
-            record.type = start if start == BBOX else None
-            record.raw_type = start
-            if start != BBOX:
+    while pos < end:
+        tag = buf[pos]
+        if tag == 0x1A:  # annotation_group
+            start, pos = _length(buf, pos + 1, end)
+            record.groups.append(_group(buf, start, pos))
+        elif tag == 0x0A:  # datum (a repeated singular message merges; the last wins here)
+            start, pos = _length(buf, pos + 1, end)
+            record.datum = buf[start:pos]
+        elif tag == 0x10:  # type
+            if pos + 1 < end and buf[pos + 1] < 0x80:
+                raw, pos = buf[pos + 1], pos + 2
+            else:
+                raw, pos = varint(buf, pos + 1, end)
+            record.type = raw if raw == BBOX else None
+            record.raw_type = raw
+            if raw != BBOX:
                 record.unknown.add(2)
-        elif field == 3 and wire == 2:
-            record.groups.append(_group(buf, start, stop))
         else:
+            field, wire, _, pos = next(_fields(buf, pos, end))
             record.unknown.add(field)
     return record
 
 
+_COMMON = struct.Struct("<BBBBxfxfxfxfBB").unpack_from  # see _group
+_COMMON_SIZE = 26
+
+
 def _group(buf: memoryview, pos: int, end: int) -> Group:
     group = Group()
-    for field, wire, start, stop in _fields(buf, pos, end):
-        if field == 1 and wire == 0:
-            group.label = int32(start)
-        elif field == 2 and wire == 2:
-            group.boxes.append(_annotation(buf, start, stop))
+    boxes = group.boxes
+    while pos < end:
+        tag = buf[pos]
+        if tag == 0x12:  # annotation
+            if pos + 1 < end and buf[pos + 1] == _COMMON_SIZE and pos + 28 <= end:
+                start = pos + 2
+                pos = start + _COMMON_SIZE
+            else:
+                start, pos = _length(buf, pos + 1, end)
+            if pos - start == _COMMON_SIZE:
+                # What convert_annoset writes: instance_id < 128, then a bbox of the four
+                # coordinates in order and difficult (22 bytes); one unpack reads it all.
+                (id_tag, instance, bbox_tag, bbox_length, xmin, ymin, xmax, ymax,
+                 difficult_tag, difficult) = _COMMON(buf, start)
+                if id_tag == 0x08 and instance < 0x80 and bbox_tag == 0x12 and \
+                        bbox_length == 22 and difficult_tag == 0x30 and difficult < 0x80 and \
+                        (buf[start + 4], buf[start + 9], buf[start + 14], buf[start + 19]) \
+                        == _FOUR_TAGS:
+                    box = Box()
+                    box.instance_id, box.has_bbox, box.difficult = instance, True, difficult != 0
+                    box.xmin, box.ymin, box.xmax, box.ymax = xmin, ymin, xmax, ymax
+                    boxes.append(box)
+                    continue
+            boxes.append(_annotation(buf, start, pos))
+        elif tag == 0x08:  # group_label
+            if pos + 1 < end and buf[pos + 1] < 0x80:
+                group.label, pos = buf[pos + 1], pos + 2
+            else:
+                raw, pos = varint(buf, pos + 1, end)
+                group.label = int32(raw)
+        else:
+            pos = next(_fields(buf, pos, end))[3]
     return group
 
 
 def _annotation(buf: memoryview, pos: int, end: int) -> Box:
     box = Box()
-    for field, wire, start, stop in _fields(buf, pos, end):
-        if field == 1 and wire == 0:
-            box.instance_id = int32(start)
-        elif field == 2 and wire == 2:
+    while pos < end:
+        tag = buf[pos]
+        if tag == 0x12:  # bbox
+            start, pos = _length(buf, pos + 1, end)
             box.has_bbox = True
-            _bbox(buf, start, stop, box)
+            _bbox(buf, start, pos, box)
+        elif tag == 0x08:  # instance_id
+            raw, pos = varint(buf, pos + 1, end)
+            box.instance_id = int32(raw)
+        else:
+            pos = next(_fields(buf, pos, end))[3]
     return box
 
 
-_COORDS = {1: "xmin", 2: "ymin", 3: "xmax", 4: "ymax"}
+_FOUR = struct.Struct("<xfxfxfxf").unpack_from
+_FOUR_TAGS = (0x0D, 0x15, 0x1D, 0x25)
+_COORD_TAGS = {0x0D: 0, 0x15: 1, 0x1D: 2, 0x25: 3}
 
 
 def _bbox(buf: memoryview, pos: int, end: int, box: Box) -> None:
-    for field, wire, start, _ in _fields(buf, pos, end):
-        if wire == 5 and field in _COORDS:
-            setattr(box, _COORDS[field], _FLOAT(buf, start)[0])
-        elif field == 6 and wire == 0:
-            box.difficult = start != 0
+    if pos + 20 <= end and (buf[pos], buf[pos + 5], buf[pos + 10], buf[pos + 15]) == \
+            _FOUR_TAGS:  # the four coordinates in order, as every writer puts them
+        box.xmin, box.ymin, box.xmax, box.ymax = _FOUR(buf, pos)
+        pos += 20
+    while pos < end:
+        tag = buf[pos]
+        if tag == 0x30:  # difficult
+            raw, pos = varint(buf, pos + 1, end)
+            box.difficult = raw != 0
+        elif tag in _COORD_TAGS:
+            if pos + 5 > end:
+                raise WireFormatError("a coordinate runs past the end of its bbox")
+            value = _FLOAT(buf, pos + 1)[0]
+            slot = _COORD_TAGS[tag]
+            if slot == 0:
+                box.xmin = value
+            elif slot == 1:
+                box.ymin = value
+            elif slot == 2:
+                box.xmax = value
+            else:
+                box.ymax = value
+            pos += 5
+        else:
+            pos = next(_fields(buf, pos, end))[3]

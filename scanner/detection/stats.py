@@ -33,27 +33,23 @@ class DetectionStats:
         self.present_records = array("q")  # (record, class) pairs: classes reaching the loss
         self.present_classes = array("q")
 
-    def add_box(self, label: int, difficult: bool) -> None:
-        self.boxes += 1
-        self.per_class[label] += 1
-        if difficult:
-            self.difficult[label] += 1
-
-    def add_size(self, width: float, height: float, image: tuple | None) -> None:
+    def add_size(self, width: float, height: float, pixel_aspect: float) -> None:
+        """A box reaching the loss; `pixel_aspect` is the image's width / height."""
         self.widths.append(width)
         self.heights.append(height)
-        if image and height > 0:
-            self.aspects.append(width * image[2] / (height * image[1]))
-        elif height > 0:
-            self.aspects.append(width / height)
+        if height > 0:
+            self.aspects.append(width / height * pixel_aspect)
 
     def add_record(self, index: int, written: int, lost: int, classes: set[int]) -> None:
+        """A record's totals; its boxes per class and difficult ones are counted by the
+        inspector directly into `per_class` and `difficult`."""
         self.records += 1
-        self.per_image[written] += 1
+        self.boxes += written
+        self.per_image[written] = self.per_image.get(written, 0) + 1
         self.lost += lost
         self.records_losing += lost > 0
         self.background_records += not classes
-        for label in sorted(classes):
+        for label in classes:
             self.present_records.append(index)
             self.present_classes.append(label)
 
