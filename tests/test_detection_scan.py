@@ -181,3 +181,12 @@ def test_the_bundled_sample_reports_what_the_readme_says():
     crash = report["verdict"]["first_crash"]
     assert (crash["index"], crash["code"], crash["batch"]) == (35, "DS360", 4)
     assert report["verdict"]["lost_objects"]["boxes"] == 3
+
+
+def test_a_leveldb_detection_store(tmp_path):
+    values = b.annotated_store(8, {3: b.annotated([(0, [BOX])])})
+    path = b.make_leveldb(tmp_path / "ldb", values, log_only=True)
+    report = scan_report(path, backend="leveldb", batch_size=4)
+    assert report["settings"]["record"] == "annotated"
+    assert report["verdict"]["first_crash"]["code"] == "DS359"
+    assert report["stats"]["detection"]["boxes"] == 15  # record 3 holds one box, not two
