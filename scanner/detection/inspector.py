@@ -93,7 +93,8 @@ class AnnotatedInspector(DatumInspector):
 
     def _size(self, index: int, key, datum_hw: tuple, image_hw: tuple) -> None:
         if min(datum_hw) <= 0:
-            self._report(index, key, checks.size_unset(datum_hw))
+            if self.settings.resizes is not False:  # only a resizing layer reads the size
+                self._report(index, key, checks.size_unset(datum_hw))
         elif tuple(datum_hw) != tuple(image_hw):
             self._report(index, key, checks.size_mismatch(datum_hw, image_hw))
 
