@@ -45,7 +45,7 @@ def test_the_html_report_of_a_detection_store(tmp_path, capsys):
     assert main(["lmdb", path, "--html", str(html), "--no-progress", "-j", "1"]) == 1
     capsys.readouterr()
     text = html.read_text(encoding="utf-8")
-    assert "Boxes per class" in text and "Box sizes" in text
+    assert "Boxes per class" in text and "Box sizes" in text and "Box classes per batch" in text
     assert text.count("<figcaption>boxes: green kept, orange clipped, red dropped") == 2
     pictures = [_image(uri) for uri in re.findall(r'src="(data:image/png;base64,[^"]+)"', text)]
     assert any(_has(p, COLOURS["clipped"]) for p in pictures)

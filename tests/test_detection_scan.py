@@ -9,6 +9,7 @@ import pytest
 from scanner.cli import main
 from scanner.detection.labelmap import read_label_map
 from scanner.errors import ConfigError
+from scanner.report import config_report
 from scanner.report.json_report import load_schema
 
 from . import builders as b
@@ -151,8 +152,10 @@ def _net(tmp_path, classes=4, difficult="true", labels=None, faults=None):
 def test_dscan_net_takes_classes_label_map_and_difficult_from_the_net(tmp_path):
     report = net_report(_net(tmp_path, classes=3, difficult="false",
                              faults={2: b.annotated([(1, [(*BOX, True)])])}))
+    jsonschema.validate(report, config_report.load_schema())
     [section] = report["sections"]
     data = section["report"]
+    jsonschema.validate(data, load_schema())
     assert data["settings"]["record"] == "annotated"
     assert data["settings"]["num_classes"] == 3 and data["settings"]["use_difficult_gt"] is False
     assert data["settings"]["label_map"] == {"0": "background", "1": "circle", "2": "square",

@@ -130,4 +130,14 @@ def plots(totals, report: dict) -> list[dict]:
              "svg": class_bars(found["boxes_per_class"], found["difficult_per_class"])},
             {"title": "Box sizes: width against height, as a share of the image (boxes that "
                       "reach the loss)", "svg": size_scatter(*stats.sizes())}]
+    batches = found["batches"]
+    if batches:
+        classes = sorted(set(stats.present_classes))
+        settings = totals.sink.settings
+        distinct = stats.distinct_per_batch(totals.records, settings.batch_size,
+                                            settings.solvers, classes)
+        made.append({"title": f"Box classes per batch of {settings.batch_size}, in Caffe's "
+                              "read order (dashed: a shuffled epoch)",
+                     "svg": svg.classes_per_batch(distinct, batches["distinct_classes_per_batch"]
+                                                  ["expected_if_shuffled"], len(classes))})
     return [plot for plot in made if plot["svg"] is not None]
