@@ -32,6 +32,7 @@ class ScanSettings:
     label_map: tuple[tuple[int, str], ...] | None = None
     use_difficult_gt: bool = True
     first_has_type: bool = True
+    layer_anno_type: bool = False  # annotated_data_param.anno_type set: the type is expected
     # The AnnotatedData layer's resize_param: True/False as the net says, None when no net
     # is known (then the images are taken to be resized, as every SSD net does).
     resizes: bool | None = None

@@ -193,3 +193,13 @@ def test_a_leveldb_detection_store(tmp_path):
     assert report["settings"]["record"] == "annotated"
     assert report["verdict"]["first_crash"]["code"] == "DS359"
     assert report["stats"]["detection"]["boxes"] == 15  # record 3 holds one box, not two
+
+
+def test_a_layer_that_sets_anno_type_still_aborts_on_a_first_record_without_one(tmp_path):
+    path = _net(tmp_path, faults={0: b.annotated([(1, [BOX])], type_value=None)})
+    text = open(path).read().replace('annotated_data_param {', 'annotated_data_param { '
+                                     'anno_type: BBOX')
+    open(path, "w").write(text)
+    data = net_report(path)["sections"][0]["report"]
+    assert data["verdict"]["first_crash"]["code"] == "DS353"
+    assert data["verdict"]["first_crash"]["index"] == 0

@@ -59,7 +59,7 @@ def missing_type(first_has_type: bool, written: int | None) -> Problem:
     AnnotationType enum does not define (the protobuf runtime then treats it as not set).
 
     Why it matters: the data layer decides from the first record it reads. If that one has a
-    type, a record without one aborts the run: `Check failed: sampled_datum.has_type() Some
+    type (or the layer sets `anno_type`), a record without one aborts the run: `Check failed: sampled_datum.has_type() Some
     datum misses AnnotationType.` If the first record has none, the layer takes each
     record's datum label instead of its boxes: no box reaches MultiBoxLoss for the whole run
     (with convert_annoset's label -1 every loss is 0), or it aborts with `Cannot find any

@@ -18,7 +18,7 @@ def layer_settings(data: DataLayer, net: Net, request, settings: ScanSettings,
     """The scan settings that reproduce an AnnotatedData layer (command-line values win)."""
     layer = data.layer
     params = layer.params.message("annotated_data_param")
-    changes: dict = {"record": ANNOTATED}
+    changes: dict = {"record": ANNOTATED, "layer_anno_type": params.has("anno_type")}
     given = params.text("label_map_file")
     if given:
         found = locate("label map", given, request.path, params.where("label_map_file"),

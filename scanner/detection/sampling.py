@@ -77,5 +77,6 @@ def resolve(backend_class, shards: list[Shard], settings: ScanSettings) -> ScanS
             return dataclasses.replace(settings, record=DATUM)
     ignored = LABEL_CODES | ({"DS205"} if settings.resizes is None else set())
     return dataclasses.replace(settings, record=ANNOTATED,
-                               first_has_type=first_has_type is not False,
+                               first_has_type=first_has_type is not False or
+                               settings.layer_anno_type,
                                enabled=settings.enabled - ignored)
