@@ -2,8 +2,9 @@
 measure dscan (default settings, every check on), the naive script and the ceiling probe in
 this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
 included) and the ratios; then (full size) the 1M-record raw and 200k-record JPEG LMDBs
-against the small ones, and the Dask executor against the local pool on the same machine
-(with the dask extra installed)."""
+against the small ones, 1 and 2 workers with N workers simulated from a real shard plan, and
+the Dask executor against the local pool on the same machine (with the dask extra
+installed)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 
+from bench import cores
 from bench.memory import PeakAnon
 
 # Memory: peak anonymous (private) memory of the process and its workers, summed; RSS would
@@ -52,7 +54,7 @@ def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
-            "wall": wall, "peak_kib": peak}
+            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", [])}
 
 
 def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
@@ -94,6 +96,8 @@ def main() -> None:
         _detection(args)
     if not args.quick:
         _scaling(args)
+    if "raw" in args.only:
+        _cores(args)
     if not args.no_dask:
         _dask_overhead(args)
 
@@ -134,6 +138,15 @@ def _detection(args) -> None:
                   f"{_data_bytes(paths[workload]) / figures['seconds'] / 1e6:>9,.0f} "
                   f"{figures['peak_kib'] / 1024:>9,.0f}")
         print(f"{'':<10} ratio {rates[name] / rates[plain]:.2f}\n")
+
+
+def _cores(args) -> None:
+    """1 and 2 workers measured on the large raw store, N workers simulated from its plan."""
+    name = "raw_1m"  # 60k records with --quick
+    path = _workload(name, args.quick)
+    print("scaling with cores")
+    cores.report(name, lambda jobs, extra: _median(args.repeat,
+                                                   lambda: _dscan(name, path, jobs, extra)))
 
 
 def _median(repeat: int, measure) -> dict:
