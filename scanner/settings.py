@@ -33,6 +33,8 @@ class ScanSettings:
     use_difficult_gt: bool = True
     first_has_type: bool = True
     layer_anno_type: bool = False  # annotated_data_param.anno_type set: the type is expected
+    # transform_param.emit_constraint: ("CENTER",) or ("MIN_OVERLAP", overlap); None: none
+    emit: tuple | None = None
     # The AnnotatedData layer's resize_param: True/False as the net says, None when no net
     # is known (then the images are taken to be resized, as every SSD net does).
     resizes: bool | None = None

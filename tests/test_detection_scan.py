@@ -203,3 +203,16 @@ def test_a_layer_that_sets_anno_type_still_aborts_on_a_first_record_without_one(
     data = net_report(path)["sections"][0]["report"]
     assert data["verdict"]["first_crash"]["code"] == "DS353"
     assert data["verdict"]["first_crash"]["index"] == 0
+
+
+def test_emit_constraint_center_drops_a_box_whose_centre_is_outside(tmp_path):
+    faults = {2: b.annotated([(1, [(0.8, 0.2, 1.5, 0.5)])]),  # centre x 1.15: dropped
+              4: b.annotated([(1, [(0.6, 0.2, 1.3, 0.5)])])}  # centre x 0.95: clipped
+    path = _net(tmp_path, faults=faults)
+    text = open(path).read().replace("transform_param {", "transform_param { "
+                                     "emit_constraint { emit_type: CENTER }")
+    open(path, "w").write(text)
+    data = net_report(path)["sections"][0]["report"]
+    found = codes_at(data)
+    assert found["00000002_img_2.jpg"] == {"DS357"} and found["00000004_img_4.jpg"] == {"DS354"}
+    assert data["verdict"]["lost_objects"]["boxes"] == 1

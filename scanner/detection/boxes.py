@@ -75,3 +75,15 @@ def duplicates(boxes: list[tuple]) -> list[tuple[int, int, float]]:
                 matched.add(j)
                 break
     return found
+
+
+def emitted(box: Box, emit: tuple | None) -> bool:
+    """Whether a box that reaches past the image meets the layer's emit_constraint against
+    the whole image (no crop): its centre inside (CENTER), or more than `overlap` of its
+    area inside (MIN_OVERLAP)."""
+    if emit is None:
+        return True
+    if emit[0] == "CENTER":
+        x, y = (box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2
+        return 0 <= x <= 1 and 0 <= y <= 1
+    return kept_share(box) > emit[1]

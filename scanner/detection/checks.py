@@ -136,17 +136,28 @@ def empty_box():
     """
 
 
-@register("DS357", ERROR, "box wholly outside the image: dropped", "record", GARBAGE,
+@register("DS357", ERROR, "box outside the image (or refused by emit_constraint): dropped",
+          "record", GARBAGE,
           fix="recompute the box; it was normalised by the wrong size or belongs to another "
               "image")
 def outside_box():
-    """What it finds: a box that does not overlap the unit square at all (e.g. xmin >= 1).
+    """What it finds: a box that does not overlap the unit square at all (e.g. xmin >= 1),
+    or, under the net's `emit_constraint`, a box reaching past the image whose centre lies
+    outside it (CENTER) or whose share inside is at most `emit_overlap` (MIN_OVERLAP).
 
-    Why it matters: projecting it onto the image fails and the data layer drops it
-    silently; the object is lost.
+    Why it matters: projecting it onto the image fails, or the emit constraint refuses it,
+    and the data layer drops it silently; the object is lost.
 
     Example: pixel coordinates stored unnormalised, xmin = 34.
     """
+
+
+def not_emitted(label: int, coords: tuple, emit: tuple) -> Problem:
+    rule = "its centre lies outside the image" if emit[0] == "CENTER" else \
+        f"no more than {emit[1]:g} of it lies inside the image"
+    return Problem("DS357", f"class {label} box {_show(coords)} reaches past the image and "
+                   f"{rule}: emit_constraint {emit[0]} drops it, the object is lost",
+                   {"label": label, "box": _plain(coords), "reason": "emit_constraint"})
 
 
 @register("DS358", ERROR, "record without any box (trains as background)", "record", GARBAGE,

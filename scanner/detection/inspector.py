@@ -11,7 +11,8 @@ from ..inspect import DatumInspector
 from ..settings import ScanSettings
 from ..types import MISSING_LABEL
 from . import checks
-from .boxes import CLIPPED, INVERTED, KEPT, OUTSIDE, clipped, duplicates, fate, kept_share
+from .boxes import (CLIPPED, INVERTED, KEPT, OUTSIDE, clipped, duplicates, emitted, fate,
+                    kept_share)
 from .record import AnnotatedDatum, AnnotatedDecodeError, decode_annotated
 from .stats import DetectionStats
 
@@ -159,6 +160,10 @@ class AnnotatedInspector(DatumInspector):
         """A box outside the unit square or of no positive size: what the data layer makes
         of it (clipped coordinates), or None when it drops the box; reported either way."""
         outcome = fate(box)
+        if outcome is CLIPPED and not emitted(box, self.settings.emit):
+            self._report(index, key, checks.not_emitted(label, box.coords,
+                                                        self.settings.emit))
+            return None
         if outcome is CLIPPED:
             self.detection.clipped += 1
             self._report(index, key, checks.clipped_box(label, box.coords, kept_share(box)))

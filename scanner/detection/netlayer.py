@@ -34,6 +34,11 @@ def layer_settings(data: DataLayer, net: Net, request, settings: ScanSettings,
         changes["background"] = section.integer("background_label_id", 0)
         changes["use_difficult_gt"] = section.flag("use_difficult_gt", True)
     transform = data.transform
+    if transform.has("emit_constraint"):
+        emit = transform.message("emit_constraint")
+        kind = emit.word("emit_type", "CENTER")
+        changes["emit"] = (kind,) if kind == "CENTER" else \
+            (kind, emit.number("emit_overlap", 0.0))
     changes["resizes"] = transform.has("resize_param")
     if changes["resizes"]:
         resize = transform.message("resize_param")
