@@ -72,3 +72,18 @@ def test_the_inner_datum_is_a_view_into_the_value():
     offset = bytes(value).index(bytes(data))
     value[offset] ^= 0xFF  # changing the store's buffer changes the view: nothing was copied
     assert data[0] == value[offset]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(*[st.floats(0, 1, width=32)] * 4), min_size=2, max_size=6))
+def test_duplicates_are_the_pairs_of_high_iou(raw):
+    from scanner.detection.boxes import DUPLICATE_IOU, duplicates, iou
+    boxes = [(min(a, c), min(b, d), max(a, c), max(b, d)) for a, b, c, d in raw]
+    found = {(i, j) for i, j, _ in duplicates(boxes)}
+    for i, j in found:
+        assert iou(boxes[i], boxes[j]) >= DUPLICATE_IOU
+    duplicated = {j for _, j in found}
+    for j in range(1, len(boxes)):  # every box close to an earlier one is reported
+        close = any(iou(boxes[i], boxes[j]) >= DUPLICATE_IOU for i in range(j)
+                    if i not in duplicated)
+        assert close <= (j in duplicated)

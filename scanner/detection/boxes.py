@@ -65,11 +65,16 @@ def duplicates(boxes: list[tuple]) -> list[tuple[int, int, float]]:
     the first box it duplicates."""
     found, matched = [], set()
     limit = min(len(boxes), MAX_PAIRED)
+    # IoU >= t needs every coordinate within (1 - t) x the box's side (<= 1 after clipping)
+    apart = 1 - DUPLICATE_IOU
     for j in range(1, limit):
+        b = boxes[j]
         for i in range(j):
-            if i in matched:
+            a = boxes[i]
+            if i in matched or abs(a[0] - b[0]) > apart or abs(a[1] - b[1]) > apart or \
+                    abs(a[2] - b[2]) > apart or abs(a[3] - b[3]) > apart:
                 continue
-            overlap = iou(boxes[i], boxes[j])
+            overlap = iou(a, b)
             if overlap >= DUPLICATE_IOU:
                 found.append((i, j, overlap))
                 matched.add(j)

@@ -68,7 +68,8 @@ class AnnotatedInspector(DatumInspector):
         self.image_hw = None
         shape = self._structure(index, key, datum)
         self.shape_ids.append(self.shape_id(shape))
-        if datum.encoded and self.image_hw is not None:
+        if datum.encoded and self.image_hw is not None and \
+                (datum.height, datum.width) != self.image_hw:
             self._size(index, key, (datum.height, datum.width), self.image_hw)
         self._annotations(index, key, record, shape)
 
@@ -93,10 +94,11 @@ class AnnotatedInspector(DatumInspector):
         return checks.no_datum(len(record.groups)), "no-datum"
 
     def _size(self, index: int, key, datum_hw: tuple, image_hw: tuple) -> None:
+        """The datum's height and width differ from the image's header."""
         if min(datum_hw) <= 0:
             if self.settings.resizes is not False:  # only a resizing layer reads the size
                 self._report(index, key, checks.size_unset(datum_hw))
-        elif tuple(datum_hw) != tuple(image_hw):
+        else:
             self._report(index, key, checks.size_mismatch(datum_hw, image_hw))
 
     def _annotations(self, index: int, key, record: AnnotatedDatum, shape) -> None:

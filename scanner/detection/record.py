@@ -140,6 +140,7 @@ def _record(buf: memoryview, pos: int, end: int) -> AnnotatedDatum:
 
 
 _COMMON = struct.Struct("<BBBBxfxfxfxfBB").unpack_from  # see _group
+_new_box = object.__new__
 _COMMON_SIZE = 26
 
 
@@ -163,7 +164,7 @@ def _group(buf: memoryview, pos: int, end: int) -> Group:
                         bbox_length == 22 and difficult_tag == 0x30 and difficult < 0x80 and \
                         (buf[start + 4], buf[start + 9], buf[start + 14], buf[start + 19]) \
                         == _FOUR_TAGS:
-                    box = Box()
+                    box = _new_box(Box)  # every field is set here: no __init__ needed
                     box.instance_id, box.has_bbox, box.difficult = instance, True, difficult != 0
                     box.xmin, box.ymin, box.xmax, box.ymax = xmin, ymin, xmax, ymax
                     boxes.append(box)
