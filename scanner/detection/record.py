@@ -106,6 +106,9 @@ def _length(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
     if pos < end and buf[pos] < 0x80:
         start = pos + 1
         stop = start + buf[pos]
+    elif pos + 1 < end and buf[pos + 1] < 0x80:  # two bytes: an image's length, mostly
+        start = pos + 2
+        stop = start + (buf[pos] & 0x7F) + (buf[pos + 1] << 7)
     else:
         length, start = varint(buf, pos, end)
         stop = start + length
