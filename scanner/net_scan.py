@@ -16,6 +16,7 @@ from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, 
 from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
+from .detection.netlayer import layer_settings
 from .errors import ConfigError
 from .executor import Executor
 from .progress import Progress
@@ -143,6 +144,8 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     if interrupts.received() is not None:  # an earlier layer's scan was interrupted
         section.skipped = INTERRUPTED
         return section
+    if layer.type == "AnnotatedData":  # SSD: boxes, label map, MultiBoxLoss settings
+        settings = layer_settings(data, net, request, settings, findings)
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,
                            Progress(enabled=request.progress), request.collect,
                            request.executor, request.shard_count)

@@ -18,6 +18,8 @@ from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import Problem
 from .checks.registry import get as get_check
 from .coverage import coverage, partial_verdict
+from .detection import attach as attach_detection
+from .detection import resolve as resolve_record
 from .executor import Executor, LocalExecutor
 from .interrupts import Interrupted
 from .labels import class_labels
@@ -130,6 +132,8 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
                 with interrupts.deferred():
                     store.close()  # workers open their own handles
             run.shards = shards
+            # AnnotatedDatum or Datum, from a sample of records
+            settings = run.settings = resolve_record(backend_class, shards, settings)
         with interrupts.phase("scanning"):
             try:
                 run.results, run.finished = _run(
@@ -143,6 +147,7 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
                 settle(run, backend_class)
         with interrupts.deferred():  # the merge renumbers the results: all or nothing
             run.totals = merge(run.results, settings)
+            attach_detection(run.totals, run.results)
             _report_planning(run.totals, planning)
             _report_store_errors(run.totals, run.source, settings, run.finished)
             if run.store_changed:
