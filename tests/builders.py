@@ -224,13 +224,14 @@ def _append_for(path: str, seconds: float, started) -> None:
             txn.put(b"zz_%08d" % number, raw_datum(seed=number, shape=(1, 4, 4)))
             number += 1
         started.set()
-        time.sleep(0.002)
+        time.sleep(0.003)
     env.close()
 
 
-def start_writer(path, seconds: float = 6.0):
-    """A writer process committing to an LMDB every few milliseconds for `seconds`; returns
-    once its first commit is in."""
+def start_writer(path, seconds: float = 20.0):
+    """A writer process committing to an LMDB every few milliseconds for `seconds` (long
+    enough to outlast a scan on a loaded machine; it writes only to its own test store);
+    returns once its first commit is in."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
