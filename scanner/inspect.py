@@ -238,7 +238,8 @@ class DatumInspector(ShardInspector):
 
     def _image(self, index: int, key, data, in_datum: bool = True) -> tuple | None:
         """Check an encoded image; its shape as the data layer decodes it."""
-        image, problem = encoded_image(data, self.settings.max_pixels, in_datum)
+        image, problem = encoded_image(data, self.settings.max_pixels, in_datum,
+                                       self.settings.force_channels)
         self.encodings[image.format or "not-an-image"] += 1
         self._report(index, key, problem)
         if not image.height:

@@ -151,11 +151,12 @@ _IMAGE_CODES = {"no_image": "DS206", "undecodable": "DS201", "damaged": "DS202",
                 "too_large": "DS209"}
 
 
-def encoded_image(data, max_pixels: int, in_datum: bool = True
+def encoded_image(data, max_pixels: int, in_datum: bool = True, channels: int | None = None
                   ) -> tuple[ImageCheck, Problem | None]:
-    """Verify the bytes of an encoded image (in a Datum, or an image file of a list); the
-    problem, if any, carries its code."""
-    result = check_image(data if data is not None else b"", max_pixels)
+    """Verify the bytes of an encoded image (in a Datum, or an image file of a list), decoded
+    to `channels` (1, 3, or None for its own) as the data layer does; the problem, if any,
+    carries its code."""
+    result = check_image(data if data is not None else b"", max_pixels, channels)
     if result.problem is None:
         return result, None
     detail = {"format": result.format}
