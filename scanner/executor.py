@@ -38,8 +38,9 @@ _NOT_STARTED = -1
 _shared = {}  # in each worker: the progress counter, per-shard states, the stop flag
 
 
-class _Stopped(Exception):
-    """Raised inside a worker when the parent asked the scan to stop."""
+class _Stopped(BaseException):
+    """Raised inside a worker when the parent asked the scan to stop; not an Exception, so
+    that the record boundary (scanner/boundary.py) lets it through."""
 
 
 def _init_worker(counter, states, stop_flag) -> None:

@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 
 from .aggregate import FindingSink, ShardResult
+from .boundary import guarded, raised
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
 from .checks.registry import Problem
@@ -57,17 +58,46 @@ class ShardInspector:
         self.labels.append(MISSING_LABEL)
         self.shape_ids.append(-1)
 
+    def checkpoint(self) -> tuple:
+        """The per-record state, to be put back when inspecting a record raises."""
+        return self.records, len(self.labels), len(self.shape_ids), dict(self.encodings)
+
+    def restore(self, checkpoint: tuple) -> None:
+        """Undo what the records inspected since the checkpoint added to the counts."""
+        self.records, labels, shape_ids, encodings = checkpoint
+        del self.labels[labels:]
+        del self.shape_ids[shape_ids:]
+        self.encodings = Counter(encodings)
+
+    def abandon(self, checkpoint: tuple, key, exc: Exception) -> None:
+        """A record whose inspection raised: undo what it had added and count it as not
+        inspected (DS009); findings it had already earned stay."""
+        self.restore(checkpoint)
+        ShardInspector.skip(self, key, raised(exc, key), "raised")
+
     def check_values(self, values: np.ndarray, indices, keys, stats_group) -> None:
-        """Run the value checks on samples (n, C, L); add finite rows to the statistics."""
+        """Run the value checks on samples (n, C, L), each group inside the record boundary:
+        if checking the group raises, each sample is checked alone, and one that raises
+        again gets finding DS009."""
+        def one_by_one(_: Exception) -> None:
+            for row in range(len(values)):
+                guarded(self._check_values_of, lambda exc: self.sink.add(
+                    indices[row], keys[row], raised(exc, keys[row])),
+                    values[row:row + 1], indices[row:row + 1], keys[row:row + 1], stats_group)
+        guarded(self._check_values_of, one_by_one, values, indices, keys, stats_group)
+
+    def _check_values_of(self, values: np.ndarray, indices, keys, stats_group) -> None:
+        """Add finite rows to the statistics; findings are added only once all checks ran,
+        so that a group checked again sample by sample is not counted twice."""
         summary = summarize(values)
-        for value_check in VALUE_CHECKS:
-            for row, problem in value_check(values, summary).items():
-                self.sink.add(indices[row], keys[row], problem)
-        if stats_group is None:
-            return
-        usable = summary.finite_rows if values.dtype.kind == "f" else None
-        self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(values, summary,
-                                                                               usable)
+        found = [(row, problem) for value_check in VALUE_CHECKS
+                 for row, problem in value_check(values, summary).items()]
+        if stats_group is not None:
+            usable = summary.finite_rows if values.dtype.kind == "f" else None
+            self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(
+                values, summary, usable)
+        for row, problem in found:
+            self.sink.add(indices[row], keys[row], problem)
 
     def finish(self) -> None:
         """Check whatever is still queued; runs while the store's buffers are valid."""
@@ -95,6 +125,7 @@ class DatumInspector(ShardInspector):
         self.batch_keys: list = []
         self.batch_values: list = []
         self.batch_bytes = 0
+        self.started: tuple | None = None  # checkpoint() as the record being decoded began
         # the pipeline's crash tracker: told 2*i + 1 while record i is inspected, 2*i while
         # record i is fetched (see pipeline.scan_shard)
         self.track = None
@@ -118,6 +149,7 @@ class DatumInspector(ShardInspector):
             self.flush()
             if self.track:
                 self.track(2 * self.records + 1)
+        self.started = self.checkpoint()
         try:
             datum = decode_datum(value)
         except DatumDecodeError as exc:
@@ -143,8 +175,10 @@ class DatumInspector(ShardInspector):
             return
         keys, values = self.batch_keys, self.batch_values
         self.batch_keys, self.batch_values, self.batch_bytes = [], [], 0
-        parsed = self._parse(values)
-        if parsed is None:  # a record that does not fit its layout: the full decoder decides
+        # a record that does not fit its layout, or a parse that raised: the full decoder
+        # decides, one record at a time, each inside the record boundary
+        parsed = guarded(self._parse, lambda exc: None, values)
+        if parsed is None:
             for key, value in zip(keys, values):
                 self._inspect_deferred(key, value)
             if self.track:
@@ -188,7 +222,7 @@ class DatumInspector(ShardInspector):
         if self.track:
             self.track(2 * self.records + 1)
         try:
-            self.inspect(key, value)
+            guarded(self.inspect, lambda exc: self.abandon(self.started, key, exc), key, value)
         finally:
             self.layouts = layouts
 

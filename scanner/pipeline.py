@@ -10,6 +10,7 @@ from typing import Callable
 import backends
 
 from .aggregate import ShardResult
+from .boundary import guarded, raise_for_test, raise_hook
 from .checks.registry import Problem
 from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
@@ -109,6 +110,7 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
     inspector.track = track
     crashed_at = set(shard.crashed_at)
     kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
+    raise_on_key = raise_hook()
     limit = shard.reader_died_at  # fetching this record killed a worker: stop before it
     last_key, seen = None, 0
     try:
@@ -118,13 +120,19 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
                     track(2 * seen + 1)
                 inspector.skip(key, Problem(
                     "DS005", "a worker process died inspecting this record; skipped"))
-            elif kill_on_key is not None or not inspector.take(key, value):
+            elif kill_on_key or raise_on_key or not inspector.take(key, value):
                 # inspected now; a record the inspector deferred cannot crash it
                 if track:
                     track(2 * seen + 1)
                 if kill_on_key is not None and bytes(key) == kill_on_key:
                     os.kill(os.getpid(), signal.SIGKILL)
-                inspector.inspect(key, value)
+                work = inspector.inspect
+                if raise_on_key is not None and bytes(key) == raise_on_key:
+                    inspector.flush()
+                    inspector.started, work = inspector.checkpoint(), raise_for_test
+                # the record boundary: whatever inspecting it raises is its finding (DS009)
+                guarded(work, lambda exc: inspector.abandon(inspector.started, key, exc),
+                        key, value)
             seen += 1
             if track:
                 track(2 * seen)  # fetching the next record
@@ -154,8 +162,10 @@ def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, re
                 for row in range(rows):
                     inspector.skip(inspector.key(position + row), Problem(
                         "DS005", "a worker process died inspecting these rows; skipped"))
-            else:
-                inspector.inspect_slab(position, arrays)
+            else:  # the slab boundary: a slab that raises is inspected again row by row
+                checkpoint = inspector.checkpoint()
+                guarded(inspector.inspect_slab, lambda exc: _rows_one_by_one(
+                    inspector, checkpoint, position, arrays, rows), position, arrays)
             if track:
                 track(2 * (position + rows))
             progress.update(inspector.records)
@@ -166,6 +176,18 @@ def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, re
                                        "message": str(exc)}) from None
     last = inspector.key(inspector.records - 1) if inspector.records else None
     return inspector, last
+
+
+def _rows_one_by_one(inspector: RowInspector, checkpoint: tuple, position: int, arrays: dict,
+                     rows: int) -> None:
+    """Inspect a slab that raised one row at a time; a row that raises again is DS009."""
+    inspector.restore(checkpoint)
+    for row in range(rows):
+        started = inspector.checkpoint()
+        key = inspector.key(position + row)
+        guarded(inspector.inspect_slab,
+                lambda exc: inspector.abandon(started, key, exc),
+                position + row, {top: array[row:row + 1] for top, array in arrays.items()})
 
 
 def _reader_died(index: int, last_key) -> dict:

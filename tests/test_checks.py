@@ -3,6 +3,7 @@ does not. A meta test fails when a code has no case or no doc."""
 import numpy as np
 import pytest
 
+from scanner.boundary import RAISE_HOOK
 from scanner.checks import CATALOGUE
 from scanner.pipeline import KILL_HOOK
 
@@ -37,6 +38,11 @@ def _changing(tmp_path, writing: bool):
 def _killer(tmp_path, kill: bool):
     path = b.make_lmdb(tmp_path / "db", RAW)
     return path, {}, {KILL_HOOK: "00000002_img_2.jpg"} if kill else {}
+
+
+def _raiser(tmp_path, raises: bool):
+    path = b.make_lmdb(tmp_path / "db", _jpegs(4))
+    return path, {}, {RAISE_HOOK: "00000002_img_2.jpg"} if raises else {}
 
 
 def _store(values, **settings):
@@ -80,6 +86,7 @@ CASES = {
     "DS002": (_store(RAW + [b"\x07" + bytes(63)]), _store(RAW)),
     "DS005": (lambda t: _killer(t, True), lambda t: _killer(t, False)),
     "DS006": (_store([]), _store(RAW)),
+    "DS009": (lambda t: _raiser(t, True), lambda t: _raiser(t, False)),
     "DS010": (lambda t: _changing(t, True), lambda t: _changing(t, False)),
     "DS003": (_store(_jpegs(2) + [b.encoded_datum(b"")]), _store(_jpegs(3))),
     "DS101": (_store([b.float_datum([0.5, float("nan"), 1.0], (1, 1, 3))]),

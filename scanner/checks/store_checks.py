@@ -30,6 +30,22 @@ def decoder_crash():
     """
 
 
+@register("DS009", ERROR, "inspecting the record raised", "record", None,
+          fix="report the record's bytes (see the key) to dscan's maintainers; check it by hand")
+def inspection_raised():
+    """What it finds: a record on which a decoding library, or one of dscan's checks, raised
+    an exception instead of answering (the finding names the exception, its message and
+    where it was raised; `-v` logs the traceback). The record is counted as not inspected,
+    and the scan goes on with the next one.
+
+    Why it matters: dscan cannot say what Caffe will do with this record, so the report's
+    verdict does not cover it. A library that trips over its bytes is a warning sign: the
+    same record may well trip a decoder in the training run too.
+
+    Example: a JPEG whose header makes a decoding library raise `KeyError: -1`.
+    """
+
+
 @register("DS006", ERROR, "store holds no records", "store", CRASH)
 def empty_store():
     """What it finds: a store (or every file of an HDF5 list) with no record to train on.
