@@ -18,8 +18,6 @@ from .checks.registry import Problem
 from .errors import DscanError
 
 log = logging.getLogger("dscan")
-# Test hook: inspecting the record with this key raises, as a buggy decoder would.
-RAISE_HOOK = "DSCAN_TEST_RAISE_ON_KEY"
 
 
 def guarded(work: Callable[..., Any], failed: Callable[[Exception], Any], *args) -> Any:
@@ -44,13 +42,3 @@ def raised(exc: Exception, key) -> Problem:
     return Problem("DS009", f"inspecting the record raised {type(exc).__name__}: {message} "
                    f"(at {where}); not inspected",
                    {"exception": type(exc).__name__, "message": message, "at": where})
-
-
-def raise_hook():
-    """The key the test hook makes raise (None in normal use)."""
-    return os.environ.get(RAISE_HOOK, "").encode() or None
-
-
-def raise_for_test(*args) -> None:
-    """What the test hook runs instead of inspecting its record."""
-    raise RuntimeError(f"{RAISE_HOOK} names this record")

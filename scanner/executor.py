@@ -32,7 +32,7 @@ from .types import Shard
 
 log = logging.getLogger("dscan")
 SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
-MAX_CRASHES_PER_SHARD = 32
+MAX_CRASHES_PER_SHARD = 32  # crashes in a row that do not repeat at the same record
 STOP_GRACE_S = 10.0  # after a stop request, how long workers get to return by themselves
 _NOT_STARTED = -1
 _shared = {}  # in each worker: the progress counter, per-shard states, the stop flag
@@ -180,10 +180,12 @@ class LocalExecutor:
 
     def isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
         """Re-run a shard alone until it completes. A crash that repeats at the same place is
-        the data's: that record is skipped (or the read stops there). One that does not
-        repeat was passing (a writer changing the store, memory pressure) and costs nothing."""
-        previous = None
-        for _ in range(MAX_CRASHES_PER_SHARD):
+        the data's: the record to blame is found (see `_culprit`) and skipped, or the read
+        stops there. One that does not repeat was passing (a writer changing the store,
+        memory pressure) and costs nothing; crashes that never repeat are no record's fault
+        (WorkersKeptDyingError: the scan then asks whether the store moved)."""
+        previous, unrepeated = None, 0
+        while True:
             round_ = self._round([shard], settings, None, 1)
             if shard.number in round_.results:
                 return round_.results[shard.number]
@@ -191,19 +193,48 @@ class LocalExecutor:
                 return None
             state = round_.states[shard.number]
             if state == _NOT_STARTED or state != previous:
+                unrepeated += 1
+                if unrepeated > MAX_CRASHES_PER_SHARD:  # not the data's: a writer, memory
+                    raise WorkersKeptDyingError(
+                        f"shard {shard.number} of {shard.path} killed {unrepeated} worker "
+                        "processes, never twice at the same record")
                 previous = state
                 continue
-            previous = None
+            previous, unrepeated = None, 0
             position = state // 2  # odd: inspecting record state // 2; even: fetching it
             if state % 2:
-                log.warning("shard %d: record %d killed a worker; skipping it",
-                            shard.number, position)
-                shard = dataclasses.replace(shard, crashed_at=shard.crashed_at + (position,))
+                culprit = self._culprit(shard, settings, position)
+                if culprit is None:
+                    return None
+                log.warning("shard %d: record %d killed a worker%s; skipping it", shard.number,
+                            culprit, "" if culprit == position else
+                            f" (which died later, at record {position})")
+                shard = dataclasses.replace(shard, crashed_at=shard.crashed_at + (culprit,))
             else:
                 log.warning("shard %d: reading record %d killed a worker", shard.number, position)
                 shard = dataclasses.replace(shard, reader_died_at=position)
-        raise WorkersKeptDyingError(f"shard {shard.number} of {shard.path} killed "
-                                    f"{MAX_CRASHES_PER_SHARD} worker processes; giving up")
+
+    def _culprit(self, shard: Shard, settings: ScanSettings, died_at: int) -> int | None:
+        """The record to blame for workers that die inspecting record `died_at`: that record
+        itself, or, when a decoder corrupted memory and the worker died later, the last
+        record from which inspecting up to `died_at` still kills a fresh worker (a bisection
+        of the records before it, in probe runs). None if the scan was asked to stop."""
+        def kills(first: int) -> bool | None:
+            probe = dataclasses.replace(shard, probe=(first, died_at))
+            round_ = self._round([probe], settings, None, 1)
+            return None if self.stop.is_set() else shard.number not in round_.results
+
+        alone = kills(died_at)
+        if alone is None or alone:
+            return None if alone is None else died_at
+        low, high = 0, died_at - 1  # inspecting from `low` kills a worker (the full run did)
+        while low < high:
+            middle = (low + high + 1) // 2
+            verdict = kills(middle)
+            if verdict is None:
+                return None
+            low, high = (middle, high) if verdict else (low, middle - 1)
+        return low
 
     def _round(self, shards: list[Shard], settings: ScanSettings,
                progress: Callable[[int], None] | None, jobs: int) -> _Round:

@@ -10,10 +10,11 @@ from typing import Callable
 import backends
 
 from .aggregate import ShardResult
-from .boundary import guarded, raise_for_test, raise_hook
+from .boundary import guarded
 from .checks.registry import Problem
 from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
+from .hooks import KILL_HOOK, Hooks, raise_for_test  # noqa: F401  (tests name KILL_HOOK here)
 from .report.keys import quoted_key
 from .inspect import DatumInspector
 from .inspect_images import ImageFileInspector
@@ -24,9 +25,6 @@ from .types import Shard
 TICK_RECORDS = 1024  # records between progress updates
 CHANGED_STORE_RETRIES = 5  # reads of a shard whose store a writer keeps changing
 log = logging.getLogger("dscan")
-# Test hook: a worker kills itself (SIGKILL) on the record with this key, as the OOM
-# killer or a segfaulting decoder would. Unset in normal use.
-KILL_HOOK = "DSCAN_TEST_KILL_ON_KEY"
 
 
 def scan_shard(shard: Shard, settings: ScanSettings,
@@ -109,25 +107,30 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
                  retry: bool):
     inspector.track = track
     crashed_at = set(shard.crashed_at)
-    kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
-    raise_on_key = raise_hook()
+    hooks = Hooks()
     limit = shard.reader_died_at  # fetching this record killed a worker: stop before it
+    first, last = shard.probe or (0, None)
+    if last is not None:
+        limit = last + 1 if limit is None else min(limit, last + 1)
     last_key, seen = None, 0
     try:
-        for key, value in (records if limit != 0 else ()):
+        records = iter(records if limit != 0 else ())
+        while seen < first and next(records, None) is not None:  # a probe: fetched only
+            seen += 1
+            if track:
+                track(2 * seen)
+        for key, value in records:
             if seen in crashed_at:
                 if track:
                     track(2 * seen + 1)
                 inspector.skip(key, Problem(
                     "DS005", "a worker process died inspecting this record; skipped"))
-            elif kill_on_key or raise_on_key or not inspector.take(key, value):
+            elif hooks.active or not inspector.take(key, value):
                 # inspected now; a record the inspector deferred cannot crash it
                 if track:
                     track(2 * seen + 1)
-                if kill_on_key is not None and bytes(key) == kill_on_key:
-                    os.kill(os.getpid(), signal.SIGKILL)
                 work = inspector.inspect
-                if raise_on_key is not None and bytes(key) == raise_on_key:
+                if hooks.active and hooks.before_inspecting(seen, key):
                     inspector.flush()
                     inspector.started, work = inspector.checkpoint(), raise_for_test
                 # the record boundary: whatever inspecting it raises is its finding (DS009)
@@ -153,12 +156,17 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
 def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, retry: bool):
     crashed_at = set(shard.crashed_at)
     limit = shard.reader_died_at
+    first, last = shard.probe or (0, None)
     try:
         for position, arrays in (slabs if limit != 0 else ()):
             rows = len(next(iter(arrays.values())))
+            if last is not None and position > last:
+                break
             if track:
                 track(2 * position + 1)
-            if position in crashed_at:  # the whole slab killed a worker: name every row
+            if position < first:  # a probe: fetched only
+                pass
+            elif position in crashed_at:  # the whole slab killed a worker: name every row
                 for row in range(rows):
                     inspector.skip(inspector.key(position + row), Problem(
                         "DS005", "a worker process died inspecting these rows; skipped"))

@@ -34,6 +34,9 @@ class Shard:
     # killed the worker, and where reading the store itself killed it.
     crashed_at: tuple[int, ...] = ()
     reader_died_at: int | None = None
+    # A probe run, to find which record corrupts a worker that dies later: only the records
+    # at positions first..last are inspected, the read stops after last; no result is kept.
+    probe: tuple[int, int] | None = None
 
 
 @dataclass

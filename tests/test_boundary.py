@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from scanner import inspect as inspect_module
-from scanner.boundary import RAISE_HOOK
+from scanner.hooks import RAISE_HOOK
 from scanner.checks import CATALOGUE
 from scanner.inspect import DatumInspector
 from scanner.settings import ScanSettings
@@ -27,7 +27,7 @@ def test_a_record_that_raises_is_ds009_and_the_scan_goes_on(tmp_path, monkeypatc
     [finding] = report["findings"]
     assert (finding["code"], finding["index"]) == ("DS009", 3)
     assert finding["detail"]["exception"] == "RuntimeError"
-    assert "boundary.py" in finding["detail"]["at"]
+    assert "hooks.py" in finding["detail"]["at"]
     assert report["stats"]["encodings"] == {"jpeg": 5, "raised": 1}
     assert sum(report["stats"]["labels"]["histogram"].values()) == 5  # its label is not counted
 

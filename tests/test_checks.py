@@ -3,7 +3,7 @@ does not. A meta test fails when a code has no case or no doc."""
 import numpy as np
 import pytest
 
-from scanner.boundary import RAISE_HOOK
+from scanner.hooks import RAISE_HOOK
 from scanner.checks import CATALOGUE
 from scanner.pipeline import KILL_HOOK
 
