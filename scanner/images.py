@@ -110,7 +110,10 @@ def _check_jpeg(data, max_pixels: int, channels: int | None) -> ImageCheck:
     if header.sof is not None and _refused_by_size(result, max_pixels):
         return result
     if not header.turbo_can_judge():
-        return _judged_by_opencv(result, data, channels)
+        judged = _judged_by_opencv(result, data, channels)
+        if judged.problem and header.sof is None:
+            judged.message += "; the bytes end before a frame header (SOF)"
+        return judged
     strict_input = header.cleaned(data) if header.junk else data
     try:
         result.pixels = simplejpeg.decode_jpeg(

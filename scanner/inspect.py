@@ -257,6 +257,7 @@ class DatumInspector(ShardInspector):
             self.encodings["image-flagged-raw"] += 1
             return None
         if self._report(index, key, non_positive_shape(datum)):
+            self.encodings["raw" if datum.data_len else "float"] += 1
             return None
         mismatch = self._report(index, key, length_mismatch(datum))
         if datum.data_len:

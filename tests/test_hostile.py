@@ -19,7 +19,7 @@ from scanner.cli import main
 
 from . import builders as b
 from .conftest import FIXTURES
-from .scanning import scan_report
+from .scanning import codes_at, scan_report
 
 
 def test_a_truncated_data_mdb_is_refused_before_any_page_is_touched(capsys, fixture_copy):
@@ -201,3 +201,21 @@ def test_permission_denied_is_one_line_exit_2():
     shutil.rmtree(top)
     assert done.returncode == 2, done.stderr
     assert done.stderr == f"dscan: error: {path}/data.mdb: permission denied\n"
+
+
+def test_records_that_ended_scans_are_findings(tmp_path, capsys):
+    """The payloads that made a decoder raise or a worker die: a report, each judged as
+    OpenCV (Caffe's decoder) judges it."""
+    from . import image_builders as ib
+    values = {"ok": b.jpeg(), "five_bytes": bytes.fromhex("ffd8ffe000"),
+              "lossless": ib.lossless_jpeg(b.pixels(16, 12, 3)),
+              "cut": b.truncate(b.jpeg(), 0.5), "tall_png": ib.png(1, 2_000_000)}
+    path = b.make_lmdb(tmp_path / "db", [b.encoded_datum(v) for v in values.values()],
+                       names=list(values))
+    assert main(["lmdb", path, "--no-progress", "--json", str(tmp_path / "r.json")]) == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    decoding = {"DS201", "DS202", "DS009", "DS005"}
+    found = {key.split("_", 1)[1]: codes & decoding for key, codes in codes_at(report).items()}
+    assert {key: codes for key, codes in found.items() if codes} == {
+        "five_bytes": {"DS201"}, "cut": {"DS202"}, "tall_png": {"DS201"}}
+    assert report["summary"]["records"] == 5
