@@ -2,12 +2,14 @@
 import subprocess
 import sys
 
+import jsonschema
 import numpy as np
 
 from scanner import inspect as inspect_module
 from scanner.hooks import RAISE_HOOK
 from scanner.checks import CATALOGUE
 from scanner.inspect import DatumInspector
+from scanner.report.json_report import load_schema
 from scanner.settings import ScanSettings
 
 from . import builders as b
@@ -30,6 +32,7 @@ def test_a_record_that_raises_is_ds009_and_the_scan_goes_on(tmp_path, monkeypatc
     assert "hooks.py" in finding["detail"]["at"]
     assert report["stats"]["encodings"] == {"jpeg": 5, "raised": 1}
     assert sum(report["stats"]["labels"]["histogram"].values()) == 5  # its label is not counted
+    jsonschema.validate(report, load_schema())
 
 
 def test_verbose_logs_the_traceback(tmp_path):
