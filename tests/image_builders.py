@@ -48,12 +48,32 @@ def payloads() -> dict[str, bytes]:
         "jpeg-progressive": pillow("JPEG", quality=85, progressive=True),
         "jpeg-gray": pillow("JPEG", gray=True),
         "jpeg-lossless": lossless_jpeg(b.pixels(16, 12, 3)),
+        "jpeg-cmyk": cmyk_jpeg(),
         "png": pillow("PNG"), "gif": pillow("GIF"), "bmp": pillow("BMP"),
         "tiff": pillow("TIFF"), "webp": pillow("WEBP", quality=80),
     }
     if CJPEG:
         found.update({f"cjpeg-{name}": cjpeg(args) for name, args in CJPEG_VARIANTS.items()})
     return found
+
+
+def cmyk_jpeg(width: int = 32, height: int = 24) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(b.pixels(width, height, 3)).convert("CMYK").save(out, "JPEG")
+    return out.getvalue()
+
+
+def with_frame(jpeg: bytes, sampling: tuple[int, int] | None = None,
+               precision: int | None = None) -> bytes:
+    """The JPEG with its frame header (SOF0) claiming another luma sampling or precision; the
+    scan data no longer fits, so only a decoder can tell what comes of it."""
+    at = jpeg.index(b"\xff\xc0")
+    patched = bytearray(jpeg)
+    if precision is not None:
+        patched[at + 4] = precision
+    if sampling is not None:
+        patched[at + 11] = sampling[0] << 4 | sampling[1]
+    return bytes(patched)
 
 
 def _huffman_codes(bits: list[int], values: list[int]) -> dict[int, tuple[int, int]]:

@@ -2,6 +2,8 @@
 import io
 import zlib
 
+import cv2
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -102,6 +104,22 @@ def test_unusual_sampling_is_judged_by_opencv(sampling):
     assert not read_header(data).turbo_can_judge()
     assert check_image(data, LIMIT).problem is None  # OpenCV decodes it; so does Caffe
     assert check_image(b.truncate(data, 0.3), LIMIT).problem == "undecodable"
+
+
+@pytest.mark.parametrize("frame", [{"sampling": (1, 4)}, {"sampling": (3, 1)},
+                                   {"precision": 12}], ids=["1x4", "3x1", "12-bit"])
+def test_frames_turbojpeg_does_not_know_go_to_opencv(frame):
+    """The 4:4:1 header that made simplejpeg raise KeyError: 6, without needing cjpeg."""
+    data = ib.with_frame(b.jpeg(), **frame)
+    assert not read_header(data).turbo_can_judge()
+    decodes = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) is not None
+    assert (check_image(data, LIMIT).problem is None) == decodes
+
+
+def test_cmyk_jpeg_is_judged_by_opencv():
+    data = ib.cmyk_jpeg()
+    assert read_header(data).components == 4 and not read_header(data).turbo_can_judge()
+    assert check_image(data, LIMIT).problem is None
 
 
 @pytest.mark.skipif(not ib.CJPEG, reason=ib.CJPEG_MISSING)
