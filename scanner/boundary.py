@@ -30,7 +30,7 @@ def guarded(work: Callable[..., Any], failed: Callable[[Exception], Any], *args)
         return failed(exc)
 
 
-def raised(exc: Exception, key) -> Problem:
+def raised(exc: Exception, key, outcome: str = "not inspected") -> Problem:
     """The DS009 finding for a record whose inspection raised; the traceback goes to the log
     (shown with -v)."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -40,5 +40,5 @@ def raised(exc: Exception, key) -> Problem:
               "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
     message = str(exc)[:300]
     return Problem("DS009", f"inspecting the record raised {type(exc).__name__}: {message} "
-                   f"(at {where}); not inspected",
+                   f"(at {where}); {outcome}",
                    {"exception": type(exc).__name__, "message": message, "at": where})

@@ -82,7 +82,7 @@ class ShardInspector:
         def one_by_one(_: Exception) -> None:
             for row in range(len(values)):
                 guarded(self._check_values_of, lambda exc: self.sink.add(
-                    indices[row], keys[row], raised(exc, keys[row])),
+                    indices[row], keys[row], raised(exc, keys[row], "its values not checked")),
                     values[row:row + 1], indices[row:row + 1], keys[row:row + 1], stats_group)
         guarded(self._check_values_of, one_by_one, values, indices, keys, stats_group)
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 from typing import Callable
 
@@ -14,7 +12,7 @@ from .boundary import guarded
 from .checks.registry import Problem
 from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
-from .hooks import KILL_HOOK, Hooks, raise_for_test  # noqa: F401  (tests name KILL_HOOK here)
+from .hooks import KILL_HOOK, Hooks, raise_for_test  # noqa: F401  (KILL_HOOK: its old home)
 from .report.keys import quoted_key
 from .inspect import DatumInspector
 from .inspect_images import ImageFileInspector

@@ -5,7 +5,7 @@ import pytest
 
 from scanner.hooks import RAISE_HOOK
 from scanner.checks import CATALOGUE
-from scanner.pipeline import KILL_HOOK
+from scanner.hooks import KILL_HOOK
 
 from . import builders as b
 from .config_cases import CONFIG_CASES

@@ -7,7 +7,7 @@ import pytest
 from scanner.checks import CATALOGUE
 from scanner.errors import DscanError
 from scanner.executor import LocalExecutor
-from scanner.pipeline import KILL_HOOK
+from scanner.hooks import KILL_HOOK
 from scanner.report import json_report
 from scanner.scan import scan
 from scanner.settings import ScanSettings
