@@ -114,7 +114,7 @@ def _fields(value: bytes) -> list[tuple[int, int, int]]:
     return fields
 
 
-@settings(max_examples=3000 if LONG else 300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3000 if LONG else 200, suppress_health_check=[HealthCheck.too_slow])
 @given(datums(), st.data())
 def test_agrees_with_protobuf_on_wire_mutations(case, data):
     """Tags and lengths re-encoded in more bytes, flipped bytes, bytes inserted, cut short."""
