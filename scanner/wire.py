@@ -22,33 +22,29 @@ def varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
 
 
 def varint32(buf: memoryview, pos: int, end: int, limit: int, what: str) -> tuple[int, int]:
-    """A tag or a length: protobuf reads these in at most 5 bytes, below `limit`."""
-    value, after = _varint5(buf, pos, end)
-    if value >= limit:
-        raise WireFormatError(f"{what} {value} is out of range")
-    return value, after
-
-
-def _varint5(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
-    result = 0
+    """A tag or a length: protobuf's C++ parser (Caffe's) and its Python runtime read these
+    in at most 5 bytes, below `limit`."""
+    value = 0
     for shift in range(0, 35, 7):  # 5 bytes
         if pos >= end:
             raise WireFormatError("truncated varint")
         byte = buf[pos]
         pos += 1
-        result |= (byte & 0x7F) << shift
+        value |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return result, pos
-    raise WireFormatError("tag or length varint longer than 5 bytes")
+            if value >= limit:
+                raise WireFormatError(f"{what} {value} is out of range")
+            return value, pos
+    raise WireFormatError(f"{what} varint longer than 5 bytes")
 
 
 def tag(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
-    """A field's tag: at most 5 bytes, below 2^32 (what protobuf accepts)."""
+    """A field's tag: at most 5 bytes, below 2^32."""
     return varint32(buf, pos, end, 1 << 32, "tag")
 
 
 def length(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
-    """A length prefix: at most 5 bytes, below 2^31 (what protobuf accepts)."""
+    """A length prefix: at most 5 bytes, below 2^31 (C++ protobuf: "size >= 2gb")."""
     return varint32(buf, pos, end, 1 << 31, "length")
 
 

@@ -29,9 +29,22 @@ def _verdicts(value: bytes):
 
 def _agree(value: bytes) -> None:
     message, decoded = _verdicts(value)
+    if message is not None and decoded is None and _overlong_length(value):
+        return  # the one known difference between runtimes, see _overlong_length
     assert (message is None) == (decoded is None), (value.hex(), message, decoded)
     if message is not None:
         _same(decoded, message)
+
+
+def _overlong_length(value: bytes) -> bool:
+    """A length written in more than 5 bytes. C++ protobuf (what Caffe links) refuses it, and
+    so does dscan; the Python runtime takes it in some releases (4.21, 4.25, 5.29 tried) and
+    refuses it in others (5.26 to 5.28, 6.30, 7.36), so it is no reference there."""
+    try:
+        decode_datum(value)
+    except DatumDecodeError as exc:
+        return "length varint longer than 5 bytes" in str(exc)
+    return False
 
 
 def _padded(number: int, extra: int) -> bytes:
@@ -54,12 +67,15 @@ def test_a_first_tag_of_ten_bytes_is_no_datum():
     value = b"\x88\x80\x80\x80\x80\x80\x80\x80\x80\x00\x03"  # channels = 3, tag in 10 bytes
     message, decoded = _verdicts(value)
     assert message is None and decoded is None
-    with pytest.raises(DatumDecodeError, match="longer than 5 bytes"):
+    with pytest.raises(DatumDecodeError, match="tag varint longer than 5 bytes"):
         decode_datum(value)
 
 
 @pytest.mark.parametrize("extra", range(0, 10))
 def test_tags_and_lengths_take_at_most_five_bytes_values_ten(extra):
+    if extra >= 5:  # lengths of 6 bytes and more: refused, as C++ protobuf refuses them
+        with pytest.raises(DatumDecodeError, match="length varint longer than 5 bytes"):
+            decode_datum(b"\x22" + _padded(3, extra) + b"abc")
     _agree(_padded(1 << 3, extra) + b"\x03")  # channels: the tag
     _agree(b"\x22" + _padded(3, extra) + b"abc")  # data: the length
     _agree(b"\x32" + _padded(4, extra) + bytes(4))  # packed float_data: the length
