@@ -125,7 +125,6 @@ class DatumInspector(ShardInspector):
         self.batch_keys: list = []
         self.batch_values: list = []
         self.batch_bytes = 0
-        self.started: tuple | None = None  # checkpoint() as the record being decoded began
         # the pipeline's crash tracker: told 2*i + 1 while record i is inspected, 2*i while
         # record i is fetched (see pipeline.scan_shard)
         self.track = None
@@ -149,7 +148,6 @@ class DatumInspector(ShardInspector):
             self.flush()
             if self.track:
                 self.track(2 * self.records + 1)
-        self.started = self.checkpoint()
         try:
             datum = decode_datum(value)
         except DatumDecodeError as exc:
@@ -221,8 +219,9 @@ class DatumInspector(ShardInspector):
         layouts, self.layouts = self.layouts, {}  # no new layout from a suspect batch
         if self.track:
             self.track(2 * self.records + 1)
+        checkpoint = self.checkpoint()
         try:
-            guarded(self.inspect, lambda exc: self.abandon(self.started, key, exc), key, value)
+            guarded(self.inspect, lambda exc: self.abandon(checkpoint, key, exc), key, value)
         finally:
             self.layouts = layouts
 

@@ -13,7 +13,6 @@ class ImageFileInspector(DatumInspector):
 
     def inspect(self, key, value) -> None:
         label, clean, payload, error = value
-        self.started = self.checkpoint()
         index = self.records
         if error is not None:
             self.skip(key, unreadable_image_file(error), "unreadable")

@@ -129,11 +129,11 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
                     track(2 * seen + 1)
                 work = inspector.inspect
                 if hooks.active and hooks.before_inspecting(seen, key):
-                    inspector.flush()
-                    inspector.started, work = inspector.checkpoint(), raise_for_test
+                    work = raise_for_test
+                inspector.flush()  # the records deferred before it are not its own
                 # the record boundary: whatever inspecting it raises is its finding (DS009)
-                guarded(work, lambda exc: inspector.abandon(inspector.started, key, exc),
-                        key, value)
+                checkpoint = inspector.checkpoint()
+                guarded(work, lambda exc: inspector.abandon(checkpoint, key, exc), key, value)
             seen += 1
             if track:
                 track(2 * seen)  # fetching the next record

@@ -88,3 +88,16 @@ def test_a_slab_that_raises_is_inspected_again_row_by_row(tmp_path, monkeypatch)
     assert report["summary"]["records"] == 20
     assert [(f["code"], f["index"]) for f in report["findings"]
             if f["code"] == "DS009"] == [("DS009", 6)]
+
+
+def test_an_annotated_record_that_raises_is_ds009(tmp_path, monkeypatch):
+    """AnnotatedDatum stores share the record flow, and so its boundary."""
+    path = b.make_lmdb(tmp_path / "db", b.annotated_store(6))
+    clean = scan_report(path)
+    monkeypatch.setenv(RAISE_HOOK, "00000002_img_2.jpg")
+    report = scan_report(path)
+    assert report["summary"]["records"] == 6
+    assert [(f["code"], f["index"]) for f in report["findings"] if f["code"] == "DS009"] == \
+        [("DS009", 2)]
+    assert sum(report["stats"]["encodings"].values()) == 6
+    assert clean["summary"]["records"] == 6 and "DS009" not in clean["summary"]["by_code"]
