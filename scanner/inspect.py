@@ -272,14 +272,19 @@ class DatumInspector(ShardInspector):
 
     def _image(self, index: int, key, data, in_datum: bool = True) -> tuple | None:
         """Check an encoded image; its shape as the data layer decodes it."""
-        image, problem = encoded_image(data, self.settings.max_pixels, in_datum,
-                                       self.settings.force_channels)
-        self.encodings[image.format or "not-an-image"] += 1
-        self._report(index, key, problem)
+        image = self._check_image(index, key, data, in_datum)
         if not image.height:
             return None
         height, width = self.settings.resize_to or (image.height, image.width)
         return self.settings.force_channels or image.channels, height, width
+
+    def _check_image(self, index: int, key, data, in_datum: bool):
+        """Verify the image bytes as the data layer decodes them; report what is wrong."""
+        image, problem = encoded_image(data, self.settings.max_pixels, in_datum,
+                                       self.settings.force_channels)
+        self.encodings[image.format or "not-an-image"] += 1
+        self._report(index, key, problem)
+        return image
 
     def _queue(self, dtype: str, shape: tuple, index: int, key, payload,
                shaped: bool = True) -> None:
