@@ -99,10 +99,30 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="refuse to decode images declaring more pixels (default 1e8)")
     parser.add_argument("--limit", type=_non_negative, metavar="N",
                         help="scan only the first N records in read order")
+    _duplicate_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-q", "--quiet", action="store_true", help="summary lines only")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="more examples; tracebacks on errors")
+
+
+def _duplicate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-duplicates", action="store_true",
+                        help="no fingerprints: skip the duplicate and leakage checks (DS8xx)")
+    parser.add_argument("--near-distance", type=_hash_distance, default=10, metavar="D",
+                        help="near duplicates: at most D of 64 perceptual-hash bits differ "
+                             "(0-16, default %(default)s; 0: exact copies only)")
+    if parser.prog.split()[-1] in SCAN_COMMANDS:
+        parser.add_argument("--against", action="append", default=[], metavar="PATH",
+                            help="a training store (any kind) to check this store's records "
+                                 "against for leakage (DS804; repeatable)")
+
+
+def _hash_distance(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"must lie in 0..16, got {value}")
+    return value
 
 
 def _net_options(parser: argparse.ArgumentParser) -> None:
@@ -254,11 +274,14 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
-                        imbalance_ratio=args.imbalance_ratio, **extra)
+                        imbalance_ratio=args.imbalance_ratio,
+                        duplicates=not args.no_duplicates and bool(matching(["DS8"]) & enabled),
+                        near_distance=args.near_distance, **extra)
 
 
 def _run_scan(args: argparse.Namespace) -> int:
     from .executor import make_executor  # the scan machinery loads only for scans
+    from .duplicates.leakage import against
     from .report import json_report, terminal
     from .scan import scan
 
@@ -274,6 +297,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     try:
         outcome = scan(args.command, args.path, settings, args.jobs,
                        Progress(enabled=not args.no_progress), collect, executor, args.shards)
+        against(outcome, args.command, args.against, lambda kind, path, quiet: scan(
+            kind, path, quiet, args.jobs, None, None, executor, args.shards))
     finally:
         executor.close()
     status = outcome.exit_status

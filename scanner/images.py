@@ -46,6 +46,7 @@ class ImageCheck:
     width: int = 0
     problem: str | None = None  # "no_image", "undecodable", "damaged", "too_large"
     message: str = ""
+    pixels: object = None  # the strict decode's picture (reduced scale), for fingerprints
 
 
 def sniff_format(data) -> str | None:
@@ -112,8 +113,9 @@ def _check_jpeg(data, max_pixels: int) -> ImageCheck:
         return result
     target = "GRAY" if colorspace == "Gray" else "RGB"
     try:
-        simplejpeg.decode_jpeg(data, colorspace=target, strict=True, min_height=_SCALED_MIN_SIDE,
-                               min_width=_SCALED_MIN_SIDE)
+        result.pixels = simplejpeg.decode_jpeg(data, colorspace=target, strict=True,
+                                               min_height=_SCALED_MIN_SIDE,
+                                               min_width=_SCALED_MIN_SIDE)
         return result
     except ValueError as exc:
         result.message = str(exc)
@@ -148,6 +150,7 @@ def _check_pillow(data, fmt: str, max_pixels: int) -> ImageCheck:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image.load()
+        result.pixels = image
     except Exception as exc:  # Pillow raises many types for broken streams
         result.problem = "undecodable"
         result.message = f"{type(exc).__name__}: {_OBJECT_REPR.sub('', str(exc))}"

@@ -14,6 +14,7 @@ from .checks.registry import Problem
 from .checks.value_checks import VALUE_CHECKS, summarize
 from .datum import Datum, DatumDecodeError, decode_datum
 from .datum_layout import Layout, parse_batch
+from .duplicates.fingerprints import FingerprintSink
 from .settings import ScanSettings
 from .stats import ChannelStats
 from .types import MISSING_LABEL
@@ -45,6 +46,7 @@ class ShardInspector:
         self.shapes: dict[tuple, int] = {}
         self.encodings: Counter = Counter()
         self.stats: dict[tuple[str, int], ChannelStats] = {}
+        self.prints = FingerprintSink(settings.duplicates)
 
     def shape_id(self, shape: tuple | None) -> int:
         return -1 if shape is None else self.shapes.setdefault(shape, len(self.shapes))
@@ -57,8 +59,11 @@ class ShardInspector:
         self.labels.append(MISSING_LABEL)
         self.shape_ids.append(-1)
 
-    def check_values(self, values: np.ndarray, indices, keys, stats_group) -> None:
-        """Run the value checks on samples (n, C, L); add finite rows to the statistics."""
+    def check_values(self, values: np.ndarray, indices, keys, stats_group,
+                     shape: tuple | None = None) -> None:
+        """Run the value checks on samples (n, C, L) of shape C, H, W (None: not known);
+        fingerprint them; add finite rows to the statistics."""
+        self.prints.add_values(indices, values, shape)
         summary = summarize(values)
         for value_check in VALUE_CHECKS:
             for row, problem in value_check(values, summary).items():
@@ -78,7 +83,7 @@ class ShardInspector:
         return ShardResult(
             number=number, records=self.records, counts=self.sink.counts,
             examples=self.sink.examples, marked=marked, marks=marks,
-            crashes=self.sink.crashes,
+            crashes=self.sink.crashes, fingerprints=self.prints.result(self.records),
             labels=np.frombuffer(self.labels, np.int64).copy(),
             shape_ids=np.frombuffer(self.shape_ids, np.int32).copy(),
             shapes=list(self.shapes), encodings=self.encodings, stats=self.stats,
@@ -155,10 +160,10 @@ class DatumInspector(ShardInspector):
         self.records += len(keys)
         self.labels.frombytes(labels.tobytes())
         self.shape_ids.frombytes(shape_ids.astype(np.int32).tobytes())
-        for (dtype, _), (positions, payloads) in groups.items():
+        for (dtype, shape), (positions, payloads) in groups.items():
             self.encodings["raw" if dtype == "uint8" else "float"] += len(positions)
             self.check_values(payloads, [base + p for p in positions],
-                              [keys[p] for p in positions], (dtype, payloads.shape[1]))
+                              [keys[p] for p in positions], (dtype, payloads.shape[1]), shape)
 
     def _parse(self, values: list):
         """Per layout: parse its records; None if any of them is not what its layout says."""
@@ -239,6 +244,7 @@ class DatumInspector(ShardInspector):
     def _image(self, index: int, key, data, in_datum: bool = True) -> tuple | None:
         """Check an encoded image; its shape as the data layer decodes it."""
         image, problem = encoded_image(data, self.settings.max_pixels, in_datum)
+        self.prints.add_image(index, data, image.pixels)
         self.encodings[image.format or "not-an-image"] += 1
         self._report(index, key, problem)
         if not image.height:
@@ -248,7 +254,7 @@ class DatumInspector(ShardInspector):
 
     def _queue(self, dtype: str, shape: tuple, index: int, key, payload,
                shaped: bool = True) -> None:
-        group_key = (dtype, shape[0], shape[1] * shape[2], shaped)
+        group_key = (dtype, shape[0], shape[1] * shape[2], shaped, shape)
         group = self.groups.setdefault(group_key, _ValueGroup())
         group.indices.append(index)
         group.keys.append(key)
@@ -258,7 +264,7 @@ class DatumInspector(ShardInspector):
             self._check_values(group_key, self.groups.pop(group_key))
 
     def _check_values(self, group_key: tuple, group: _ValueGroup) -> None:
-        dtype, channels, length, shaped = group_key
+        dtype, channels, length, shaped, shape = group_key
         if dtype == "uint8":
             flat = np.frombuffer(b"".join(group.payloads), np.uint8)
         else:
@@ -267,7 +273,7 @@ class DatumInspector(ShardInspector):
         values = flat.reshape(len(group.indices), channels, length)
         # a float count that does not match the shape is no basis for statistics
         self.check_values(values, group.indices, group.keys,
-                          (dtype, channels) if shaped else None)
+                          (dtype, channels) if shaped else None, shape if shaped else None)
 
     def finish(self) -> None:
         self.flush()

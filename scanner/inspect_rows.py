@@ -43,7 +43,8 @@ class RowInspector(ShardInspector):
         keys = [self.key(position + row) for row in range(rows)]
         channels, height, width = sample_shape(data.shape[1:])
         values = data.reshape(rows, channels, height * width)
-        self.check_values(values, indices, keys, (str(data.dtype), channels))
+        self.check_values(values, indices, keys, (str(data.dtype), channels),
+                          (channels, height, width))
         self.shape_ids.extend([self.shape_id((channels, height, width))] * rows)
         self.encodings[f"hdf5-{data.dtype}"] += rows
         label_top = self.settings.label_top

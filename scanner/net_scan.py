@@ -15,6 +15,7 @@ from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, 
 from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
+from .duplicates.leakage import net_leakage
 from .errors import ConfigError
 from .executor import Executor
 from .progress import Progress
@@ -91,6 +92,7 @@ def scan_net(request: NetRequest) -> NetOutcome:
                     f"a {layer.type} layer reads no dataset file dscan knows"))).phases.append(
                     phase)
     sections = [_scan_layer(data, net, request, findings) for data in data_layers.values()]
+    net_leakage(sections)  # DS804: TEST sources against TRAIN sources
     sections = sorted(sections + list(others.values()), key=lambda s: s.layer.index)
     wanted = [f for f in findings if request.settings.reports(f.code)]
     return NetOutcome(request.path, net.name, request.phases, sections, wanted, started_at,

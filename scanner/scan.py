@@ -13,6 +13,8 @@ from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import Problem
 from .checks.registry import get as get_check
+from .duplicates.findings import report_within as report_duplicates
+from .duplicates.keys import live_keys
 from .executor import Executor, LocalExecutor
 from .labels import class_labels
 from .progress import Progress
@@ -77,6 +79,8 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
                                      MISSING_LABEL)
             for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
                 dataset_check(totals)
+            report_duplicates(totals, live_keys(backend_class, {s.number: s for s in shards},
+                                                totals))
         _report_store_errors(totals, source, settings, complete)
         outcome_verdict = verdict(totals, complete)
         _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)

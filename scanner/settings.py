@@ -25,6 +25,8 @@ class ScanSettings:
     force_channels: int | None = None
     resize_to: tuple[int, int] | None = None
     root_folder: str = ""  # ImageData: prefix of every listed path
+    duplicates: bool = True  # fingerprint every record for the DS8xx checks
+    near_distance: int = 10  # DS802-DS804: most differing bits of two near-duplicate hashes
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -38,4 +40,5 @@ class ScanSettings:
                 "background": self.background, "imbalance_ratio": self.imbalance_ratio,
                 "force_channels": self.force_channels,
                 "resize_to": list(self.resize_to) if self.resize_to else None,
-                "root_folder": self.root_folder}
+                "root_folder": self.root_folder, "duplicates": self.duplicates,
+                "near_distance": self.near_distance}

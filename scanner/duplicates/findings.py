@@ -1,0 +1,127 @@
+"""Turn duplicate groups into findings: one per group, with its members (capped) and exact
+counts, keys looked up only for the members shown."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from ..checks.registry import Problem
+from ..report.keys import key_text
+from ..types import MISSING_LABEL
+from .fingerprints import Fingerprints
+from .groups import Group, join
+
+MEMBERS_SHOWN = 12  # members listed per group; the counts stay exact
+KeysOf = Callable[[list[int]], dict[int, bytes]]  # record indices -> their keys
+
+
+class Side:
+    """One store's records in a join: its fingerprints, labels, and how to name them."""
+
+    def __init__(self, name: str, prints: Fingerprints, labels: np.ndarray, keys_of: KeysOf):
+        self.name, self.prints, self.labels, self.keys_of = name, prints, labels, keys_of
+
+
+def report_within(totals, keys_of: KeysOf) -> None:
+    """DS801/DS802/DS803 for the groups inside one scanned store."""
+    settings = totals.sink.settings
+    if totals.fingerprints is None or not _wanted(settings, "DS801", "DS802", "DS803"):
+        return
+    found = join(totals.fingerprints, settings.near_distance)
+    for group in found.groups:
+        problem = _within_problem(group, totals.labels, keys_of)
+        if problem is not None:
+            totals.sink.add(int(group.members[0]), None, problem)
+
+
+def report_leakage(totals, test: Side, references: list[Side]) -> None:
+    """DS804: records of `test` that duplicate records of the reference (training) stores;
+    findings are added to `totals` (the test store's scan)."""
+    settings = totals.sink.settings
+    if test.prints is None or not _wanted(settings, "DS804"):
+        return
+    for reference in references:
+        if reference.prints is None:
+            continue
+        both = Fingerprints.concatenate([test.prints, reference.prints])
+        split = len(test.prints)
+        for group in join(both, settings.near_distance).groups:
+            ours, theirs = group.members < split, group.members >= split
+            if ours.any() and theirs.any():
+                problem = _leak_problem(group, ours, split, test, reference)
+                first = int(group.members[ours][0])
+                totals.sink.add(first, test.keys_of([first]).get(first), problem)
+    _ordered(totals)
+
+
+def _wanted(settings, *codes: str) -> bool:
+    return settings.duplicates and any(settings.reports(code) for code in codes)
+
+
+def _members(positions: np.ndarray, distances: np.ndarray, labels: np.ndarray,
+             keys_of: KeysOf, store: str | None = None) -> list[dict]:
+    shown = positions[:MEMBERS_SHOWN].tolist()
+    keys = keys_of(shown)
+    members = []
+    for index, distance in zip(shown, distances[:MEMBERS_SHOWN].tolist()):
+        label = int(labels[index]) if index < len(labels) else MISSING_LABEL
+        member = {"index": index, "key": key_text(keys.get(index)),
+                  "label": None if label == MISSING_LABEL else label, "distance": distance}
+        if store is not None:
+            member["store"] = store
+        members.append(member)
+    return members
+
+
+def _label_counts(labels: np.ndarray, positions: np.ndarray) -> dict[str, int]:
+    counts = Counter(int(v) for v in labels[positions].tolist() if v != MISSING_LABEL)
+    return {str(label): n for label, n in sorted(counts.items())}
+
+
+def _within_problem(group: Group, labels: np.ndarray, keys_of: KeysOf) -> Problem | None:
+    distances = np.zeros(len(group.members), np.int64) if group.exact else group.distances
+    label_counts = _label_counts(labels, group.members)
+    how = "the same bytes" if group.exact else \
+        f"the same picture (within {int(distances.max())} bits)"
+    detail = {"group": {
+        "kind": "exact" if group.exact else "near", "size": len(group.members),
+        "max_distance": int(distances.max()), "labels": label_counts,
+        "members": _members(group.members, distances, labels, keys_of)}}
+    shown = ", ".join(m["key"] or f"#{m['index']}" for m in detail["group"]["members"][:3])
+    more = f" and {len(group.members) - 3} more" if len(group.members) > 3 else ""
+    if len(label_counts) > 1:
+        spread = ", ".join(f"{n} x label {label}" for label, n in label_counts.items())
+        return Problem("DS803", f"{len(group.members)} records hold {how} under different "
+                       f"labels ({spread}): {shown}{more}", detail)
+    code = "DS801" if group.exact else "DS802"
+    return Problem(code, f"{len(group.members)} records hold {how}: {shown}{more}", detail)
+
+
+def _leak_problem(group: Group, ours: np.ndarray, split: int, test: Side,
+                  reference: Side) -> Problem:
+    exact = group.exact
+    distances = np.zeros(len(group.members), np.int64) if exact else group.distances
+    mine, theirs = group.members[ours], group.members[~ours] - split
+    test_members = _members(mine, distances[ours], test.labels, test.keys_of, test.name)
+    train_members = _members(theirs, distances[~ours], reference.labels, reference.keys_of,
+                             reference.name)
+    detail = {"group": {
+        "kind": "exact" if exact else "near", "size": len(group.members),
+        "max_distance": int(distances.max()),
+        "labels": _label_counts(test.labels, mine), "members": test_members,
+        "test_records": len(mine), "train_records": len(theirs),
+        "train_store": reference.name, "train_members": train_members}}
+    how = "the same bytes as" if exact else "the same picture as"
+    first = test_members[0]["key"] or f"#{test_members[0]['index']}"
+    other = train_members[0]["key"] or f"#{train_members[0]['index']}"
+    return Problem("DS804", f"{len(mine)} test record{'s' if len(mine) != 1 else ''} "
+                   f"({first}) hold {how} {len(theirs)} record{'s' if len(theirs) != 1 else ''}"
+                   f" of {reference.name} ({other})", detail)
+
+
+def _ordered(totals) -> None:
+    kept = totals.sink.examples.get("DS804")
+    if kept:
+        kept.sort(key=lambda f: f.index)

@@ -1,0 +1,123 @@
+"""Per-record fingerprints as a shard collects them and as the merge concatenates them:
+17 bytes a record (exact hash, perceptual hash, kind)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .hashing import (KIND_IMAGE, KIND_NONE, KIND_VALUES, bytes_hash, image_phash,
+                      rows_hash, shape_tag, values_phash)
+
+_PICTURE_BATCH = 256  # decoded pictures of one size hashed together
+
+
+@dataclass
+class Fingerprints:
+    """Dense per-record arrays, local to a shard or global after the merge."""
+
+    exact: np.ndarray  # uint64
+    perceptual: np.ndarray  # uint64
+    kind: np.ndarray  # uint8: KIND_NONE (nothing hashed), KIND_IMAGE, KIND_VALUES
+
+    @classmethod
+    def empty(cls, records: int = 0) -> "Fingerprints":
+        return cls(np.zeros(records, np.uint64), np.zeros(records, np.uint64),
+                   np.zeros(records, np.uint8))
+
+    @classmethod
+    def concatenate(cls, parts: list["Fingerprints"]) -> "Fingerprints":
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("exact", "perceptual", "kind")))
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+class FingerprintSink:
+    """Collects fingerprints in a worker as the inspectors meet the payloads, in any order."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.indices: list[np.ndarray] = []
+        self.exact: list[np.ndarray] = []
+        self.perceptual: list[np.ndarray] = []
+        self.kinds: list[int] = []
+        self.pictures: dict[tuple, tuple[list, list, list]] = {}  # size -> indices, hashes, pictures
+
+    def add_image(self, index: int, data, pixels) -> None:
+        """An encoded image: its bytes, and the pixels its check decoded (or None)."""
+        if not self.enabled:
+            return
+        picture = _as_picture(pixels)
+        if picture is None:  # undecodable: only its bytes can match
+            self._add([index], [bytes_hash(bytes(data) if not isinstance(data, bytes) else data,
+                                           KIND_IMAGE)], None, KIND_IMAGE)
+            return
+        waiting = self.pictures.setdefault(picture.shape, ([], [], []))
+        waiting[0].append(index)
+        waiting[1].append(bytes_hash(data, KIND_IMAGE))
+        waiting[2].append(picture)
+        if len(waiting[0]) >= _PICTURE_BATCH:
+            self._hash_pictures(picture.shape)
+
+    def add_values(self, indices, values: np.ndarray, shape: tuple | None) -> None:
+        """Samples (n, C, L) of one dtype and shape (raw data, float_data, HDF5 rows)."""
+        if not self.enabled or not len(values):
+            return
+        tag = shape_tag(KIND_VALUES, str(values.dtype), shape or values.shape[1:])
+        exact = rows_hash(values, tag)
+        perceptual = values_phash(values, shape[1], shape[2]) if shape else None
+        self._add(indices, exact, perceptual, KIND_VALUES)
+
+    def _hash_pictures(self, shape: tuple) -> None:
+        indices, exact, pictures = self.pictures.pop(shape)
+        self._add(indices, exact, image_phash(np.stack(pictures)), KIND_IMAGE)
+
+    def _add(self, indices, exact, perceptual, kind: int) -> None:
+        self.indices.append(np.asarray(indices, np.int64))
+        self.exact.append(np.asarray(exact, np.uint64))
+        self.perceptual.append(np.zeros(len(self.indices[-1]), np.uint64) if perceptual is None
+                               else np.asarray(perceptual, np.uint64))
+        self.kinds.append(kind if perceptual is not None else -kind)
+
+    def result(self, records: int) -> Fingerprints | None:
+        """Dense arrays over the shard's records (KIND_NONE where nothing was hashed)."""
+        if not self.enabled:
+            return None
+        for shape in list(self.pictures):
+            self._hash_pictures(shape)
+        prints = Fingerprints.empty(records)
+        for indices, exact, perceptual, kind in zip(self.indices, self.exact, self.perceptual,
+                                                    self.kinds):
+            prints.exact[indices] = exact
+            prints.perceptual[indices] = perceptual
+            prints.kind[indices] = abs(kind) | (0 if kind > 0 else 0x80)  # 0x80: no picture
+        return prints
+
+
+def _as_picture(pixels) -> np.ndarray | None:
+    """A decoded picture as (h, w) or (h, w, 3) uint8; None if there is none to use."""
+    if pixels is None:
+        return None
+    if not isinstance(pixels, np.ndarray):  # a Pillow image: reduce big ones first
+        image = pixels
+        factor = max(1, min(image.width, image.height) // 64)
+        if factor > 1:
+            image = image.reduce(factor)
+        pixels = np.asarray(image.convert("L"))
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if pixels.ndim not in (2, 3) or min(pixels.shape[:2]) < 1:
+        return None
+    return pixels
+
+
+def merged(results: list) -> Fingerprints | None:
+    """The shards' fingerprints concatenated in shard order (results already sorted)."""
+    if all(getattr(r, "fingerprints", None) is None for r in results):
+        return None
+    return Fingerprints.concatenate([r.fingerprints if r.fingerprints is not None
+                                     else Fingerprints.empty(r.records) for r in results])
