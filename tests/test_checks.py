@@ -8,6 +8,7 @@ from scanner.pipeline import KILL_HOOK
 
 from . import builders as b
 from .config_cases import CONFIG_CASES
+from .duplicate_cases import DUPLICATE_CASES
 from .scanning import any_report
 
 
@@ -112,6 +113,7 @@ CASES = {
     "DS301": (_store(RAW + [b.raw_datum(label=10)], num_classes=10),
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
     **CONFIG_CASES,
+    **DUPLICATE_CASES,
 }
 
 
@@ -122,7 +124,8 @@ def test_check_fires(code, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     report = any_report(path, **settings)
     assert code in report["summary"]["by_code"], report["summary"]
-    assert any(f["code"] == code for f in report["findings"])
+    sections = [s["report"]["findings"] for s in report.get("sections", []) if s.get("report")]
+    assert any(f["code"] == code for f in report["findings"] + sum(sections, []))
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

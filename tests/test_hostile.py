@@ -43,6 +43,18 @@ def test_a_read_only_copy_scans(tmp_path, fixture_copy):
         os.chmod(path, stat.S_IRWXU)
 
 
+def _wait_for_writes(path, entries: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        env = lmdb.open(path, readonly=True, lock=False)
+        try:
+            if env.stat()["entries"] > entries:
+                return
+        finally:
+            env.close()
+        time.sleep(0.05)
+
+
 def _keep_writing(path, stop):
     env = lmdb.open(path, map_size=1 << 30)
     number = 0
@@ -62,7 +74,7 @@ def test_scanning_beside_a_live_writer(tmp_path):
     writer = context.Process(target=_keep_writing, args=(path, stop))
     writer.start()
     try:
-        time.sleep(0.5)
+        _wait_for_writes(path, 6000)  # a fixed sleep loses the race on a loaded machine
         report = scan_report(path, jobs=2)
     finally:
         stop.set()

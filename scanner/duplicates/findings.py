@@ -56,6 +56,19 @@ def report_leakage(totals, test: Side, references: list[Side]) -> None:
     _ordered(totals)
 
 
+def report_same_store(totals, path: str) -> None:
+    """DS804 when the test source is the training source itself: every record leaks."""
+    if not _wanted(totals.sink.settings, "DS804") or not totals.records:
+        return
+    totals.sink.add(0, None, Problem(
+        "DS804", f"the test source is the training source ({path}): all {totals.records} "
+        "test records are training records", {"group": {
+            "kind": "same_store", "size": 2 * totals.records, "test_records": totals.records,
+            "train_records": totals.records, "train_store": path, "max_distance": 0,
+            "labels": {}, "members": [], "train_members": []}}))
+    _ordered(totals)
+
+
 def _wanted(settings, *codes: str) -> bool:
     return settings.duplicates and any(settings.reports(code) for code in codes)
 

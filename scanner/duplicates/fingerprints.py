@@ -45,16 +45,16 @@ class FingerprintSink:
         self.exact: list[np.ndarray] = []
         self.perceptual: list[np.ndarray] = []
         self.kinds: list[int] = []
-        self.pictures: dict[tuple, tuple[list, list, list]] = {}  # size -> indices, hashes, pictures
+        # decoded pictures waiting, by size: (indices, exact hashes, pictures)
+        self.pictures: dict[tuple, tuple[list, list, list]] = {}
 
     def add_image(self, index: int, data, pixels) -> None:
         """An encoded image: its bytes, and the pixels its check decoded (or None)."""
-        if not self.enabled:
-            return
+        if not self.enabled or data is None or not len(data):
+            return  # no payload: nothing to be the same as
         picture = _as_picture(pixels)
         if picture is None:  # undecodable: only its bytes can match
-            self._add([index], [bytes_hash(bytes(data) if not isinstance(data, bytes) else data,
-                                           KIND_IMAGE)], None, KIND_IMAGE)
+            self._add([index], [bytes_hash(data, KIND_IMAGE)], None, KIND_IMAGE)
             return
         waiting = self.pictures.setdefault(picture.shape, ([], [], []))
         waiting[0].append(index)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from .findings import Side, report_leakage
+from .findings import Side, report_leakage, report_same_store
 from .keys import reopened_keys, sniff_kind
 
 
@@ -33,8 +33,15 @@ def net_leakage(sections) -> None:
     """`dscan net`: every TEST source against every TRAIN source of the same net."""
     scanned = [s for s in sections if s.outcome is not None and not s.outcome.partial]
     for test in [s for s in scanned if "TEST" in s.phases and "TRAIN" not in s.phases]:
-        references = [side_of(s.outcome, s.backend) for s in scanned
-                      if "TRAIN" in s.phases and s is not test]
+        trains = [s for s in scanned if "TRAIN" in s.phases and s is not test]
+        same = [s for s in trains if _same_path(s.outcome, test.outcome)]
+        for train in same:  # every record leaks: one finding says so
+            report_same_store(test.outcome.totals, test.outcome.source["path"])
+        references = [side_of(s.outcome, s.backend) for s in trains if s not in same]
         if references:
             report_leakage(test.outcome.totals, side_of(test.outcome, test.backend),
                            references)
+
+
+def _same_path(one, other) -> bool:
+    return os.path.realpath(one.source["path"]) == os.path.realpath(other.source["path"])
