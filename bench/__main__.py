@@ -91,6 +91,7 @@ def main() -> None:
               f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
     if not args.quick:
         _scaling(args)
+    _duplicates_overhead(args)
     if not args.no_dask:
         _dask_overhead(args)
 
@@ -110,6 +111,21 @@ def _scaling(args) -> None:
         rate = {n: f["records"] / f["seconds"] for n, f in runs.items()}
         print(f"{'':<10} rate x{rate[SCALING[small]] / rate[small]:.2f}, memory "
               f"x{runs[SCALING[small]]['peak_kib'] / runs[small]['peak_kib']:.2f}\n")
+
+
+def _duplicates_overhead(args) -> None:
+    """The duplicate step (fingerprints in the workers, the join in the parent): the same
+    scan with and without it, in this run; 1M raw records at full size."""
+    print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10}   duplicate step")
+    for name in [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]:
+        path = _workload(name, args.quick)
+        runs = {"with": _median(args.repeat, lambda: _dscan(name, path, args.jobs)),
+                "without": _median(args.repeat, lambda: _dscan(name, path, args.jobs,
+                                                               ("--no-duplicates",)))}
+        with_s, without_s = runs["with"]["seconds"], runs["without"]["seconds"]
+        print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f}   "
+              f"+{(with_s / without_s - 1) * 100:.0f}% of the scan time (target <= 10%)")
+    print()
 
 
 def _median(repeat: int, measure) -> dict:

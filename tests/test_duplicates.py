@@ -7,6 +7,7 @@ import itertools
 import json
 
 import imagehash
+import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,6 +16,7 @@ from scanner.checks import CATALOGUE
 from scanner.cli import main
 from scanner.datum import decode_datum
 from scanner.duplicates.hashing import image_phash, hamming, values_phash
+from scanner.report.json_report import load_schema
 
 from . import builders as b
 from .planted import COPY_KINDS, fixture_pictures, noisy_raw, planted_jpegs
@@ -24,7 +26,9 @@ EVERY = frozenset(CATALOGUE)
 
 
 def scan_report(path, **settings):
-    return _scan_report(path, enabled=EVERY, **settings)
+    report = _scan_report(path, enabled=EVERY, **settings)
+    jsonschema.validate(report, load_schema())  # the groups, as the schema has them
+    return report
 
 DISTANCE = 10  # dscan's default near distance, used for both hashes
 
@@ -127,6 +131,7 @@ def test_leakage_against_a_training_store_names_both_sides(tmp_path, capsys):
     assert main(["lmdb", test, "--against", train, "--no-progress", "-q", "-j", "1",
                  "--json", str(tmp_path / "r.json"), "--max-examples", "100"]) == 1
     report = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(report, load_schema())
     leaks = [f for f in report["findings"] if f["code"] == "DS804"]
     assert len(leaks) >= 9
     first = leaks[0]["detail"]["group"]
@@ -148,7 +153,7 @@ def test_no_duplicates_turns_the_step_off(tmp_path):
 
 
 def test_value_and_image_hashes_agree_on_the_same_picture():
-    picture = np.asarray(fixture_pictures()[0].convert("L").resize((32, 32)))
+    picture = np.asarray(fixture_pictures()[0].convert("L").resize((16, 16)))
     as_image = image_phash(picture[None])
-    as_values = values_phash(picture.reshape(1, 1, -1), 32, 32)
+    as_values = values_phash(picture.reshape(1, 1, -1), 16, 16)
     assert hamming(as_image, as_values)[0] == 0

@@ -30,10 +30,10 @@ def report_within(totals, keys_of: KeysOf) -> None:
     if totals.fingerprints is None or not _wanted(settings, "DS801", "DS802", "DS803"):
         return
     found = join(totals.fingerprints, settings.near_distance)
+    keys_of = _prefetched(keys_of, [g.members[:MEMBERS_SHOWN] for g in found.groups])
     for group in found.groups:
-        problem = _within_problem(group, totals.labels, keys_of)
-        if problem is not None:
-            totals.sink.add(int(group.members[0]), None, problem)
+        problem = _within_problem(group, totals.labels, keys_of, found.distance)
+        totals.sink.add(int(group.members[0]), None, problem)
 
 
 def report_leakage(totals, test: Side, references: list[Side]) -> None:
@@ -47,12 +47,19 @@ def report_leakage(totals, test: Side, references: list[Side]) -> None:
             continue
         both = Fingerprints.concatenate([test.prints, reference.prints])
         split = len(test.prints)
-        for group in join(both, settings.near_distance).groups:
-            ours, theirs = group.members < split, group.members >= split
-            if ours.any() and theirs.any():
-                problem = _leak_problem(group, ours, split, test, reference)
-                first = int(group.members[ours][0])
-                totals.sink.add(first, test.keys_of([first]).get(first), problem)
+        found = join(both, settings.near_distance)
+        leaks = [g for g in found.groups if (g.members < split).any() and
+                 (g.members >= split).any()]
+        ours = Side(test.name, test.prints, test.labels, _prefetched(
+            test.keys_of, [g.members[g.members < split][:MEMBERS_SHOWN] for g in leaks]))
+        theirs = Side(reference.name, reference.prints, reference.labels, _prefetched(
+            reference.keys_of,
+            [g.members[g.members >= split][:MEMBERS_SHOWN] - split for g in leaks]))
+        for group in leaks:
+            mine = group.members < split
+            problem = _leak_problem(group, mine, split, ours, theirs, found.distance)
+            first = int(group.members[mine][0])
+            totals.sink.add(first, ours.keys_of([first]).get(first), problem)
     _ordered(totals)
 
 
@@ -65,8 +72,16 @@ def report_same_store(totals, path: str) -> None:
         "test records are training records", {"group": {
             "kind": "same_store", "size": 2 * totals.records, "test_records": totals.records,
             "train_records": totals.records, "train_store": path, "max_distance": 0,
+            "distance_limit": 0,
             "labels": {}, "members": [], "train_members": []}}))
     _ordered(totals)
+
+
+def _prefetched(keys_of: KeysOf, parts: list[np.ndarray]) -> KeysOf:
+    """One lookup for every index in `parts`; later calls answer from it."""
+    wanted = sorted({int(i) for part in parts for i in part.tolist()})
+    known = keys_of(wanted) if wanted else {}
+    return lambda indices: {i: known[i] for i in indices if i in known}
 
 
 def _wanted(settings, *codes: str) -> bool:
@@ -93,14 +108,15 @@ def _label_counts(labels: np.ndarray, positions: np.ndarray) -> dict[str, int]:
     return {str(label): n for label, n in sorted(counts.items())}
 
 
-def _within_problem(group: Group, labels: np.ndarray, keys_of: KeysOf) -> Problem | None:
+def _within_problem(group: Group, labels: np.ndarray, keys_of: KeysOf,
+                    limit: int) -> Problem:
     distances = np.zeros(len(group.members), np.int64) if group.exact else group.distances
     label_counts = _label_counts(labels, group.members)
     how = "the same bytes" if group.exact else \
         f"the same picture (within {int(distances.max())} bits)"
     detail = {"group": {
         "kind": "exact" if group.exact else "near", "size": len(group.members),
-        "max_distance": int(distances.max()), "labels": label_counts,
+        "max_distance": int(distances.max()), "distance_limit": limit, "labels": label_counts,
         "members": _members(group.members, distances, labels, keys_of)}}
     shown = ", ".join(m["key"] or f"#{m['index']}" for m in detail["group"]["members"][:3])
     more = f" and {len(group.members) - 3} more" if len(group.members) > 3 else ""
@@ -113,7 +129,7 @@ def _within_problem(group: Group, labels: np.ndarray, keys_of: KeysOf) -> Proble
 
 
 def _leak_problem(group: Group, ours: np.ndarray, split: int, test: Side,
-                  reference: Side) -> Problem:
+                  reference: Side, limit: int) -> Problem:
     exact = group.exact
     distances = np.zeros(len(group.members), np.int64) if exact else group.distances
     mine, theirs = group.members[ours], group.members[~ours] - split
@@ -122,7 +138,7 @@ def _leak_problem(group: Group, ours: np.ndarray, split: int, test: Side,
                              reference.name)
     detail = {"group": {
         "kind": "exact" if exact else "near", "size": len(group.members),
-        "max_distance": int(distances.max()),
+        "max_distance": int(distances.max()), "distance_limit": limit,
         "labels": _label_counts(test.labels, mine), "members": test_members,
         "test_records": len(mine), "train_records": len(theirs),
         "train_store": reference.name, "train_members": train_members}}

@@ -8,7 +8,7 @@ import numpy as np
 
 from .fingerprints import Fingerprints
 from .hashing import KIND_NONE, hamming
-from .search import near_pairs
+from .search import chance_distance, near_pairs
 
 _NO_PICTURE = 0x80
 
@@ -25,6 +25,7 @@ class Group:
 @dataclass
 class Join:
     groups: list[Group]
+    distance: int  # the near distance applied (the asked one, or less among many pictures)
     guaranteed_distance: int  # no pair within this distance can have been missed
 
 
@@ -33,24 +34,38 @@ def join(prints: Fingerprints, distance: int) -> Join:
     within `distance` bits (of the same kind)."""
     known = np.flatnonzero(prints.kind != KIND_NONE)
     parent = np.arange(len(prints))
-    guaranteed = distance
     _link_equal(parent, known, prints.exact[known])
     exact_roots = _roots(parent)
     with_picture = known[(prints.kind[known] & _NO_PICTURE) == 0]
-    for kind in np.unique(prints.kind[with_picture]).tolist():
+    kinds = [int(k) for k in np.flatnonzero(np.bincount(prints.kind[with_picture],
+                                                         minlength=256))]
+    distinct = {kind: _distinct(prints.perceptual[with_picture[prints.kind[with_picture] ==
+                                                               kind]]) for kind in kinds}
+    distance = min([distance] + [chance_distance(len(u), distance) for u, _ in
+                                 distinct.values()])
+    guaranteed = distance
+    for kind in kinds:
         members = with_picture[prints.kind[with_picture] == kind]
-        hashes = prints.perceptual[members]
-        _link_equal(parent, members, hashes)
-        unique, first = np.unique(hashes, return_index=True)
+        _link_equal(parent, members, prints.perceptual[members])
+        unique, first = distinct[kind]
         i, j, _, covered = near_pairs(unique, distance)
         guaranteed = min(guaranteed, covered)
         for a, b in zip(members[first[i]].tolist(), members[first[j]].tolist()):
             _union(parent, a, b)
     roots = _roots(parent)
-    return Join(_groups(roots, exact_roots, prints, distance), guaranteed)
+    return Join(_groups(roots, exact_roots, prints, distance), distance, guaranteed)
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, sorted, and the position of the first of each."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.ones(0, bool)
+    return ordered[starts], order[starts]
 
 
 def _link_equal(parent: np.ndarray, positions: np.ndarray, values: np.ndarray) -> None:
+    """Union every run of equal values (positions in `parent`)."""
     order = np.argsort(values, kind="stable")
     same = np.flatnonzero(values[order][1:] == values[order][:-1])
     for a, b in zip(positions[order[same]].tolist(), positions[order[same + 1]].tolist()):

@@ -4,15 +4,30 @@ within d // m bits on one of m bands, so only hashes that do are compared)."""
 from __future__ import annotations
 
 from itertools import combinations
-from math import comb
+from math import comb, log2
 
 import numpy as np
 
 from .hashing import hamming
 
-BRUTE_FORCE_MAX = 3000  # below this many distinct hashes every pair is compared
+BRUTE_FORCE_MAX = 2048  # up to this many distinct hashes every pair is compared
 _BLOCK = 512
-_LOOKUP_BUDGET = 4_000_000  # band lookups in all: beyond, the guaranteed distance narrows
+_LOOKUP_BUDGET = 2_000_000  # band lookups in all: beyond, the guaranteed distance narrows
+_CHANCE = 0.1  # pairs that chance alone may put within the distance, among uniform hashes
+
+
+def chance_distance(count: int, wanted: int) -> int:
+    """The largest distance (at most `wanted`) at which fewer than _CHANCE pairs of `count`
+    unrelated uniform 64-bit hashes would fall: beyond it, matches are coincidences."""
+    pairs = count * (count - 1) / 2
+    if pairs < 1:
+        return wanted
+    cumulative = 0.0
+    for distance in range(wanted + 1):
+        cumulative += comb(64, distance) / 2.0 ** 64
+        if pairs * cumulative > _CHANCE:
+            return max(distance - 1, 0)
+    return wanted
 
 
 def near_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -43,8 +58,8 @@ def _all_pairs(hashes: np.ndarray, distance: int):
 def plan_bands(count: int, distance: int) -> tuple[int, int, int]:
     """(bands, bits per band, probe radius) for `count` hashes: bands wide enough that a
     band value is shared by few hashes, and the radius that covers `distance` when the
-    number of probes allows it."""
-    width = min(32, max(16, int(np.ceil(np.log2(max(count, 2)))) + 1))
+    number of lookups allows it."""
+    width = min(24, max(16, int(log2(max(count, 2))) + 1))
     bands = 64 // width
     radius = -(-(distance + 1) // bands) - 1
     while radius > 0 and sum(comb(width, r) for r in range(radius + 1)) * bands * count > \
@@ -53,47 +68,49 @@ def plan_bands(count: int, distance: int) -> tuple[int, int, int]:
     return bands, width, radius
 
 
-def _masks(width: int, radius: int) -> np.ndarray:
-    masks = [0]
+def _masks(width: int, radius: int) -> list[int]:
+    masks = []
     for r in range(1, radius + 1):
         masks += [sum(1 << b for b in bits) for bits in combinations(range(width), r)]
-    return np.array(masks, np.uint64)
+    return masks
 
 
 def _multi_index(hashes: np.ndarray, distance: int):
     bands, width, radius = plan_bands(len(hashes), distance)
     found_i, found_j = [], []
-    mask = np.uint64((1 << width) - 1)
     for band in range(bands):
-        values = (hashes >> np.uint64(band * width)) & mask
+        values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
+                  ).astype(np.int64)
         order = np.argsort(values, kind="stable")
-        ordered = values[order]
+        starts = np.zeros((1 << width) + 1, np.int64)  # a dense table: value -> its run
+        np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
+        _equal_runs(order, values[order], found_i, found_j)
         for flip in _masks(width, radius):
-            if flip == 0:  # equal band values: runs of the sorted values
-                _runs(order, ordered, found_i, found_j)
-                continue
-            lo = np.searchsorted(ordered, values ^ flip, "left")
-            hi = np.searchsorted(ordered, values ^ flip, "right")
+            probe = values ^ flip
+            lo, hi = starts[probe], starts[probe + 1]
             counts = hi - lo
-            if not counts.any():
+            total = int(counts.sum())
+            if not total:
                 continue
             first = np.repeat(np.arange(len(hashes)), counts)
-            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-            second = order[starts + np.arange(counts.sum())]
+            second = order[np.repeat(lo - np.cumsum(counts) + counts, counts) +
+                           np.arange(total)]
             keep = first < second
             found_i.append(first[keep])
             found_j.append(second[keep])
+    covered = bands * (radius + 1) - 1
     if not found_i:
         empty = np.empty(0, np.int64)
-        return empty, empty, empty, bands * (radius + 1) - 1
-    codes = np.unique(np.concatenate(found_i) * len(hashes) + np.concatenate(found_j))
+        return empty, empty, empty, min(distance, covered)
+    codes = np.sort(np.concatenate(found_i) * len(hashes) + np.concatenate(found_j))
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
     first, second = codes // len(hashes), codes % len(hashes)
     dists = hamming(hashes[first], hashes[second])
     keep = dists <= distance
-    return first[keep], second[keep], dists[keep], min(distance, bands * (radius + 1) - 1)
+    return first[keep], second[keep], dists[keep], min(distance, covered)
 
 
-def _runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: list) -> None:
+def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: list) -> None:
     """Pairs of positions whose band values are equal (each run of equal sorted values)."""
     same = np.flatnonzero(ordered[1:] == ordered[:-1])
     gap = 1
