@@ -124,7 +124,7 @@ def _duplicates_overhead(args) -> None:
                                                                ("--no-duplicates",)))}
         with_s, without_s = runs["with"]["seconds"], runs["without"]["seconds"]
         print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f}   "
-              f"+{(with_s / without_s - 1) * 100:.0f}% of the scan time (target <= 10%)")
+              f"{(with_s / without_s - 1) * 100:+.0f}% of the scan time (target <= 10%)")
     print()
 
 

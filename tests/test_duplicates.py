@@ -157,3 +157,21 @@ def test_value_and_image_hashes_agree_on_the_same_picture():
     as_image = image_phash(picture[None])
     as_values = values_phash(picture.reshape(1, 1, -1), 16, 16)
     assert hamming(as_image, as_values)[0] == 0
+
+
+def test_html_shows_each_group_as_thumbnails_train_beside_test(tmp_path):
+    values, _ = planted_jpegs("quality70", originals=6)
+    train = b.make_lmdb(tmp_path / "train", values[:6] + values[:1])  # one exact copy
+    test = b.make_lmdb(tmp_path / "test", values[6:9])
+    page = tmp_path / "r.html"
+    main(["lmdb", test, "--against", train, "--no-progress", "-q", "-j", "1",
+          "--html", str(page)])
+    html = page.read_text()
+    assert html.count('class="side members"') == 3 == html.count('class="side train_members"')
+    # 3 test records; their 3 originals in train, one of them twice
+    assert html.count('<figure class="member">') == 7
+    assert html.count('src="data:image/png;base64,') >= 7
+    main(["lmdb", train, "--no-progress", "-q", "-j", "1", "--html", str(page)])
+    within = page.read_text()
+    assert within.count('<figure class="member">') == 2
+    assert 'class="side train_members"' not in within

@@ -145,9 +145,10 @@ def _leak_problem(group: Group, ours: np.ndarray, split: int, test: Side,
     how = "the same bytes as" if exact else "the same picture as"
     first = test_members[0]["key"] or f"#{test_members[0]['index']}"
     other = train_members[0]["key"] or f"#{train_members[0]['index']}"
-    return Problem("DS804", f"{len(mine)} test record{'s' if len(mine) != 1 else ''} "
-                   f"({first}) hold {how} {len(theirs)} record{'s' if len(theirs) != 1 else ''}"
-                   f" of {reference.name} ({other})", detail)
+    records = "1 test record holds" if len(mine) == 1 else f"{len(mine)} test records hold"
+    return Problem("DS804", f"{records} ({first}) {how} {len(theirs)} "
+                   f"record{'s' if len(theirs) != 1 else ''} of {reference.name} ({other})",
+                   detail)
 
 
 def _ordered(totals) -> None:
