@@ -32,8 +32,8 @@ class Join:
 def join(prints: Fingerprints, distance: int) -> Join:
     """Groups of two or more records: connected by equal exact hashes or by perceptual hashes
     within `distance` bits (of the same kind)."""
-    known = np.flatnonzero(prints.kind != KIND_NONE)
-    parent = np.arange(len(prints))
+    known = np.flatnonzero(prints.kind != KIND_NONE).astype(np.int32)
+    parent = np.arange(len(prints), dtype=np.int32)  # 4 bytes a record
     _link_equal(parent, known, prints.exact[known])
     exact_roots = _roots(parent)
     with_picture = known[(prints.kind[known] & _NO_PICTURE) == 0]
@@ -58,7 +58,7 @@ def join(prints: Fingerprints, distance: int) -> Join:
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values, sorted, and the position of the first of each."""
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values, kind="stable").astype(np.int32)
     ordered = values[order]
     starts = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.ones(0, bool)
     return ordered[starts], order[starts]
@@ -66,7 +66,7 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _link_equal(parent: np.ndarray, positions: np.ndarray, values: np.ndarray) -> None:
     """Union every run of equal values (positions in `parent`)."""
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values, kind="stable").astype(np.int32)
     same = np.flatnonzero(values[order][1:] == values[order][:-1])
     for a, b in zip(positions[order[same]].tolist(), positions[order[same + 1]].tolist()):
         _union(parent, a, b)

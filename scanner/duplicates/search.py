@@ -80,19 +80,20 @@ def _multi_index(hashes: np.ndarray, distance: int):
     found_i, found_j = [], []
     for band in range(bands):
         values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
-                  ).astype(np.int64)
-        order = np.argsort(values, kind="stable")
-        starts = np.zeros((1 << width) + 1, np.int64)  # a dense table: value -> its run
-        np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
+                  ).astype(np.int32)
+        order = np.argsort(values, kind="stable").astype(np.int32)
         _equal_runs(order, values[order], found_i, found_j)
+        if radius:  # a dense table: band value -> where its run starts in `order`
+            starts = np.zeros((1 << width) + 1, np.int32)
+            np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
         for flip in _masks(width, radius):
-            probe = values ^ flip
+            probe = values ^ np.int32(flip)
             lo, hi = starts[probe], starts[probe + 1]
             counts = hi - lo
             total = int(counts.sum())
             if not total:
                 continue
-            first = np.repeat(np.arange(len(hashes)), counts)
+            first = np.repeat(np.arange(len(hashes), dtype=np.int32), counts)
             second = order[np.repeat(lo - np.cumsum(counts) + counts, counts) +
                            np.arange(total)]
             keep = first < second
@@ -102,7 +103,8 @@ def _multi_index(hashes: np.ndarray, distance: int):
     if not found_i:
         empty = np.empty(0, np.int64)
         return empty, empty, empty, min(distance, covered)
-    codes = np.sort(np.concatenate(found_i) * len(hashes) + np.concatenate(found_j))
+    codes = np.sort(np.concatenate(found_i).astype(np.int64) * len(hashes) +
+                    np.concatenate(found_j))
     codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
     first, second = codes // len(hashes), codes % len(hashes)
     dists = hamming(hashes[first], hashes[second])
