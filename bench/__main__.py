@@ -70,7 +70,12 @@ def main() -> None:
                         help="runs of each measurement; the median is shown (default 3)")
     parser.add_argument("--no-dask", action="store_true",
                         help="skip the Dask executor's overhead against the local pool")
+    parser.add_argument("--duplicates-only", action="store_true",
+                        help="only the duplicate step's overhead (with and without it)")
     args = parser.parse_args()
+    if args.duplicates_only:
+        _duplicates_overhead(args)
+        return
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
           f"{'anon MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
     for name in args.only:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 
 import imagehash
 import jsonschema
@@ -19,7 +20,7 @@ from scanner.duplicates.hashing import image_phash, hamming, values_phash
 from scanner.report.json_report import load_schema
 
 from . import builders as b
-from .planted import COPY_KINDS, fixture_pictures, noisy_raw, planted_jpegs
+from .planted import FIXTURES, COPY_KINDS, encode, fixture_pictures, noisy_raw, planted_jpegs
 from .scanning import scan_report as _scan_report
 
 EVERY = frozenset(CATALOGUE)
@@ -31,6 +32,7 @@ def scan_report(path, **settings):
     return report
 
 DISTANCE = 10  # dscan's default near distance, used for both hashes
+SHARED_CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
 
 
 def _grouped_pairs(report: dict, codes=("DS801", "DS802", "DS803")) -> set[tuple[int, int]]:
@@ -103,9 +105,7 @@ def test_copies_under_other_labels_are_errors(tmp_path):
 
 def test_exact_copies_form_one_group_with_exact_counts(tmp_path):
     image = b.encoded_datum(b.jpeg(seed=1), label=2)
-    others = [b.encoded_datum(p, label=1) for p in
-              (b"" + __import__("tests.planted", fromlist=["encode"]).encode(x)
-               for x in fixture_pictures()[:5])]
+    others = [b.encoded_datum(encode(picture), label=1) for picture in fixture_pictures()[:5]]
     path = b.make_lmdb(tmp_path / "db", others + [image] * 30)
     report = scan_report(path, max_examples=5)
     groups = [f for f in report["findings"] if f["code"] == "DS801"]
@@ -117,9 +117,12 @@ def test_exact_copies_form_one_group_with_exact_counts(tmp_path):
     assert report["summary"]["by_code"]["DS801"] == 1
 
 
-def test_natural_photos_give_no_duplicate_finding(tmp_path):
-    report = scan_report(f"{__import__('tests.planted', fromlist=['FIXTURES']).FIXTURES}"
-                         "/natural_enc_lmdb")
+@pytest.mark.parametrize("path", [os.path.join(FIXTURES, "natural_enc_lmdb"),
+                                  os.path.join(SHARED_CORPUS, "natural_enc_lmdb")])
+def test_natural_photos_give_no_duplicate_finding(path):
+    if not os.path.isdir(path):
+        pytest.skip(f"{path} is not here")
+    report = scan_report(path)
     assert not {"DS801", "DS802", "DS803"} & set(report["summary"]["by_code"])
 
 
@@ -175,3 +178,15 @@ def test_html_shows_each_group_as_thumbnails_train_beside_test(tmp_path):
     within = page.read_text()
     assert within.count('<figure class="member">') == 2
     assert 'class="side train_members"' not in within
+
+
+def test_hdf5_rows_that_repeat_are_exact_duplicates_named_by_entry_and_row(tmp_path):
+    rows = b.float_rows(6, shape=(1, 16, 16), seed=3)
+    rows[4] = rows[1]
+    path = b.make_h5(tmp_path / "a.h5", data=rows, label=np.array([0, 1, 0, 0, 1, 0]))
+    report = scan_report(path, backend="hdf5")
+    [finding] = [f for f in report["findings"] if f["code"].startswith("DS80")]
+    members = finding["detail"]["group"]["members"]
+    assert finding["code"] == "DS801"
+    assert [m["key"] for m in members] == [f"{path}:1", f"{path}:4"]
+    assert [m["label"] for m in members] == [1, 1]

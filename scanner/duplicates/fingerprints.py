@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hashing import (KIND_IMAGE, KIND_NONE, KIND_VALUES, bytes_hash, image_phash,
+from .hashing import (KIND_IMAGE, KIND_VALUES, bytes_hash, image_phash,
                       rows_hash, shape_tag, values_phash)
 
 _PICTURE_BATCH = 256  # decoded pictures of one size hashed together
