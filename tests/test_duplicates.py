@@ -190,3 +190,15 @@ def test_hdf5_rows_that_repeat_are_exact_duplicates_named_by_entry_and_row(tmp_p
     assert finding["code"] == "DS801"
     assert [m["key"] for m in members] == [f"{path}:1", f"{path}:4"]
     assert [m["label"] for m in members] == [1, 1]
+
+
+def test_pictures_of_many_sizes_are_hashed_as_they_come():
+    from scanner.duplicates.fingerprints import FingerprintSink
+
+    sink = FingerprintSink()
+    for index in range(1200):  # 1200 sizes: no size fills a batch
+        size = (32 + index % 30, 32 + index // 30)
+        sink.add_image(index, b"%d" % index, np.zeros(size, np.uint8))
+        assert sink.waiting < 1024
+    prints = sink.result(1200)
+    assert (prints.kind == 1).all() and len(np.unique(prints.exact)) == 1200

@@ -47,6 +47,7 @@ class FingerprintSink:
         self.kinds: list[int] = []
         # decoded pictures waiting, by size: (indices, exact hashes, pictures)
         self.pictures: dict[tuple, tuple[list, list, list]] = {}
+        self.waiting = 0  # pictures held, all sizes
 
     def add_image(self, index: int, data, pixels) -> None:
         """An encoded image: its bytes, and the pixels its check decoded (or None)."""
@@ -60,8 +61,12 @@ class FingerprintSink:
         waiting[0].append(index)
         waiting[1].append(bytes_hash(data, KIND_IMAGE))
         waiting[2].append(picture)
+        self.waiting += 1
         if len(waiting[0]) >= _PICTURE_BATCH:
             self._hash_pictures(picture.shape)
+        elif self.waiting >= 4 * _PICTURE_BATCH:  # pictures of many sizes: bound the memory
+            for shape in list(self.pictures):
+                self._hash_pictures(shape)
 
     def add_values(self, indices, values: np.ndarray, shape: tuple | None) -> None:
         """Samples (n, C, L) of one dtype and shape (raw data, float_data, HDF5 rows)."""
@@ -74,6 +79,7 @@ class FingerprintSink:
 
     def _hash_pictures(self, shape: tuple) -> None:
         indices, exact, pictures = self.pictures.pop(shape)
+        self.waiting -= len(indices)
         self._add(indices, exact, image_phash(np.stack(pictures)), KIND_IMAGE)
 
     def _add(self, indices, exact, perceptual, kind: int) -> None:

@@ -69,7 +69,7 @@ def shape_tag(kind: int, dtype: str, shape: tuple) -> int:
     return xxhash.xxh3_64_intdigest(f"{kind}:{dtype}:{shape}".encode(), _SEED)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _phash_matrix(side: int) -> np.ndarray:
     """8 x side: area resize of `side` pixels to 32, then the 8 lowest DCT-II frequencies."""
     scale = side / _PHASH_SIDE

@@ -19,7 +19,8 @@ def side_of(outcome, backend_name: str) -> Side:
 def against(outcome, backend_name: str, paths: list[str], run_scan) -> None:
     """DS804 for the scanned store against each store in `paths` (any backend kind);
     `run_scan(kind, path, settings)` scans a reference store and returns its outcome."""
-    if not paths or not outcome.settings.duplicates or outcome.totals.fingerprints is None:
+    if not paths or outcome.partial or not outcome.settings.duplicates or \
+            outcome.totals.fingerprints is None:
         return
     quiet = dataclasses.replace(outcome.settings, enabled=frozenset(), limit=None)
     references = []
