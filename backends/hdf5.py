@@ -17,11 +17,13 @@ import h5py
 import numpy as np
 
 from scanner.checks.registry import Problem
+from scanner.kinds import kind_of, suggestion
 from scanner.errors import InputNotFoundError, StoreReadError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
 
 from .base import PlanningFinding
+from .keyrange import apportion, even_cuts
 
 INT_MAX = 2 ** 31 - 1
 SLAB_BYTES = 8 << 20  # rows read at once, per dataset
@@ -49,7 +51,7 @@ def _list_entries(path: str) -> list[tuple[str, str | None, str]]:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if os.path.isdir(path):
         raise WrongKindError(f"{path}: is a directory; dscan hdf5 expects an .h5 file or a "
-                             "source list (a text file of .h5 paths)")
+                             f"source list (a text file of .h5 paths){suggestion(path, 'dscan hdf5')}")
     if h5py.is_hdf5(path):
         return [(path, path, "given")]
     with open(path, "rb") as handle:
@@ -58,8 +60,9 @@ def _list_entries(path: str) -> list[tuple[str, str | None, str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if text is None or "\0" in text:
-        raise WrongKindError(f"{path}: neither an HDF5 file nor a source list of .h5 paths")
+    if text is None or "\0" in text or kind_of(path) not in (None, "hdf5-list"):
+        raise WrongKindError(f"{path}: neither an HDF5 file nor a source list of .h5 paths"
+                             f"{suggestion(path, 'dscan hdf5')}")
     entries = text.split()
     if not entries:
         raise WrongKindError(f"{path}: the source list names no file")
@@ -184,21 +187,23 @@ class Hdf5Backend:
         return sum(f.rows for f in self.files)
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        usable = [f for f in self.files if f.rows]
-        total_bytes = sum(f.rows * f.row_bytes for f in usable)
-        target = max(1, -(-self.count() // max(count, 1)))
-        shards, remaining = [], self.count() if limit is None else limit
-        for plan in usable:
-            rows = min(plan.rows, remaining)
-            step = rows if total_bytes < SMALL_SOURCE_BYTES else \
-                max(plan.chunk_rows, -(-target // plan.chunk_rows) * plan.chunk_rows)
-            for start in range(0, rows, max(step, 1)):
-                shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
-                                    start=start, stop=min(start + step, rows),
-                                    datasets=tuple(self.tops)))
-            remaining -= rows
+        """Shards of about equal bytes: apportioned to the files by size, each file cut on
+        chunk boundaries; a small source is one shard per file."""
+        files, remaining = [], self.count() if limit is None else limit
+        for plan in (f for f in self.files if f.rows):
             if remaining <= 0:
                 break
+            files.append((plan, min(plan.rows, remaining)))
+            remaining -= files[-1][1]
+        sizes = [rows * plan.row_bytes for plan, rows in files]
+        parts = [1] * len(files) if sum(sizes) < SMALL_SOURCE_BYTES else apportion(
+            sizes, max(count, 1), [-(-rows // plan.chunk_rows) for plan, rows in files])
+        shards = []
+        for (plan, rows), pieces in zip(files, parts):
+            cuts = even_cuts(rows, pieces, plan.chunk_rows)
+            for start, stop in zip(cuts, cuts[1:]):
+                shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
+                                    start=start, stop=stop, datasets=tuple(self.tops)))
         return shards
 
     def close(self) -> None:

@@ -2,8 +2,9 @@
 measure dscan (default settings, every check on), the naive script and the ceiling probe in
 this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
 included) and the ratios; then (full size) the 1M-record raw and 200k-record JPEG LMDBs
-against the small ones, and the Dask executor against the local pool on the same machine
-(with the dask extra installed)."""
+against the small ones, 1 and 2 workers with N workers simulated from a real shard plan, and
+the Dask executor against the local pool on the same machine (with the dask extra
+installed)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 
+from bench import cores
 from bench.memory import PeakAnon
 
 # Memory: peak anonymous (private) memory of the process and its workers, summed; RSS would
@@ -51,7 +53,7 @@ def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
-            "wall": wall, "peak_kib": peak}
+            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", [])}
 
 
 def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
@@ -96,6 +98,8 @@ def main() -> None:
               f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
     if not args.quick:
         _scaling(args)
+    if "raw" in args.only:
+        _cores(args)
     _duplicates_overhead(args)
     if not args.no_dask:
         _dask_overhead(args)
@@ -131,6 +135,15 @@ def _duplicates_overhead(args) -> None:
         print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f}   "
               f"{(with_s / without_s - 1) * 100:+.0f}% of the scan time (target <= 10%)")
     print()
+
+
+def _cores(args) -> None:
+    """1 and 2 workers measured on the large raw store, N workers simulated from its plan."""
+    name = "raw_1m"  # 60k records with --quick
+    path = _workload(name, args.quick)
+    print("scaling with cores")
+    cores.report(name, lambda jobs, extra: _median(args.repeat,
+                                                   lambda: _dscan(name, path, jobs, extra)))
 
 
 def _median(repeat: int, measure) -> dict:

@@ -202,3 +202,14 @@ def test_pictures_of_many_sizes_are_hashed_as_they_come():
         assert sink.waiting < 1024
     prints = sink.result(1200)
     assert (prints.kind == 1).all() and len(np.unique(prints.exact)) == 1200
+
+
+def test_against_a_path_that_is_no_store_is_one_line_before_scanning(tmp_path, capsys):
+    store = b.make_lmdb(tmp_path / "db", [b.encoded_datum(b.jpeg(seed=1))])
+    (tmp_path / "notes.txt").write_bytes(b"\x00\x01binary")
+    assert main(["lmdb", store, "--against", str(tmp_path / "gone"), "--no-progress"]) == 2
+    assert main(["lmdb", store, "--against", str(tmp_path / "notes.txt"), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.count("dscan: error:") == 2 and "no such file" in err and "not a store" in err
+    assert "records in" not in captured.out  # nothing was scanned

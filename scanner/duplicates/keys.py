@@ -6,6 +6,7 @@ import os
 import backends
 
 from ..errors import UsageError
+from ..kinds import KINDS, kind_of
 
 
 def live_keys(backend_class, shards: dict, totals):
@@ -50,22 +51,17 @@ def _in_shards(backend_class, shards: list, indices: list[int]) -> dict[int, byt
     return keys
 
 
+_BACKEND_OF = {"lmdb": "lmdb", "leveldb": "leveldb", "hdf5": "hdf5", "hdf5-list": "hdf5",
+               "image-list": "images"}
+
+
 def sniff_kind(path: str) -> str:
     """The backend of a store given by path only (`--against`)."""
-    if os.path.isdir(path):
-        if os.path.isfile(os.path.join(path, "data.mdb")):
-            return "lmdb"
-        if os.path.isfile(os.path.join(path, "CURRENT")):
-            return "leveldb"
-        raise UsageError(f"{path}: neither an LMDB (data.mdb) nor a LevelDB (CURRENT) "
-                         "directory")
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file or directory")
-    with open(path, "rb") as handle:
-        head = handle.read(512)
-    if head.startswith(b"\x89HDF\r\n\x1a\n"):
-        return "hdf5"
-    first = head.split(b"\n", 1)[0].strip().split()
-    if first and first[0].lower().endswith((b".h5", b".hdf5")):
-        return "hdf5"
-    return "images"
+    kind = kind_of(path)
+    if kind not in _BACKEND_OF:
+        what = f"; it is {KINDS[kind][0]}" if kind else ""
+        raise UsageError(f"{path}: not a store to check against (an LMDB, LevelDB, HDF5 "
+                         f"file or list, or ImageData list){what}")
+    return _BACKEND_OF[kind]
