@@ -213,3 +213,27 @@ def test_against_a_path_that_is_no_store_is_one_line_before_scanning(tmp_path, c
     err = captured.err
     assert err.count("dscan: error:") == 2 and "no such file" in err and "not a store" in err
     assert "records in" not in captured.out  # nothing was scanned
+
+
+def test_dscan_net_reports_test_records_that_are_in_train_with_keys_from_both(tmp_path):
+    from .scanning import net_report
+
+    pictures = fixture_pictures()
+    train = b.make_lmdb(tmp_path / "train", [b.encoded_datum(encode(p), label=i % 4)
+                                             for i, p in enumerate(pictures[:12])],
+                        names=[f"train_{i}.jpg" for i in range(12)])
+    test = b.make_lmdb(tmp_path / "test", [b.encoded_datum(encode(p, 75), label=i % 4)
+                                           for i, p in enumerate(pictures[10:16])],
+                       names=[f"test_{i}.jpg" for i in range(6)])
+    (tmp_path / "net.prototxt").write_text("".join(
+        f'layer {{ name: "{phase.lower()}" type: "Data" top: "data" top: "label" '
+        f'include {{ phase: {phase} }} data_param {{ source: "{source}" batch_size: 4 '
+        f'backend: LMDB }} }}\n' for phase, source in (("TRAIN", train), ("TEST", test))))
+    report = net_report(tmp_path / "net.prototxt", enabled=EVERY)
+    train_part, test_part = [s["report"] for s in report["sections"]]
+    assert not [f for f in train_part["findings"] if f["code"] == "DS804"]
+    leaks = [f for f in test_part["findings"] if f["code"] == "DS804"]
+    assert [f["key"] for f in leaks] == ["00000000_test_0.jpg", "00000001_test_1.jpg"]
+    assert [f["detail"]["group"]["train_members"][0]["key"] for f in leaks] == \
+        ["00000010_train_10.jpg", "00000011_train_11.jpg"]
+    assert report["summary"]["by_code"]["DS804"] == 2

@@ -33,43 +33,41 @@ def join(prints: Fingerprints, distance: int) -> Join:
     """Groups of two or more records: connected by equal exact hashes or by perceptual hashes
     within `distance` bits (of the same kind)."""
     known = np.flatnonzero(prints.kind != KIND_NONE).astype(np.int32)
-    parent = np.arange(len(prints), dtype=np.int32)  # 4 bytes a record
-    _link_equal(parent, known, prints.exact[known])
-    exact_roots = _roots(parent)
+    exact_roots = np.arange(len(prints), dtype=np.int32)  # 4 bytes a record
+    exact_roots[known] = _run_heads(known, prints.exact[known])[0]
+    parent = exact_roots.copy()  # equal bytes give equal pictures: their runs come first
     with_picture = known[(prints.kind[known] & _NO_PICTURE) == 0]
     kinds = [int(k) for k in np.flatnonzero(np.bincount(prints.kind[with_picture],
                                                          minlength=256))]
-    distinct = {kind: _distinct(prints.perceptual[with_picture[prints.kind[with_picture] ==
-                                                               kind]]) for kind in kinds}
-    distance = min([distance] + [chance_distance(len(u), distance) for u, _ in
-                                 distinct.values()])
-    guaranteed = distance
+    runs = {}
     for kind in kinds:
         members = with_picture[prints.kind[with_picture] == kind]
-        _link_equal(parent, members, prints.perceptual[members])
-        unique, first = distinct[kind]
+        runs[kind] = (members, *_run_heads(members, prints.perceptual[members]))
+    distance = min([distance] + [chance_distance(len(run[2]), distance)
+                                 for run in runs.values()])
+    guaranteed = distance
+    for members, heads, unique, unique_heads in runs.values():
+        parent[members] = heads
         i, j, _, covered = near_pairs(unique, distance)
         guaranteed = min(guaranteed, covered)
-        for a, b in zip(members[first[i]].tolist(), members[first[j]].tolist()):
+        for a, b in zip(unique_heads[i].tolist(), unique_heads[j].tolist()):
             _union(parent, a, b)
     roots = _roots(parent)
     return Join(_groups(roots, exact_roots, prints, distance), distance, guaranteed)
 
 
-def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values, sorted, and the position of the first of each."""
-    order = np.argsort(values, kind="stable").astype(np.int32)
+def _run_heads(positions: np.ndarray, values: np.ndarray):
+    """For each position, the smallest position holding the same value; and the distinct
+    values (sorted) with the smallest position of each."""
+    if not len(values):
+        return positions.copy(), values[:0], positions[:0]
+    order = np.argsort(values)
     ordered = values[order]
-    starts = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.ones(0, bool)
-    return ordered[starts], order[starts]
-
-
-def _link_equal(parent: np.ndarray, positions: np.ndarray, values: np.ndarray) -> None:
-    """Union every run of equal values (positions in `parent`)."""
-    order = np.argsort(values, kind="stable").astype(np.int32)
-    same = np.flatnonzero(values[order][1:] == values[order][:-1])
-    for a, b in zip(positions[order[same]].tolist(), positions[order[same + 1]].tolist()):
-        _union(parent, a, b)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    run_heads = np.minimum.reduceat(positions[order], starts)
+    heads = np.empty_like(positions)
+    heads[order] = np.repeat(run_heads, np.diff(np.r_[starts, len(values)]))
+    return heads, ordered[starts], run_heads
 
 
 def _find(parent: np.ndarray, a: int) -> int:
@@ -103,7 +101,7 @@ def _groups(roots: np.ndarray, exact_roots: np.ndarray, prints: Fingerprints,
         return []
     heads = np.unique(roots[positions])
     grouped = np.flatnonzero(np.isin(roots, heads))
-    order = grouped[np.argsort(roots[grouped], kind="stable")]
+    order = grouped[np.argsort(roots[grouped])]
     bounds = np.flatnonzero(np.diff(roots[order])) + 1
     groups = []
     for component in np.split(order, bounds):

@@ -81,7 +81,7 @@ def _multi_index(hashes: np.ndarray, distance: int):
     for band in range(bands):
         values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
                   ).astype(np.int32)
-        order = np.argsort(values, kind="stable").astype(np.int32)
+        order = np.argsort(values).astype(np.int32)
         _equal_runs(order, values[order], found_i, found_j)
         if radius:  # a dense table: band value -> where its run starts in `order`
             starts = np.zeros((1 << width) + 1, np.int32)
