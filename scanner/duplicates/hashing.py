@@ -2,8 +2,9 @@
 perceptual hash of its picture, computed many records at a time.
 
 Exact: encoded bytes go through xxh3 (about 30 GB/s); fixed-length value payloads (raw
-`data`, `float_data`, HDF5 rows) are hashed a batch at a time as a multilinear hash of their
-64-bit words with fixed odd keys (one integer matrix product), finished with a 64-bit mixer.
+`data`, `float_data`, HDF5 rows) under 2 KB are hashed a batch at a time as a multilinear
+hash of their 64-bit words with fixed odd keys (one integer matrix product), finished with a
+64-bit mixer; longer ones by xxh3 a row.
 The record's kind and shape are mixed in, so bytes that mean different things never match.
 
 Perceptual, images: the DCT hash (pHash) of the reduced decode the image check already makes:
@@ -23,7 +24,7 @@ KIND_NONE, KIND_IMAGE, KIND_VALUES = 0, 1, 2  # what a record's fingerprints wer
 _SEED = 0x64736361  # fixed: fingerprints from every worker and every run agree
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> luma, as Pillow's "L"
 _PHASH_SIDE = 32
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_WIDE_ROW = 2048  # bytes: above, xxh3 per row (0.53 us for 12 KB against 1.1 us)
 
 
 def mix64(values: np.ndarray) -> np.ndarray:
@@ -54,6 +55,10 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     dtype) is mixed in."""
     flat = np.ascontiguousarray(rows).reshape(len(rows), -1).view(np.uint8)
     width = flat.shape[1]
+    if width >= _WIDE_ROW:  # one xxh3 call a row beats the product on long rows
+        seed = (_SEED + tag) & 0xFFFFFFFFFFFFFFFF
+        return np.fromiter((xxhash.xxh3_64_intdigest(row, seed) for row in flat), np.uint64,
+                           len(flat))
     if width % 8:
         padded = np.zeros((len(rows), width + 8 - width % 8), np.uint8)
         padded[:, :width] = flat
