@@ -53,12 +53,14 @@ def _keys(words: int) -> np.ndarray:
 def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     """Exact hashes of n equal-length payloads, (n, ...) of any dtype; `tag` (the shape and
     dtype) is mixed in."""
-    flat = np.ascontiguousarray(rows).reshape(len(rows), -1).view(np.uint8)
-    width = flat.shape[1]
+    flat = rows.reshape(len(rows), -1)  # a view when each row is contiguous
+    width = flat.shape[1] * flat.itemsize
     if width >= _WIDE_ROW:  # one xxh3 call a row beats the product on long rows
         seed = (_SEED + tag) & 0xFFFFFFFFFFFFFFFF
-        return np.fromiter((xxhash.xxh3_64_intdigest(row, seed) for row in flat), np.uint64,
-                           len(flat))
+        return np.fromiter((xxhash.xxh3_64_intdigest(
+            row if row.flags.c_contiguous else row.tobytes(), seed) for row in flat),
+            np.uint64, len(flat))
+    flat = np.ascontiguousarray(flat).view(np.uint8)
     if width % 8:
         padded = np.zeros((len(rows), width + 8 - width % 8), np.uint8)
         padded[:, :width] = flat

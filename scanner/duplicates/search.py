@@ -88,12 +88,14 @@ def _multi_index(hashes: np.ndarray, distance: int):
             np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
         for flip in _masks(width, radius):
             probe = values ^ np.int32(flip)
-            lo, hi = starts[probe], starts[probe + 1]
-            counts = hi - lo
-            total = int(counts.sum())
-            if not total:
+            lo = starts[probe]
+            counts = starts[probe + 1] - lo
+            hit = np.flatnonzero(counts)  # the few hashes whose probe finds anything
+            if not len(hit):
                 continue
-            first = np.repeat(np.arange(len(hashes), dtype=np.int32), counts)
+            counts, lo = counts[hit], lo[hit]
+            total = int(counts.sum())
+            first = np.repeat(hit.astype(np.int32), counts)
             second = order[np.repeat(lo - np.cumsum(counts) + counts, counts) +
                            np.arange(total)]
             keep = first < second
