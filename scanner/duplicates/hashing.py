@@ -10,8 +10,9 @@ The record's kind and shape are mixed in, so bytes that mean different things ne
 Perceptual, images: the DCT hash (pHash) of the reduced decode the image check already makes:
 grey, area-resized to 32x32, the 8x8 lowest DCT frequencies against their median. Both steps
 are linear, so one 8 x h and one 8 x w matrix do them together.
-Perceptual, value payloads: the mean of 2x2 cells at an 8x8 grid against their mean (an
-average hash from strided views: no copy, no float conversion of the whole sample).
+Perceptual, value payloads: the same pHash from a strided view of at most 12 pixels a side
+(grid_hash, an average hash of 2x2 cells, was measured against it and finds far more
+unrelated pairs).
 """
 from __future__ import annotations
 
@@ -122,14 +123,15 @@ def image_phash(pictures: np.ndarray) -> np.ndarray:
 
 
 def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:
-    """pHash of n samples (n, C, H*W), channels summed, from a strided view of at most 16
-    pixels a side (the low frequencies need no more); None when the samples are too small
+    """pHash of n samples (n, C, H*W), channels summed, from a strided view of at most 12
+    pixels a side (the low frequencies need no more: on the corpus crops it finds fewer
+    unrelated pairs than 16 and costs a third less); None when the samples are too small
     to be pictures."""
     if height < 8 or width < 8:
         return None
     n, channels = values.shape[:2]
     planes = values.reshape(n, channels, height, width)
-    step_y, step_x = -(-height // 16), -(-width // 16)
+    step_y, step_x = -(-height // 12), -(-width // 12)
     view = planes[:, :, ::step_y, ::step_x]
     grey = view.sum(axis=1, dtype=np.float32) if channels > 1 else view[:, 0].astype(np.float32)
     if values.dtype.kind == "f":
