@@ -133,10 +133,30 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="LMDB: auto (default) reads as a reader registered in an existing "
                              "lock.mdb, which keeps a writer off the pages being read (it "
                              "writes a reader slot there); never reads lock-free")
+    _duplicate_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-q", "--quiet", action="store_true", help="summary lines only")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="more examples; tracebacks on errors")
+
+
+def _duplicate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-duplicates", action="store_true",
+                        help="no fingerprints: skip the duplicate and leakage checks (DS8xx)")
+    parser.add_argument("--near-distance", type=_hash_distance, default=10, metavar="D",
+                        help="near duplicates: at most D of 64 perceptual-hash bits differ "
+                             "(0-16, default %(default)s; 0: exact copies only)")
+    if parser.prog.split()[-1] in SCAN_COMMANDS:
+        parser.add_argument("--against", action="append", default=[], metavar="PATH",
+                            help="a training store (any kind) to check this store's records "
+                                 "against for leakage (DS804; repeatable)")
+
+
+def _hash_distance(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"must lie in 0..16, got {value}")
+    return value
 
 
 def _net_options(parser: argparse.ArgumentParser) -> None:
@@ -307,7 +327,8 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
                         imbalance_ratio=args.imbalance_ratio, lmdb_lock=args.lmdb_lock,
-                        **extra)
+                        duplicates=not args.no_duplicates and bool(matching(["DS8"]) & enabled),
+                        near_distance=args.near_distance, **extra)
 
 
 def _detection_settings(args: argparse.Namespace) -> dict:
@@ -323,6 +344,8 @@ def _detection_settings(args: argparse.Namespace) -> dict:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from .executor import make_executor  # the scan machinery loads only for scans
+    from .duplicates.keys import sniff_kind
+    from .duplicates.leakage import against
     from .scan import nothing_scanned, scan
 
     logging.basicConfig(level=_log_level(args),
@@ -336,11 +359,16 @@ def _run_scan(args: argparse.Namespace) -> int:
         interrupts.started()  # from here on an interrupt still writes a report
         if not os.path.exists(args.path):  # before connecting to a cluster
             raise InputNotFoundError(f"{args.path}: no such file or directory")
+        for reference in args.against:  # a wrong path fails before the scan
+            sniff_kind(reference)
         executor = make_executor(args.executor, args.jobs, args.scheduler)
         try:
             outcome = scan(args.command, args.path, settings, args.jobs,
                            Progress(enabled=not args.no_progress), collect, executor,
                            args.shards)
+            if outcome.interrupted is None:
+                against(outcome, args.command, args.against, lambda kind, path, quiet: scan(
+                    kind, path, quiet, args.jobs, None, None, executor, args.shards))
         finally:
             with interrupts.deferred():
                 executor.close()

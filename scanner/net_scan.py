@@ -17,6 +17,7 @@ from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
 from .detection.netlayer import layer_settings
+from .duplicates.leakage import net_leakage
 from .errors import ConfigError
 from .executor import Executor
 from .progress import Progress
@@ -102,6 +103,7 @@ def scan_net(request: NetRequest) -> NetOutcome:
                     f"a {layer.type} layer reads no dataset file dscan knows"))).phases.append(
                     phase)
     sections = [_scan_layer(data, net, request, findings) for data in data_layers.values()]
+    net_leakage(sections)  # DS804: TEST sources against TRAIN sources
     sections = sorted(sections + list(others.values()), key=lambda s: s.layer.index)
     wanted = [f for f in findings if request.settings.reports(f.code)]
     return NetOutcome(request.path, net.name, request.phases, sections, wanted, started_at,

@@ -20,6 +20,8 @@ from .checks.registry import get as get_check
 from .coverage import coverage, partial_verdict
 from .detection import attach as attach_detection
 from .detection import resolve as resolve_record
+from .duplicates.findings import report_within as report_duplicates
+from .duplicates.keys import live_keys
 from .executor import Executor, LocalExecutor
 from .interrupts import Interrupted
 from .labels import class_labels
@@ -176,9 +178,12 @@ def _finish(run: _Run, backend_class, planning: list, collect) -> None:
     totals.batches = analyse(classes, settings.batch_size, settings.solvers, MISSING_LABEL)
     for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
         dataset_check(totals)
-    run.verdict = verdict(totals, True)
     shards = {s.number: s for s in run.shards}
-    if not _moved_on(backend_class, run):  # positions would name another version's keys
+    moved = _moved_on(backend_class, run)  # positions would name another version's keys
+    report_duplicates(totals, (lambda indices: {}) if moved else
+                      live_keys(backend_class, shards, totals))
+    run.verdict = verdict(totals, True)
+    if not moved:
         _name_keys(backend_class, shards, totals, run.verdict)
     run.evidence = collect(backend_class, shards, totals) if collect else None
 

@@ -39,6 +39,8 @@ class ScanSettings:
     # The AnnotatedData layer's resize_param: True/False as the net says, None when no net
     # is known (then the images are taken to be resized, as every SSD net does).
     resizes: bool | None = None
+    duplicates: bool = True  # fingerprint every record for the DS8xx checks
+    near_distance: int = 10  # DS802-DS804: most differing bits of two near-duplicate hashes
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -56,4 +58,5 @@ class ScanSettings:
                 "record": self.record,
                 "label_map": None if self.label_map is None else
                 {str(label): name for label, name in self.label_map},
-                "use_difficult_gt": self.use_difficult_gt}
+                "use_difficult_gt": self.use_difficult_gt, "duplicates": self.duplicates,
+                "near_distance": self.near_distance}

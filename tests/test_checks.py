@@ -10,6 +10,7 @@ from scanner.hooks import KILL_HOOK
 from . import builders as b
 from .config_cases import CONFIG_CASES
 from .detection_cases import DETECTION_CASES
+from .duplicate_cases import DUPLICATE_CASES
 from .scanning import any_report
 
 
@@ -136,6 +137,7 @@ CASES = {
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
     **CONFIG_CASES,
     **DETECTION_CASES,
+    **DUPLICATE_CASES,
 }
 
 
@@ -146,7 +148,8 @@ def test_check_fires(code, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     report = any_report(path, **settings)
     assert code in report["summary"]["by_code"], report["summary"]
-    assert any(f["code"] == code for f in report["findings"])
+    sections = [s["report"]["findings"] for s in report.get("sections", []) if s.get("report")]
+    assert any(f["code"] == code for f in report["findings"] + sum(sections, []))
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

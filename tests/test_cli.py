@@ -79,7 +79,8 @@ def test_an_hdf5_file_given_to_a_key_value_store_command(capsys, command):
 
 
 def test_faulty_store_exits_1_and_report_validates(capsys, fixture_copy):
-    status, report, _ = _json(capsys, "lmdb", fixture_copy("faulty_enc_lmdb"))
+    # the corpus crops overlap: near duplicates (DS802, info) are another test's matter
+    status, report, _ = _json(capsys, "lmdb", fixture_copy("faulty_enc_lmdb"), "--ignore", "DS8")
     assert status == 1 == report["exit_status"]
     assert report["summary"]["by_code"] == {"DS003": 1, "DS202": 6, "DS206": 1}
     assert report["verdict"]["caffe"] == "crashes"
@@ -102,7 +103,8 @@ def test_fail_on_decides_the_exit_code(capsys, fixture_copy):
 
 
 def test_counts_stay_exact_when_examples_are_capped(capsys, fixture_copy):
-    _, report, _ = _json(capsys, "lmdb", fixture_copy("float_lmdb"), "--max-examples", "1")
+    _, report, _ = _json(capsys, "lmdb", fixture_copy("float_lmdb"), "--max-examples", "1",
+                         "--ignore", "DS8")
     assert report["summary"]["by_code"] == {"DS101": 7, "DS102": 3}
     assert [f["code"] for f in report["findings"]] == ["DS101", "DS102"]
     assert report["findings"][0]["key"] == "0000000005"  # the first in read order is kept
@@ -115,7 +117,8 @@ def test_select_and_ignore_filter_codes(capsys, fixture_copy):
 
 
 def test_limit_scans_the_first_records(capsys, fixture_copy):
-    _, report, _ = _json(capsys, "lmdb", fixture_copy("faulty_enc_lmdb"), "--limit", "100")
+    _, report, _ = _json(capsys, "lmdb", fixture_copy("faulty_enc_lmdb"), "--limit", "100",
+                         "--ignore", "DS8")
     assert report["summary"]["records"] == 100
     assert report["summary"]["by_code"] == {"DS202": 1}  # only record 23 lies before 100
 
