@@ -183,20 +183,27 @@ class Hdf5Backend:
     def count(self) -> int:
         return sum(f.rows for f in self.files)
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
+        """Rows continue from one file of the list to the next, as HDF5Data reads them."""
         usable = [f for f in self.files if f.rows]
         total_bytes = sum(f.rows * f.row_bytes for f in usable)
         target = max(1, -(-self.count() // max(count, 1)))
-        shards, remaining = [], self.count() if limit is None else limit
+        available = max(self.count() - start, 0)
+        shards, remaining = [], available if limit is None else min(limit, available)
+        skip = start
         for plan in usable:
-            rows = min(plan.rows, remaining)
-            step = rows if total_bytes < SMALL_SOURCE_BYTES else \
+            if skip >= plan.rows:
+                skip -= plan.rows
+                continue
+            first, skip = skip, 0
+            stop = min(plan.rows, first + remaining)
+            step = stop - first if total_bytes < SMALL_SOURCE_BYTES else \
                 max(plan.chunk_rows, -(-target // plan.chunk_rows) * plan.chunk_rows)
-            for start in range(0, rows, max(step, 1)):
+            for row in range(first, stop, max(step, 1)):
                 shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
-                                    start=start, stop=min(start + step, rows),
+                                    start=row, stop=min(row + step, stop),
                                     datasets=tuple(self.tops)))
-            remaining -= rows
+            remaining -= stop - first
             if remaining <= 0:
                 break
         return shards

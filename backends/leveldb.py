@@ -8,6 +8,7 @@ Each worker opens its own cheap copy of that snapshot, since one LevelDB allows 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -103,13 +104,18 @@ class LevelDbBackend:
     def count(self) -> int | None:
         return None if self._first_last else 0  # LevelDB keeps no record count
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         if self._first_last is None or limit == 0:
             return []
         first, last = self._first_last
         stop = None
+        if start:
+            _, first = limit_bounds(self.db.iterator(include_value=False), start)
+            if first is None:
+                return []
         if limit is not None:
-            last, stop = limit_bounds(self.db.iterator(include_value=False), limit)
+            last, stop = limit_bounds(self.db.iterator(include_value=False, start=first),
+                                      limit)
         size = self.db.approximate_size(first, last + b"\0")
         if size < SMALL_STORE_BYTES:
             count = 1
@@ -117,7 +123,10 @@ class LevelDbBackend:
         def snap(probe: bytes) -> bytes | None:
             return next(self.db.iterator(include_value=False, start=probe), None)
 
-        return key_shards(self.name, self.snapshot, first, last, stop, count, snap)
+        shards = key_shards(self.name, self.snapshot, first, last, stop, count, snap)
+        if start:
+            shards[0] = dataclasses.replace(shards[0], start=first)
+        return shards
 
     def close(self) -> None:
         if not self.db.closed:

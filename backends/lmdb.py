@@ -5,6 +5,7 @@ each read transaction is an MVCC snapshot). Values are read zero-copy from the m
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from contextlib import contextmanager
 from typing import Iterator
@@ -76,17 +77,22 @@ class LmdbBackend:
     def close(self) -> None:
         self.env.close()
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        """Split by key ranges interpolated between the first and last key: no key listing."""
-        wanted = self.count() if limit is None else min(limit, self.count())
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
+        """Split by key ranges interpolated between the first and last key: no key listing
+        (except the keys before `start` and within `limit`, walked to find the bounds)."""
+        available = max(self.count() - start, 0)
+        wanted = available if limit is None else min(limit, available)
         if wanted == 0:
             return []
         try:
             with self.env.begin(buffers=True) as txn:
                 cursor = txn.cursor()
                 cursor.first()
+                if start:
+                    _, first = limit_bounds(cursor.iternext(values=False), start)
+                    cursor.set_key(first)
                 first = bytes(cursor.key())
-                if limit is None or limit >= self.count():
+                if limit is None or limit >= available:
                     cursor.last()
                     last = bytes(cursor.key())
                     stop = last + b"\0"  # keys a writer appends later are not this scan's
@@ -98,7 +104,10 @@ class LmdbBackend:
                     return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) else None
 
                 parts = 1 if wanted < SMALL_STORE_RECORDS else count
-                return key_shards(self.name, self.path, first, last, stop, parts, snap)
+                shards = key_shards(self.name, self.path, first, last, stop, parts, snap)
+                if start:  # the first shard starts at the key at `start`, not at the first
+                    shards[0] = dataclasses.replace(shards[0], start=first)
+                return shards
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
 

@@ -57,11 +57,14 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     try:  # cleanup() removes what opening made (a LevelDB snapshot), also on error and Ctrl-C
         try:
             source = store.describe()
-            shards = store.shards(shard_count or executor.shard_count(), settings.limit)
+            shards = store.shards(shard_count or executor.shard_count(), settings.limit,
+                                  settings.start)
             total = store.count()
             planning = store.findings()
         finally:
             store.close()  # workers open their own handles
+        if total is not None:
+            total = max(total - settings.start, 0)
         results, complete = _run(executor, shards, settings, progress,
                                  None if total is None else min(total, settings.limit or total))
         totals = merge(_contiguous(results), settings)
