@@ -78,6 +78,9 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
                                    MISSING_LABEL, totals.label_range)
             totals.batches = analyse(classes, settings.batch_size, settings.solvers,
                                      MISSING_LABEL)
+            for batch in totals.batches.summary["worst"] if settings.start else ():
+                batch["first_index"] += settings.start  # analysed from the first scanned
+                batch["last_index"] += settings.start
             for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
                 dataset_check(totals)
         _report_store_errors(totals, source, settings, complete)

@@ -1,0 +1,283 @@
+"""Read `caffe train` output in chunks and hand each line that matters to a handler.
+
+Speed comes from never looking at a line in Python unless it matters. Every pattern starts
+with a literal, which the regex engine finds at memory speed; a pattern whose literal is not
+in the chunk at all is not run. The display block of an iteration (loss line, its train
+outputs and the lr line) is one match. debug_info lines are matched only when their value is
+non-finite or at least 1000, the values that can be findings. Lines that match nothing are
+skipped: an unknown line is never an error. Chunks end at a line end; the rest waits for the
+next chunk, so a pipe may deliver any number of bytes."""
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from .glog import PREFIX, VALUE, number
+
+_V = VALUE
+# A debug value that may cross a threshold of 1e3 or more: non-finite, >= 4 integer
+# digits, or an exponent of at least +03.
+_BIG = (rb"(-?(?:[nN][aA][nN]|[iI][nN][fF])[^\n]*|\d{4,}[\d.]*(?:[eE][-+]?\d+)?"
+        rb"|\d[\d.]*[eE]\+?0*(?:[3-9]|\d\d+)|\d\.#[A-Za-z]+)")
+ITERATION = re.compile(rb"Iteration (\d+)(?:( \([^)\n]*\))?, loss = (\S+)|, lr = (\S+)"
+                       rb"|, Testing net \(#(\d+)\))")
+OUTPUT = rb"net output #(\d+): (\S+) = " + _V + rb"(?: \(\* (\S+) = \S+ loss\))?"
+TRAIN_OUTPUT = re.compile(rb"Train " + OUTPUT)
+TEST_OUTPUT = re.compile(rb"Test " + OUTPUT)
+# debug_info lines: [Forward], [Backward] and [Update] (older Caffe) share "] Layer "
+LAYER_BIG = re.compile(rb"\] Layer ([^,\n]+), (?:(top|bottom|param) blob ([^\n]*?) (?:data|diff)"
+                       rb"|param (\S+) data): " + _BIG)
+LAYER_ANY = re.compile(rb"\] Layer ([^,\n]+), (?:(top|bottom|param) blob ([^\n]*?) (?:data|diff)"
+                       rb"|param (\S+) data): " + _V)
+FATAL = re.compile(rb"\nF(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
+ERROR = re.compile(rb"\nE(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
+SIGNAL = re.compile(rb"\*\*\* (?:Aborted at|SIG[A-Z]+ \(@)[^\n]*")
+RESUME = re.compile(rb"Resuming from ([^\n]*)")
+SOLVING = re.compile(rb"\] Solving ?([^\n]*)")
+DONE = re.compile(rb"\] Optimization Done\.")
+BLOCK = re.compile(rb"Initializing (solver|net) from parameters:[^\n]*\n")
+
+
+class Handler(Protocol):
+    """What the parser reports, in log order."""
+
+    def iteration(self, iteration: int, loss: float, display: bool,
+                  outputs: list | None = None) -> None: ...
+    def learning_rate(self, iteration: int, value: float, every: bool = False) -> None: ...
+    def test_start(self, iteration: int, net: int) -> None: ...
+    def test_output(self, index: int, name: str, value: float, weight: float | None) -> None: ...
+    def debug(self, direction: str, layer: str, kind: str, blob: str, value: float,
+              line: str) -> None: ...
+    def fatal(self, line: str, errors: list[str]) -> None: ...
+    def signal(self, line: str) -> None: ...
+    def resume(self, text: str) -> None: ...
+    def solving(self, name: str) -> None: ...
+    def done(self) -> None: ...
+    def parameters(self, kind: str, text: str) -> None: ...
+    def line_time(self, seconds: float, date: str) -> None: ...
+
+
+def train_outputs(raw: bytes) -> list[tuple[int, str, float, float | None]]:
+    """The `Train net output` lines of a display block: (index, name, value, weight)."""
+    return [(int(m.group(1)), m.group(2).decode("utf-8", "replace"), number(m.group(3)),
+             None if m.group(4) is None else number(m.group(4)))
+            for m in TRAIN_OUTPUT.finditer(raw)]
+
+
+class LogParser:
+    """Feed bytes in any pieces; every complete line is parsed once, in order."""
+
+    def __init__(self, handler: Handler, want_times: bool = False,
+                 debug_threshold: float = 1e3):
+        self.handler = handler
+        self.want_times = want_times  # CSV tables need a time per row; nothing else does
+        self.layer_pattern = LAYER_BIG if debug_threshold >= 1e3 else LAYER_ANY
+        self.offset = 0  # bytes of the log before the current chunk
+        self.prefixed_lines = 0  # lines with a glog prefix in the first 64 KiB
+        self.first_bytes = b""
+        self._last_lr = None
+        self._cursor = 0  # where _outputs_follow looks next in the current chunk
+        self._rest = b"\n"  # a line end before the first line lets line-start patterns match
+        self._block: tuple[str, list[bytes]] | None = None  # parameters still being read
+        self._minor = [(b"Test net output", TEST_OUTPUT, self._test_output),
+                       (b"] Layer ", self.layer_pattern, self._debug),
+                       (b"\nF", FATAL, self._fatal), (b"*** ", SIGNAL, self._signal),
+                       (b"Resuming from", RESUME, self._resume),
+                       (b"] Solving", SOLVING, self._solving),
+                       (b"Optimization Done", DONE, self._done),
+                       (b"from parameters:", BLOCK, self._block_start)]
+
+    def feed(self, data: bytes) -> None:
+        chunk = self._rest + data
+        end = chunk.rfind(b"\n") + 1
+        if end <= 1 and len(chunk) < (1 << 24):
+            self._rest = chunk  # no complete line yet
+            return
+        if end <= 1:
+            end = len(chunk)  # a line longer than 16 MiB: parse what there is
+        self._parse(chunk, end)
+        self._rest = b"\n" + chunk[end:]
+        self.offset += end - 1
+
+    def close(self) -> None:
+        """Parse a last line that has no line end."""
+        if len(self._rest) > 1:
+            chunk = self._rest + b"\n"
+            self._parse(chunk, len(chunk))
+            self._rest = b"\n"
+        if self._block is not None:
+            self._end_block()
+
+    def _parse(self, chunk: bytes, end: int) -> None:
+        if len(self.first_bytes) < 1 << 16:
+            head = chunk[1:min(end, (1 << 16) - len(self.first_bytes))]
+            self.first_bytes += head
+            self.prefixed_lines += len(PREFIX.findall(head))
+        self._chunk, self._end, self._cursor = chunk, end, 0
+        start = self._continue_block(chunk, end, 1) if self._block is not None else 1
+        minor = self._minor_events(chunk, start, end)
+        for position, step, event in minor:
+            self._iterations(chunk, start, position)
+            step(event)
+            start = position
+        self._iterations(chunk, start, end)
+
+    def _iterations(self, chunk: bytes, start: int, end: int) -> None:
+        """Loss lines, lr lines and test starts in chunk[start:end], most of a log's
+        lines: findall gives plain tuples, the cheapest form, and a learning rate equal to
+        the previous one (bytes compared) costs nothing more."""
+        if start >= end:
+            return
+        handler = self.handler
+        if self.want_times:
+            self._timed_iterations(chunk, start, end)
+            return
+        last_lr = self._last_lr
+        for iteration, rate, loss, lr, test_net in ITERATION.findall(chunk, start, end):
+            if loss:
+                value = number(loss)
+                outputs = None
+                if value - value != 0.0 and handler.wants_outputs:  # the first NaN: which output
+                    outputs = self._outputs_below(chunk, iteration, start)
+                handler.iteration(int(iteration), value,
+                                  bool(rate) or self._outputs_follow(chunk, iteration, start),
+                                  outputs)
+            elif lr:
+                if lr != last_lr:
+                    last_lr = lr
+                    handler.learning_rate(int(iteration), number(lr))
+            else:
+                handler.test_start(int(iteration), int(test_net))
+        self._last_lr = last_lr
+
+    def _outputs_below(self, chunk: bytes, iteration: bytes, start: int) -> list:
+        found = chunk.find(b"Iteration " + iteration + b" (", start)
+        if found < 0:
+            found = chunk.find(b"Iteration " + iteration + b", loss", start)
+        return train_outputs(_lines_below(chunk, found, self._end)) if found >= 0 else []
+
+    def _outputs_follow(self, chunk: bytes, iteration: bytes, start: int) -> bool:
+        """A loss line without a rate is a display line of an older Caffe when train outputs
+        follow it, or else the forward-only pass after the last iteration."""
+        found = chunk.find(b"Iteration " + iteration + b", loss = ", max(start, self._cursor))
+        if found < 0:
+            return True
+        self._cursor = chunk.find(b"\n", found) + 1
+        following = chunk[self._cursor:chunk.find(b"\n", self._cursor)]
+        return b"Train net output #" in following
+
+    def _timed_iterations(self, chunk: bytes, start: int, end: int) -> None:
+        """The same with each line's time and train outputs, for the CSV tables."""
+        handler = self.handler
+        for match in ITERATION.finditer(chunk, start, end):
+            self._time(match.start())
+            iteration, rate, loss, lr, test_net = match.groups(b"")
+            if loss:
+                outputs = train_outputs(_lines_below(chunk, match.start(), end))
+                handler.iteration(int(iteration), number(loss), bool(rate) or bool(outputs),
+                                  outputs)
+            elif lr:
+                handler.learning_rate(int(iteration), number(lr), every=True)
+            else:
+                handler.test_start(int(iteration), int(test_net))
+
+    def _minor_events(self, chunk: bytes, start: int, end: int) -> list:
+        """Matches of the rarer patterns, in log order. A pattern that starts with a literal
+        scans as fast as bytes.find, so no pre-check is needed."""
+        found = []
+        for literal, pattern, step in self._minor:
+            if step == self._debug and not self.handler.wants_debug:
+                continue
+            found.extend((m.start(), step, m) for m in pattern.finditer(chunk, start, end))
+        found.sort(key=lambda item: item[0])
+        return found
+
+    def _time(self, position: int) -> None:
+        chunk = self._chunk
+        start = chunk.rfind(b"\n", 0, position) + 1
+        prefix = PREFIX.search(chunk, start, position + 2)
+        if prefix is not None:
+            hours, minutes = int(prefix.group(3)), int(prefix.group(4))
+            self.handler.line_time(hours * 3600 + minutes * 60 + float(prefix.group(5)),
+                                   prefix.group(2).decode())
+
+    def _line(self, match: re.Match) -> str:
+        chunk = self._chunk
+        start = chunk.rfind(b"\n", 0, match.start()) + 1
+        end = chunk.find(b"\n", match.end())
+        return chunk[start:end if end >= 0 else len(chunk)].decode("utf-8", "replace")
+
+    def _test_output(self, m: re.Match) -> None:
+        self.handler.test_output(int(m.group(1)), m.group(2).decode("utf-8", "replace"),
+                                 number(m.group(3)),
+                                 None if m.group(4) is None else number(m.group(4)))
+
+    def _debug(self, m: re.Match) -> None:
+        chunk, start = self._chunk, m.start()
+        direction = next((name for name in ("Forward", "Backward", "Update")
+                          if chunk.endswith(name.encode(), max(start - 9, 0), start)), None)
+        if direction is None:
+            return
+        kind, blob = m.group(2), m.group(3)
+        if kind is None:  # [Update] Layer conv1, param 0 data: ...; diff: ...
+            kind, blob = b"param", m.group(4)
+        self.handler.debug(direction, m.group(1).decode("utf-8", "replace"), kind.decode(),
+                           blob.decode("utf-8", "replace"), number(m.group(5).split()[0]),
+                           self._line(m))
+
+    def _fatal(self, m: re.Match) -> None:
+        line_start = m.start() + 1
+        before = self._chunk[max(line_start - 4096, 0):line_start]
+        errors = [e.group(0)[1:].decode("utf-8", "replace").rstrip()
+                  for e in ERROR.finditer(b"\n" + before) if b"[Backward]" not in e.group(0)]
+        self.handler.fatal(m.group(0)[1:].decode("utf-8", "replace").rstrip(), errors[-3:])
+
+    def _signal(self, m: re.Match) -> None:
+        self.handler.signal(m.group(0).decode("utf-8", "replace").rstrip())
+
+    def _resume(self, m: re.Match) -> None:
+        self.handler.resume(m.group(1).decode("utf-8", "replace").strip())
+
+    def _solving(self, m: re.Match) -> None:
+        if self.want_times:
+            self._time(m.start())
+        self.handler.solving(m.group(1).decode("utf-8", "replace").strip())
+
+    def _done(self, m: re.Match) -> None:
+        self.handler.done()
+
+    # Parameter blocks: the text after `Initializing ... from parameters:` has no prefix
+    # and runs until the next prefixed line, possibly in a later chunk.
+    def _block_start(self, m: re.Match) -> None:
+        if self._block is None:
+            self._block = (m.group(1).decode(), [])
+            self._continue_block(self._chunk, self._end, m.end())
+
+    def _continue_block(self, chunk: bytes, end: int, start: int) -> int:
+        following = PREFIX.search(chunk, start, end)
+        while following is not None and chunk[following.start() - 1] != 0x0A:
+            following = PREFIX.search(chunk, following.end(), end)
+        stop = end if following is None else following.start()
+        self._block[1].append(chunk[start:stop])
+        if following is not None:
+            self._end_block()
+        return stop
+
+    def _end_block(self) -> None:
+        kind, parts = self._block
+        self._block = None
+        self.handler.parameters(kind, b"".join(parts).decode("utf-8", "replace"))
+
+
+def _lines_below(chunk: bytes, position: int, end: int) -> bytes:
+    """The `Train net output` lines right below the line at `position`."""
+    lines = []
+    line_end = chunk.find(b"\n", position)
+    while 0 <= line_end < end - 1:
+        next_end = chunk.find(b"\n", line_end + 1)
+        line = chunk[line_end + 1:next_end if next_end >= 0 else end]
+        if b"Train net output #" not in line:
+            break
+        lines.append(line)
+        line_end = next_end
+    return b"\n".join(lines)

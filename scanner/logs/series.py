@@ -1,0 +1,23 @@
+"""A series of (iteration, value) points in bounded memory: when it fills up, every other
+point is dropped and only every second new point is kept, so a long run keeps an even
+sample of its whole length."""
+from __future__ import annotations
+
+CAPACITY = 4096
+
+
+class Series:
+    def __init__(self, capacity: int = CAPACITY):
+        self.capacity = capacity
+        self.points: list[tuple[int, float]] = []
+        self.stride = 1
+        self.count = 0  # every point offered, kept or not
+
+    def add(self, iteration: int, value: float) -> None:
+        self.count += 1
+        if self.count % self.stride:
+            return
+        self.points.append((iteration, value))
+        if len(self.points) >= self.capacity:
+            self.points = self.points[::2]
+            self.stride *= 2
