@@ -96,9 +96,12 @@ class LogParser:
         if end <= 1:
             end = len(chunk)  # a line longer than 16 MiB: parse what there is
         last_line = chunk.rfind(b"\n", 0, end - 1) + 1
-        if last_line > 1 and chunk.find(b", loss = ", last_line, end) >= 0 and \
-                chunk.find(b"iter/s", last_line, end) < 0:
-            end = last_line  # a loss line without a rate: the next line tells what it is
+        if chunk.find(b", loss = ", last_line, end) >= 0 and \
+                chunk.find(b"iter/s", last_line, end) < 0 and len(chunk) < (1 << 24):
+            if last_line <= 1:  # a loss line without a rate: the next line tells what it is
+                self._rest = chunk
+                return
+            end = last_line
         self._parse(chunk, end)
         self._rest = b"\n" + chunk[end:]
         self.offset += end - 1
