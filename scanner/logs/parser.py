@@ -43,6 +43,7 @@ class Handler(Protocol):
 
     def iteration(self, iteration: int, loss: float, display: bool,
                   outputs: list | None = None) -> None: ...
+    def display_lines(self, shown: list[tuple[int, float]]) -> None: ...
     def learning_rate(self, iteration: int, value: float, every: bool = False) -> None: ...
     def test_start(self, iteration: int, net: int) -> None: ...
     def test_output(self, index: int, name: str, value: float, weight: float | None) -> None: ...
@@ -76,6 +77,7 @@ class LogParser:
         self.prefixed_lines = 0  # lines with a glog prefix in the first 64 KiB
         self.first_bytes = b""
         self._last_lr = None
+        self._done_pending = False  # the log so far ends with `Optimization Done.`
         self._cursor = 0  # where _outputs_follow looks next in the current chunk
         self._rest = b"\n"  # a line end before the first line lets line-start patterns match
         self._block: tuple[str, list[bytes]] | None = None  # parameters still being read
@@ -84,7 +86,6 @@ class LogParser:
                        (b"\nF", FATAL, self._fatal), (b"*** ", SIGNAL, self._signal),
                        (b"Resuming from", RESUME, self._resume),
                        (b"] Solving", SOLVING, self._solving),
-                       (b"Optimization Done", DONE, self._done),
                        (b"from parameters:", BLOCK, self._block_start)]
 
     def feed(self, data: bytes) -> None:
@@ -112,10 +113,19 @@ class LogParser:
             chunk = self._rest + b"\n"
             self._parse(chunk, len(chunk))
             self._rest = b"\n"
+        if self._done_pending:
+            self.handler.done()
         if self._block is not None:
             self._end_block()
 
     def _parse(self, chunk: bytes, end: int) -> None:
+        # `Optimization Done.` matters only at the end of the log (did the last run end?):
+        # it is looked for in the last piece parsed, not in every one.
+        done = chunk.rfind(b"] Optimization Done.", max(1, end - (1 << 16)), end)
+        if done >= 0 and chunk.find(b"] Iteration ", done, end) < 0:
+            self._done_pending = True
+        elif chunk.find(b"] Iteration ", max(1, end - (1 << 16)), end) >= 0:
+            self._done_pending = False
         if len(self.first_bytes) < 1 << 16:
             head = chunk[1:min(end, (1 << 16) - len(self.first_bytes))]
             self.first_bytes += head
@@ -140,9 +150,19 @@ class LogParser:
             self._timed_iterations(chunk, start, end)
             return
         last_lr = self._last_lr
+        shown: list[tuple[int, float]] = []  # display lines handed over together
         for iteration, rate, loss, lr, test_net in ITERATION.findall(chunk, start, end):
             if loss:
-                value = number(loss)
+                try:
+                    value = float(loss)
+                except ValueError:
+                    value = number(loss)
+                if rate and (value - value == 0.0 or not handler.wants_outputs):
+                    shown.append((int(iteration), value))
+                    continue
+                if shown:
+                    handler.display_lines(shown)
+                    shown = []
                 outputs = None
                 if value - value != 0.0 and handler.wants_outputs:  # the first NaN: which output
                     outputs = self._outputs_below(chunk, iteration, start)
@@ -151,10 +171,18 @@ class LogParser:
                                   outputs)
             elif lr:
                 if lr != last_lr:
+                    if shown:
+                        handler.display_lines(shown)
+                        shown = []
                     last_lr = lr
                     handler.learning_rate(int(iteration), number(lr))
             else:
+                if shown:
+                    handler.display_lines(shown)
+                    shown = []
                 handler.test_start(int(iteration), int(test_net))
+        if shown:
+            handler.display_lines(shown)
         self._last_lr = last_lr
 
     def _outputs_below(self, chunk: bytes, iteration: bytes, start: int) -> list:
@@ -193,7 +221,8 @@ class LogParser:
         scans as fast as bytes.find, so no pre-check is needed."""
         found = []
         for literal, pattern, step in self._minor:
-            if step == self._debug and not self.handler.wants_debug:
+            if step == self._debug and not self.handler.wants_debug or \
+                    step == self._block_start and not self.handler.wants_parameters:
                 continue
             found.extend((m.start(), step, m) for m in pattern.finditer(chunk, start, end))
         found.sort(key=lambda item: item[0])

@@ -114,6 +114,11 @@ class TrainingRun:
         return self.first_nonfinite is None
 
     @property
+    def wants_parameters(self) -> bool:
+        """The solver's and the first nets' parameters are all the diagnosis uses."""
+        return self.solver_text is None or len(self.net_texts) < 2
+
+    @property
     def wants_debug(self) -> bool:
         return self.debug_first is None or self.debug_first_nonfinite is None
 
@@ -148,6 +153,49 @@ class TrainingRun:
             return
         if self.first_nonfinite is None:
             self._first_nonfinite(iteration, loss, outputs)
+
+    def display_lines(self, shown: list[tuple[int, float]]) -> None:
+        """Display lines with a rate, in a row: the same as `iteration` on each, in one loop."""
+        if self.rows is not None:
+            for iteration, loss in shown:
+                self.iteration(iteration, loss, True)
+            return
+        if self._test is not None:  # the test pass before these iterations is complete
+            self._close_test()
+        if self._pending:
+            self._place_debug(shown[0][0])
+        if not self._iteration_in_run and self.first_iteration is None:
+            self.first_iteration = shown[0][0]
+        self.iterations += len(shown)
+        self._iteration_in_run += len(shown)
+        self.last_iteration = shown[-1][0]
+        self._in_test_forward = False
+        self.loss.extend(shown)
+        mean, spike, window = self._mean, self._spike, self.window
+        keep = self.first_nonfinite is None
+        finite_count = 0
+        for iteration, loss in shown:
+            if loss - loss != 0.0:  # NaN or inf
+                if self.first_nonfinite is None:
+                    self._mean = mean
+                    self._finite_in_run += finite_count
+                    finite_count = 0
+                    window.extend(kept for kept in shown[:shown.index((iteration, loss))]
+                                  if kept[1] - kept[1] == 0.0)
+                    self._first_nonfinite(iteration, loss, None)
+                    keep, spike = False, None
+                continue
+            finite_count += 1
+            if spike is None and mean is not None and loss <= SPIKE_RATIO * mean:
+                mean = 0.9 * mean + 0.1 * loss
+            else:
+                self._mean, self._spike = mean, spike
+                self._watch_spike(iteration, loss)
+                mean, spike = self._mean, self._spike
+        self._mean, self._spike = mean, spike
+        self._finite_in_run += finite_count
+        if keep:
+            window.extend(shown)
 
     def _first_nonfinite(self, iteration: int, loss: float, outputs: list | None) -> None:
         self.outputs_at_nonfinite = [

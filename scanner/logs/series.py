@@ -21,3 +21,18 @@ class Series:
         if len(self.points) >= self.capacity:
             self.points = self.points[::2]
             self.stride *= 2
+
+    def extend(self, points: list[tuple[int, float]]) -> None:
+        """`add` for each point, in one call."""
+        stride = self.stride
+        if stride == 1 and len(self.points) + len(points) < self.capacity:
+            self.points.extend(points)
+            self.count += len(points)
+            return
+        if len(self.points) + len(points) // stride + 1 < self.capacity:
+            skip = (-(self.count + 1)) % stride  # the next kept point, as `add` would keep it
+            self.points.extend(points[skip::stride])
+            self.count += len(points)
+            return
+        for iteration, value in points:
+            self.add(iteration, value)
