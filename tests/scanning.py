@@ -58,7 +58,7 @@ def log_report(path: str, solver: str | None = None, scan: bool = False,
     try:
         if root:
             os.chdir(root)
-        return report.build(analyse(LogRequest(str(path), solver, scan=scan)))
+        return report.build(analyse(LogRequest(str(path), solver=solver, scan=scan)))
     finally:
         os.chdir(here)
 

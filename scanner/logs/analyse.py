@@ -19,6 +19,7 @@ from .run import TrainingRun
 @dataclass
 class LogRequest:
     path: str  # a file, or '-' for stdin
+    name: str | None = None  # how the report names it (default: path)
     solver: str | None = None
     net: str | None = None
     scan: bool = False
@@ -72,7 +73,8 @@ def conclude(request: LogRequest, run: TrainingRun, size: int, started_at: str,
         culprits, scans = scan_batch(context.data, batch, request.jobs)
     elif request.scan:
         notes.append("--scan: no batch to scan (see the notes above)")
-    diagnosis = diagnose(run, context.base_lr, context.input_layers, culprits)
+    diagnosis = diagnose(run, context.base_lr, context.input_layers, culprits,
+                         batch.describe() if batch is not None else None)
     return LogOutcome(request, run, context, diagnosis, batch, culprits, size, started_at,
                       round(time.perf_counter() - clock, 3), partial, notes, scans)
 

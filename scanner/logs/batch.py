@@ -46,6 +46,14 @@ class Batch:
                 "epoch": self.epoch, "first_sample": self.first_sample,
                 "samples": self.samples, "record_count": self.records}
 
+    def describe(self) -> str:
+        ranges = " and ".join(f"{first}..{last}" for first, last in self.ranges)
+        if self.iteration is None:
+            first, last = self.iterations
+            return (f"the prefetch could have been reading iterations {first}..{last}: "
+                    f"records {ranges} of {self.source}")
+        return f"iteration {self.iteration} read records {ranges} of {self.source}"
+
     def contains(self, index: int) -> bool:
         return any(first <= index <= last for first, last in self.ranges)
 

@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         if live:
             print(f"dscan log: {text}", file=out, flush=True)
 
-    request = LogRequest(log_path, solver, net, args.scan, args.solvers, args.debug_threshold,
-                         args.jobs, notify, rows)
+    request = LogRequest(log_path, args.path, solver, net, args.scan, args.solvers,
+                         args.debug_threshold, args.jobs, notify, rows)
     try:
         outcome = analyse(request)
     finally:

@@ -44,11 +44,11 @@ def growth(window: list[tuple[int, float]]) -> dict | None:
 
 
 def diagnose(run: TrainingRun, base_lr: float | None = None, data_layers=(),
-             culprits: list | None = None) -> Diagnosis:
+             culprits: list | None = None, batch_text: str | None = None) -> Diagnosis:
     """`data_layers`: names of the net's input layers (a first NaN there is the data's);
-    `culprits`: what --scan found in the guilty batch."""
+    `culprits`: what --scan found in the guilty batch, described by `batch_text`."""
     evidence = {"base_lr": base_lr, "growth": growth(list(run.window)),
-                "culprits": culprits or []}
+                "culprits": culprits or [], "batch_text": batch_text}
     cause = _cause(run, evidence, set(data_layers))
     evidence["cause"] = cause
     order = (checks.nonfinite_loss, checks.bad_learning_rate, checks.growing_learning_rate,
@@ -119,7 +119,8 @@ def _summary(run: TrainingRun, cause: str, evidence: dict) -> str:
     if found and cause in ("input_or_loss", "crash"):
         first = found[0]
         key = f" ({first['key']})" if first.get("key") else ""
-        more = f", and {len(found) - 1} more" if len(found) > 1 else ""
-        return (texts[cause] + f"; record {first['index']}{key} of {first['source']} holds "
-                f"the fault: {first['code']} {first['message']}{more}")
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        where = f"; {evidence['batch_text']}" if evidence["batch_text"] else ""
+        return (texts[cause] + f"{where}; record {first['index']}{key} holds "
+                f"{first['code']}: {first['message']}{more}")
     return texts[cause]

@@ -43,7 +43,7 @@ def build(outcome: LogOutcome, fail_on: str = "error") -> dict:
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "dscan", "version": __version__},
-        "log": {"path": outcome.request.path, "bytes": outcome.size},
+        "log": {"path": outcome.request.name or outcome.request.path, "bytes": outcome.size},
         "started_at": outcome.started_at,
         "duration_s": outcome.duration_s,
         "partial": outcome.partial,

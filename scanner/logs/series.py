@@ -14,8 +14,9 @@ class Series:
         self.count = 0  # every point offered, kept or not
 
     def add(self, iteration: int, value: float) -> None:
+        position = self.count  # kept: every stride-th point from the first
         self.count += 1
-        if self.count % self.stride:
+        if position % self.stride:
             return
         self.points.append((iteration, value))
         if len(self.points) >= self.capacity:
@@ -30,7 +31,7 @@ class Series:
             self.count += len(points)
             return
         if len(self.points) + len(points) // stride + 1 < self.capacity:
-            skip = (-(self.count + 1)) % stride  # the next kept point, as `add` would keep it
+            skip = (-self.count) % stride  # the next point `add` would keep
             self.points.extend(points[skip::stride])
             self.count += len(points)
             return

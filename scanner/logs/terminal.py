@@ -45,4 +45,5 @@ def batch_line(batch: dict) -> str:
     else:
         what = f"iteration {batch['iteration']} read records"
     return (f"batch: {what} {ranges} of {printable(batch['source'], 100)} "
-            f"({batch['record_count']} records, epoch {batch['epoch']})")
+            f"({batch['record_count']} records, epoch {batch['epoch']}, batch "
+            f"{batch['samples']} records)")
