@@ -241,3 +241,22 @@ def test_stdin_report_is_the_same_as_the_file_report(tmp_path):
     piped = json.loads(result.stdout)
     assert piped["diagnosis"] == run_log(path)["diagnosis"]
     assert gzip  # (gzip logs: see test_gzip_logs_are_read)
+
+
+def test_ctrl_c_on_a_stream_gives_a_partial_report(tmp_path):
+    import signal
+    lines = lb.log_bytes("d_hdf5_nan_r1000").splitlines(keepends=True)
+    process = subprocess.Popen([sys.executable, "-m", "scanner", "log", "-", "--json",
+                                str(tmp_path / "r.json")], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cut = next(i for i, line in enumerate(lines) if b"] Iteration 17 (" in line)
+    process.stdin.write(b"".join(lines[:cut]))
+    process.stdin.flush()
+    first = process.stdout.readline()  # the live line: dscan is reading the stream
+    assert b"the training loss is NaN" in first
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 130
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["partial"] and report["diagnosis"]["first_nonfinite"]["iteration"] == 15
+    assert b"PARTIAL" in out

@@ -34,7 +34,6 @@ ERROR = re.compile(rb"\nE(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
 SIGNAL = re.compile(rb"\*\*\* (?:Aborted at|SIG[A-Z]+ \(@)[^\n]*")
 RESUME = re.compile(rb"Resuming from ([^\n]*)")
 SOLVING = re.compile(rb"\] Solving ?([^\n]*)")
-DONE = re.compile(rb"\] Optimization Done\.")
 BLOCK = re.compile(rb"Initializing (solver|net) from parameters:[^\n]*\n")
 
 
@@ -44,7 +43,7 @@ class Handler(Protocol):
     def iteration(self, iteration: int, loss: float, display: bool,
                   outputs: list | None = None) -> None: ...
     def display_lines(self, shown: list[tuple[int, float]]) -> None: ...
-    def learning_rate(self, iteration: int, value: float, every: bool = False) -> None: ...
+    def learning_rate(self, iteration: int, value: float) -> None: ...
     def test_start(self, iteration: int, net: int) -> None: ...
     def test_output(self, index: int, name: str, value: float, weight: float | None) -> None: ...
     def debug(self, direction: str, layer: str, kind: str, blob: str, value: float,
@@ -212,7 +211,7 @@ class LogParser:
                 handler.iteration(int(iteration), number(loss), bool(rate) or bool(outputs),
                                   outputs)
             elif lr:
-                handler.learning_rate(int(iteration), number(lr), every=True)
+                handler.learning_rate(int(iteration), number(lr))
             else:
                 handler.test_start(int(iteration), int(test_net))
 
@@ -278,9 +277,6 @@ class LogParser:
         if self.want_times:
             self._time(m.start())
         self.handler.solving(m.group(1).decode("utf-8", "replace").strip())
-
-    def _done(self, m: re.Match) -> None:
-        self.handler.done()
 
     # Parameter blocks: the text after `Initializing ... from parameters:` has no prefix
     # and runs until the next prefixed line, possibly in a later chunk.

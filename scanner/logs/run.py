@@ -3,54 +3,17 @@ learning rates (sampled), the first non-finite of each, the test passes, the deb
 values that crossed the threshold, a crash, resumes, and the parameters Caffe printed."""
 from __future__ import annotations
 
-import math
 import re
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Callable
 
-from .parser import train_outputs
+from .events import DebugHit, Event, TestPass, is_accuracy, spell, finite
 from .series import Series
 
 WINDOW = 200  # finite losses kept before the first non-finite one (the blow-up evidence)
 MAX_TESTS = 2000  # test passes kept (the first ones; counts stay exact)
 MAX_SPIKES = 20
 SPIKE_RATIO, SPIKE_FLOOR = 3.0, 1.0  # a spike: 3x the running mean and at least 1 above it
-
-
-def finite(value: float) -> bool:
-    return value - value == 0.0  # False for NaN and +-inf, cheaper than math.isfinite
-
-
-@dataclass
-class Event:
-    iteration: int | None
-    line: str | None = None
-    detail: dict = field(default_factory=dict)
-
-
-@dataclass
-class TestPass:
-    iteration: int
-    net: int
-    outputs: dict[str, float] = field(default_factory=dict)
-    before_training: bool = False
-
-
-@dataclass
-class DebugHit:
-    iteration: int | None  # known once the iteration's loss line arrives
-    direction: str  # Forward / Backward / Update
-    layer: str
-    kind: str  # top / bottom / param
-    blob: str
-    value: float
-    line: str
-    phase: str  # TRAIN or TEST
-
-    @property
-    def non_finite(self) -> bool:
-        return not finite(self.value)
 
 
 class TrainingRun:
@@ -208,7 +171,7 @@ class TrainingRun:
         self.lr_max_before_nan = self.lr_max[1] if self.lr_max else None
         self._spike = None
         self.notify("nonfinite", f"iteration {iteration}: the training loss is "
-                    f"{_spell(loss)}")
+                    f"{spell(loss)}")
 
     def _test_before_training(self) -> TestPass | None:
         """The test pass of this run before its first iteration, if it was non-finite."""
@@ -236,7 +199,7 @@ class TrainingRun:
                 self.spikes.append(spike)
             self._spike = None
 
-    def learning_rate(self, iteration: int, value: float, every: bool = False) -> None:
+    def learning_rate(self, iteration: int, value: float) -> None:
         """Kept when it changes: a schedule is a step function, and a fixed rate one point."""
         if self.rows is not None:
             self.rows.learning_rate(iteration, value)
@@ -252,7 +215,7 @@ class TrainingRun:
             return
         if self.lr_bad is None:
             self.lr_bad = Event(iteration, None, {"lr": value})
-            self.notify("lr", f"iteration {iteration}: the learning rate is {_spell(value)}")
+            self.notify("lr", f"iteration {iteration}: the learning rate is {spell(value)}")
 
     def test_start(self, iteration: int, net: int) -> None:
         self._close_test()
@@ -279,7 +242,7 @@ class TrainingRun:
         bad = [name for name, value in test.outputs.items() if not finite(value)]
         if bad and self.first_nan_test is None:
             self.first_nan_test = test
-        if bad and any(_is_accuracy(name) and value == 1.0
+        if bad and any(is_accuracy(name) and value == 1.0
                        for name, value in test.outputs.items()):
             self.artefact_tests += 1
             self.first_artefact = self.first_artefact or test
@@ -304,7 +267,7 @@ class TrainingRun:
             if self.debug_first is None:
                 self.debug_first = hit
                 self.notify("debug", f"iteration {iteration}: {hit.direction} {hit.layer} "
-                            f"{hit.kind} blob {hit.blob}: mean |x| = {_spell(hit.value)}")
+                            f"{hit.kind} blob {hit.blob}: mean |x| = {spell(hit.value)}")
             if hit.non_finite and self.debug_first_nonfinite is None:
                 self.debug_first_nonfinite = hit
         self._pending = []
@@ -358,15 +321,3 @@ class TrainingRun:
         self._close_test()
         if self._pending:
             self._place_debug(None)
-
-
-def _is_accuracy(name: str) -> bool:
-    return "acc" in name.lower()
-
-
-def _spell(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.6g}"
