@@ -93,7 +93,7 @@ def main() -> None:
     if "log" in args.only:  # dscan log: a 1 GB training log (100 MB with --quick)
         from bench.log_parse import measure
         measure("quick" if args.quick else "full", args.repeat)
-    if not args.quick:
+    if not args.quick and any(name in args.only for name in SCALING):
         _scaling(args)
     if not args.no_dask:
         _dask_overhead(args)

@@ -19,8 +19,11 @@ _V = VALUE
 # digits, or an exponent of at least +03.
 _BIG = (rb"(-?(?:[nN][aA][nN]|[iI][nN][fF])[^\n]*|\d{4,}[\d.]*(?:[eE][-+]?\d+)?"
         rb"|\d[\d.]*[eE]\+?0*(?:[3-9]|\d\d+)|\d\.#[A-Za-z]+)")
-ITERATION = re.compile(rb"Iteration (\d+)(?:( \([^)\n]*\))?, loss = (\S+)|, lr = (\S+)"
-                       rb"|, Testing net \(#(\d+)\))")
+# Loss lines (`Iteration N (x iter/s, ...), loss = X`, or without the rate) and lr lines
+# (`Iteration N, lr = X`): few groups, the rest of the line taken whole, is the cheapest
+# pattern the regex engine runs; Python splits the rest.
+ITERATION = re.compile(rb"Iteration (\d+)( \(|, l)([^\n]*)")
+TEST_START = re.compile(rb", Testing net \(#(\d+)\)")
 OUTPUT = rb"net output #(\d+): (\S+) = " + _V + rb"(?: \(\* (\S+) = \S+ loss\))?"
 TRAIN_OUTPUT = re.compile(rb"Train " + OUTPUT)
 TEST_OUTPUT = re.compile(rb"Test " + OUTPUT)
@@ -42,7 +45,7 @@ class Handler(Protocol):
 
     def iteration(self, iteration: int, loss: float, display: bool,
                   outputs: list | None = None) -> None: ...
-    def display_lines(self, shown: list[tuple[int, float]]) -> None: ...
+    def display_lines(self, iterations: list[bytes], losses: list[float]) -> None: ...
     def learning_rate(self, iteration: int, value: float) -> None: ...
     def test_start(self, iteration: int, net: int) -> None: ...
     def test_output(self, index: int, name: str, value: float, weight: float | None) -> None: ...
@@ -80,7 +83,8 @@ class LogParser:
         self._cursor = 0  # where _outputs_follow looks next in the current chunk
         self._rest = b"\n"  # a line end before the first line lets line-start patterns match
         self._block: tuple[str, list[bytes]] | None = None  # parameters still being read
-        self._minor = [(b"Test net output", TEST_OUTPUT, self._test_output),
+        self._minor = [(b"Testing net", TEST_START, self._test_start),
+                       (b"Test net output", TEST_OUTPUT, self._test_output),
                        (b"] Layer ", self.layer_pattern, self._debug),
                        (b"\nF", FATAL, self._fatal), (b"*** ", SIGNAL, self._signal),
                        (b"Resuming from", RESUME, self._resume),
@@ -149,39 +153,46 @@ class LogParser:
             self._timed_iterations(chunk, start, end)
             return
         last_lr = self._last_lr
-        shown: list[tuple[int, float]] = []  # display lines handed over together
-        for iteration, rate, loss, lr, test_net in ITERATION.findall(chunk, start, end):
-            if loss:
-                try:
-                    value = float(loss)
-                except ValueError:
-                    value = number(loss)
-                if rate and (value - value == 0.0 or not handler.wants_outputs):
-                    shown.append((int(iteration), value))
+        shown, values = [], []  # display lines handed over together: iterations, losses
+        wants_outputs = handler.wants_outputs
+        for iteration, kind, rest in ITERATION.findall(chunk, start, end):
+            rate = kind == b" ("
+            if rate:
+                at = rest.find(b"loss = ")
+                if at < 0:
                     continue
-                if shown:
-                    handler.display_lines(shown)
-                    shown = []
-                outputs = None
-                if value - value != 0.0 and handler.wants_outputs:  # the first NaN: which output
-                    outputs = self._outputs_below(chunk, iteration, start)
-                handler.iteration(int(iteration), value,
-                                  bool(rate) or self._outputs_follow(chunk, iteration, start),
-                                  outputs)
-            elif lr:
-                if lr != last_lr:
+                text = rest[at + 7:]
+            elif rest[:1] == b"r":  # lr = X
+                if rest != last_lr:
                     if shown:
-                        handler.display_lines(shown)
-                        shown = []
-                    last_lr = lr
-                    handler.learning_rate(int(iteration), number(lr))
+                        handler.display_lines(shown, values)
+                        shown, values = [], []
+                    last_lr = rest
+                    handler.learning_rate(int(iteration), _value(rest[4:]))
+                continue
+            elif rest[:6] == b"oss = ":
+                text = rest[6:]
             else:
-                if shown:
-                    handler.display_lines(shown)
-                    shown = []
-                handler.test_start(int(iteration), int(test_net))
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = _value(text)
+            if rate and (value - value == 0.0 or not wants_outputs):
+                shown.append(iteration)
+                values.append(value)
+                continue
+            if shown:
+                handler.display_lines(shown, values)
+                shown, values = [], []
+            outputs = None
+            if value - value != 0.0 and wants_outputs:  # the first NaN: which output
+                outputs = self._outputs_below(chunk, iteration, start)
+            handler.iteration(int(iteration), value,
+                              rate or self._outputs_follow(chunk, iteration, start), outputs)
+            wants_outputs = handler.wants_outputs
         if shown:
-            handler.display_lines(shown)
+            handler.display_lines(shown, values)
         self._last_lr = last_lr
 
     def _outputs_below(self, chunk: bytes, iteration: bytes, start: int) -> list:
@@ -204,16 +215,17 @@ class LogParser:
         """The same with each line's time and train outputs, for the CSV tables."""
         handler = self.handler
         for match in ITERATION.finditer(chunk, start, end):
+            iteration, kind, rest = match.groups()
             self._time(match.start())
-            iteration, rate, loss, lr, test_net = match.groups(b"")
-            if loss:
-                outputs = train_outputs(_lines_below(chunk, match.start(), end))
-                handler.iteration(int(iteration), number(loss), bool(rate) or bool(outputs),
-                                  outputs)
-            elif lr:
-                handler.learning_rate(int(iteration), number(lr))
-            else:
-                handler.test_start(int(iteration), int(test_net))
+            if kind == b", l" and rest[:1] == b"r":
+                handler.learning_rate(int(iteration), _value(rest[4:]))
+                continue
+            at = rest.find(b"loss = ")
+            if at < 0:
+                continue
+            outputs = train_outputs(_lines_below(chunk, match.start(), end))
+            handler.iteration(int(iteration), _value(rest[at + 7:]),
+                              kind == b" (" or bool(outputs), outputs)
 
     def _minor_events(self, chunk: bytes, start: int, end: int) -> list:
         """Matches of the rarer patterns, in log order. A pattern that starts with a literal
@@ -241,6 +253,15 @@ class LogParser:
         start = chunk.rfind(b"\n", 0, match.start()) + 1
         end = chunk.find(b"\n", match.end())
         return chunk[start:end if end >= 0 else len(chunk)].decode("utf-8", "replace")
+
+    def _test_start(self, m: re.Match) -> None:
+        chunk = self._chunk
+        at = chunk.rfind(b"Iteration ", max(0, m.start() - 32), m.start())
+        if at < 0 or not chunk[at + 10:m.start()].isdigit():
+            return
+        if self.want_times:
+            self._time(at)
+        self.handler.test_start(int(chunk[at + 10:m.start()]), int(m.group(1)))
 
     def _test_output(self, m: re.Match) -> None:
         self.handler.test_output(int(m.group(1)), m.group(2).decode("utf-8", "replace"),
@@ -313,3 +334,12 @@ def _lines_below(chunk: bytes, position: int, end: int) -> bytes:
         lines.append(line)
         line_end = next_end
     return b"\n".join(lines)
+
+
+def _value(text: bytes) -> float:
+    """The number at the start of `text` (a line's rest may carry more after it)."""
+    try:
+        return float(text)
+    except ValueError:
+        first = text.split(None, 1)[0].rstrip(b",;") if text.strip() else b""
+        return number(first) if first else float("nan")

@@ -117,48 +117,39 @@ class TrainingRun:
         if self.first_nonfinite is None:
             self._first_nonfinite(iteration, loss, outputs)
 
-    def display_lines(self, shown: list[tuple[int, float]]) -> None:
-        """Display lines with a rate, in a row: the same as `iteration` on each, in one loop."""
-        if self.rows is not None:
-            for iteration, loss in shown:
-                self.iteration(iteration, loss, True)
+    def display_lines(self, iterations: list[bytes], losses: list[float]) -> None:
+        """Display lines with a rate, in a row (iteration numbers as the log spells them):
+        the same as `iteration` on each. A run of finite losses with no spike in it, by far
+        the most common, is taken in bulk."""
+        if self.rows is not None or self._spike is not None or self._mean is None:
+            for iteration, loss in zip(iterations, losses):
+                self.iteration(int(iteration), loss, True)
             return
         if self._test is not None:  # the test pass before these iterations is complete
             self._close_test()
         if self._pending:
-            self._place_debug(shown[0][0])
+            self._place_debug(int(iterations[0]))
+        total, mean = sum(losses), self._mean
+        if total - total != 0.0 or max(losses) > SPIKE_RATIO * min(mean, min(losses)):
+            for iteration, loss in zip(iterations, losses):
+                self.iteration(int(iteration), loss, True)
+            return
+        count = len(losses)
         if not self._iteration_in_run and self.first_iteration is None:
-            self.first_iteration = shown[0][0]
-        self.iterations += len(shown)
-        self._iteration_in_run += len(shown)
-        self.last_iteration = shown[-1][0]
+            self.first_iteration = int(iterations[0])
+        self.iterations += count
+        self._iteration_in_run += count
+        self._finite_in_run += count
+        self.last_iteration = int(iterations[-1])
         self._in_test_forward = False
-        self.loss.extend(shown)
-        mean, spike, window = self._mean, self._spike, self.window
-        keep = self.first_nonfinite is None
-        finite_count = 0
-        for iteration, loss in shown:
-            if loss - loss != 0.0:  # NaN or inf
-                if self.first_nonfinite is None:
-                    self._mean = mean
-                    self._finite_in_run += finite_count
-                    finite_count = 0
-                    window.extend(kept for kept in shown[:shown.index((iteration, loss))]
-                                  if kept[1] - kept[1] == 0.0)
-                    self._first_nonfinite(iteration, loss, None)
-                    keep, spike = False, None
-                continue
-            finite_count += 1
-            if spike is None and mean is not None and loss <= SPIKE_RATIO * mean:
-                mean = 0.9 * mean + 0.1 * loss
-            else:
-                self._mean, self._spike = mean, spike
-                self._watch_spike(iteration, loss)
-                mean, spike = self._mean, self._spike
-        self._mean, self._spike = mean, spike
-        self._finite_in_run += finite_count
-        if keep:
-            window.extend(shown)
+        self.loss.extend_lazily(iterations, losses)
+        if self.first_nonfinite is None:
+            tail = max(0, count - WINDOW)
+            self.window.extend(zip(map(int, iterations[tail:]), losses[tail:]))
+        # the running mean as if updated one by one, close enough for a spike baseline
+        decay = 0.9 ** count
+        recent = losses[-10:]
+        self._mean = decay * mean + (1 - decay) * (sum(recent) / len(recent))
 
     def _first_nonfinite(self, iteration: int, loss: float, outputs: list | None) -> None:
         self.outputs_at_nonfinite = [

@@ -37,3 +37,14 @@ class Series:
             return
         for iteration, value in points:
             self.add(iteration, value)
+
+    def extend_lazily(self, iterations: list[bytes], values: list[float]) -> None:
+        """`extend` with iteration numbers still as text: only the kept ones are converted."""
+        skip = (-self.count) % self.stride
+        if len(self.points) + len(values) // self.stride + 1 < self.capacity:
+            self.points.extend(zip(map(int, iterations[skip::self.stride]),
+                                   values[skip::self.stride]))
+            self.count += len(values)
+            return
+        for iteration, value in zip(iterations, values):
+            self.add(int(iteration), value)
