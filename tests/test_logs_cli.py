@@ -89,7 +89,7 @@ def test_outputs_json_html_csv(tmp_path, capsys):
     jsonschema.validate(report, log_report.load_schema())
     assert report["diagnosis"]["culprits"][0]["index"] == 1000
     page = (tmp_path / "r.html").read_text()
-    assert page.count("<svg") == 2 and "first NaN: 15" in page and "row" not in page[:0]
+    assert page.count("<svg") == 2 and "first NaN: 15" in page
     with open(tmp_path / "tables" / "caffe.log.train", newline="") as handle:
         train = list(csv.reader(handle))
     assert train[0] == ["NumIters", "Seconds", "LearningRate", "loss"]

@@ -32,3 +32,21 @@ def test_a_series_stays_bounded_and_even():
 def test_log_checks_are_in_their_own_range():
     codes = [code for code, check in CATALOGUE.items() if check.scope == "log"]
     assert codes and all("DS901" <= code <= "DS949" for code in codes)
+
+
+def test_update_lines_of_older_caffe_count_as_debug_info():
+    from scanner.logs.parser import LogParser
+    from scanner.logs.run import TrainingRun
+    prefix = b"I1201 15:26:19.494745  6497 net.cpp:"
+    lines = [prefix + b"593]     [Forward] Layer ip1, top blob ip1 data: 2.5\n",
+             prefix + b"642]     [Update] Layer ip1, param 0 data: 0.04; diff: 31000.5\n",
+             prefix + b"731]     [Update] Layer ip1, param 1 data: 2e+05; diff: 1\n",
+             b"I1201 15:26:19.494750  6497 solver.cpp:239] Iteration 7 (50 iter/s, 0.02s/1 "
+             b"iters), loss = 2.3\n"]
+    run = TrainingRun()
+    parser = LogParser(run)
+    parser.feed(b"".join(lines))
+    parser.close()
+    hit = run.debug_first
+    assert (hit.direction, hit.layer, hit.blob, hit.value, hit.iteration) == \
+        ("Update", "ip1", "1", 2e5, 7)  # the data value is the one reported

@@ -101,8 +101,8 @@ def _summary(run: TrainingRun, cause: str, evidence: dict) -> str:
     at = f"at iteration {first.iteration}" if first is not None else ""
     trend = evidence["growth"]
     texts = {
-        "none": "no problem found: the loss stayed finite"
-                + (f" over {run.iterations} logged iterations" if run.iterations else ""),
+        "none": f"no problem found: the loss stayed finite over {run.iterations} logged "
+                "iterations" if run.iterations else "no training iteration logged (yet)",
         "blow_up": f"gradient blow-up: the loss grew {trend and trend['ratio']:.0f}x over "
                    f"{trend and trend['iterations']} iterations, then went NaN {at}"
         if trend else f"gradient blow-up {at}",

@@ -16,7 +16,7 @@ _ENVIRONMENT = jinja2.Environment(
 
 
 def _number(value) -> float:
-    return float(value) if not isinstance(value, str) else float(value)  # "nan", "inf"
+    return float(value)  # a number, or the report's "nan" / "inf" / "-inf"
 
 
 def render(report: dict) -> str:
