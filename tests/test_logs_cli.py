@@ -260,3 +260,18 @@ def test_ctrl_c_on_a_stream_gives_a_partial_report(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["partial"] and report["diagnosis"]["first_nonfinite"]["iteration"] == 15
     assert b"PARTIAL" in out
+
+
+def test_a_multi_gpu_run_maps_iterations_over_every_solver(tmp_path):
+    """`caffe train --gpu 0,1` logs `Using GPUs 0, 1`; both solvers take a batch from the
+    one reader per iteration."""
+    folder = lb.scenario_folder(tmp_path, "d_hdf5_nan_r1000")
+    text = lb.log_bytes("d_hdf5_nan_r1000").replace(
+        b"] Use CPU.", b"] Using GPUs 0, 1", 1)
+    path = tmp_path / "gpus.log"
+    path.write_bytes(text)
+    report = run_log(str(path), "solver.prototxt", root=folder)
+    assert report["context"]["solvers"] == 2
+    first = 15 * 2 * 64 % 1500  # the second epoch: 1920 samples read before iteration 15
+    assert report["diagnosis"]["batch"]["records"] == [first, first + 127]
+    assert report["diagnosis"]["batch"]["epoch"] == 1

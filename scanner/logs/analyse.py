@@ -23,7 +23,7 @@ class LogRequest:
     solver: str | None = None
     net: str | None = None
     scan: bool = False
-    solvers: int = 1  # GPUs sharing the data reader (caffe train --gpu 0,1,...)
+    solvers: int | None = None  # GPUs sharing the reader (default: the log's `Using GPUs`)
     debug_threshold: float = 1e3
     jobs: int = 1
     notify: Callable | None = None  # hears of first events while the log is read
@@ -67,6 +67,8 @@ def conclude(request: LogRequest, run: TrainingRun, size: int, started_at: str,
     context = from_files(from_texts(run.solver_text, run.net_texts), request.solver,
                          request.net)
     notes: list[str] = []
+    if request.solvers is None:
+        request.solvers = run.gpu_count or 1
     batch = _batch(request, run, context, notes)
     culprits, scans = None, []
     if request.scan and batch is not None:

@@ -23,8 +23,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
                              "resolve (default: the working directory)")
     parser.add_argument("--scan", action="store_true",
                         help="scan the records of the guilty batch with the normal checks")
-    parser.add_argument("--solvers", type=int, default=1, metavar="S",
-                        help="GPUs that trained together (caffe train --gpu 0,1: 2)")
+    parser.add_argument("--solvers", type=int, metavar="S",
+                        help="GPUs that trained together (default: the log's 'Using GPUs' "
+                             "line, else 1)")
     parser.add_argument("--debug-threshold", type=float, default=1e3, metavar="X",
                         help="debug_info: a mean |x| above this is reported (default 1e3)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from .analyse import LogRequest, analyse
     from .csv_tables import Tables
 
-    if args.solvers < 1 or args.jobs < 1:
+    if (args.solvers is not None and args.solvers < 1) or args.jobs < 1:
         raise UsageError("--solvers and --jobs must be at least 1")
     if args.scan and not (args.solver or args.net):
         raise UsageError("--scan needs --solver or --net: they name the data the run read")

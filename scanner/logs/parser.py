@@ -37,6 +37,7 @@ ERROR = re.compile(rb"\nE(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
 SIGNAL = re.compile(rb"\*\*\* (?:Aborted at|SIG[A-Z]+ \(@)[^\n]*")
 RESUME = re.compile(rb"Resuming from ([^\n]*)")
 SOLVING = re.compile(rb"\] Solving ?([^\n]*)")
+GPUS = re.compile(rb"\] Using GPUs ([\d, ]+)")
 BLOCK = re.compile(rb"Initializing (solver|net) from parameters:[^\n]*\n")
 
 
@@ -55,6 +56,7 @@ class Handler(Protocol):
     def signal(self, line: str) -> None: ...
     def resume(self, text: str) -> None: ...
     def solving(self, name: str) -> None: ...
+    def gpus(self, count: int) -> None: ...
     def done(self) -> None: ...
     def parameters(self, kind: str, text: str) -> None: ...
     def line_time(self, seconds: float, date: str) -> None: ...
@@ -89,7 +91,8 @@ class LogParser:
                        (b"\nF", FATAL, self._fatal), (b"*** ", SIGNAL, self._signal),
                        (b"Resuming from", RESUME, self._resume),
                        (b"] Solving", SOLVING, self._solving),
-                       (b"from parameters:", BLOCK, self._block_start)]
+                       (b"from parameters:", BLOCK, self._block_start),
+                       (b"Using GPUs", GPUS, self._gpus)]
 
     def feed(self, data: bytes) -> None:
         chunk = self._rest + data
@@ -233,7 +236,8 @@ class LogParser:
         found = []
         for literal, pattern, step in self._minor:
             if step == self._debug and not self.handler.wants_debug or \
-                    step == self._block_start and not self.handler.wants_parameters:
+                    step in (self._block_start, self._gpus) and \
+                    not self.handler.wants_parameters:
                 continue
             found.extend((m.start(), step, m) for m in pattern.finditer(chunk, start, end))
         found.sort(key=lambda item: item[0])
@@ -293,6 +297,10 @@ class LogParser:
 
     def _resume(self, m: re.Match) -> None:
         self.handler.resume(m.group(1).decode("utf-8", "replace").strip())
+
+    def _gpus(self, m: re.Match) -> None:
+        """`caffe train --gpu 0,1` logs `Using GPUs 0, 1`: solvers that share the reader."""
+        self.handler.gpus(len([g for g in m.group(1).split(b",") if g.strip()]))
 
     def _solving(self, m: re.Match) -> None:
         if self.want_times:

@@ -63,6 +63,7 @@ class TrainingRun:
         self.finished = False
         self.final_pass: Event | None = None
         self.solver_text: str | None = None
+        self.gpu_count: int | None = None  # `Using GPUs 0, 1`: solvers sharing the reader
         self.net_texts: list[str] = []
         self.time: float | None = None
         self.date: str | None = None
@@ -281,6 +282,10 @@ class TrainingRun:
         self._resumed_at = int(found.group(1)) if found else None
         if found:
             self.origin = int(found.group(1))
+
+    def gpus(self, count: int) -> None:
+        if self.gpu_count is None:
+            self.gpu_count = count
 
     def solving(self, name: str) -> None:
         """A run starts (a log may hold several): its reader starts at record 0."""
