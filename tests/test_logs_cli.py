@@ -275,3 +275,19 @@ def test_a_multi_gpu_run_maps_iterations_over_every_solver(tmp_path):
     first = 15 * 2 * 64 % 1500  # the second epoch: 1920 samples read before iteration 15
     assert report["diagnosis"]["batch"]["records"] == [first, first + 127]
     assert report["diagnosis"]["batch"]["epoch"] == 1
+
+
+def test_windows_line_ends_and_logs_without_prefixes(tmp_path):
+    import re
+    text = lb.log_bytes("g_encoded_corrupt_image_r900")
+    crlf = run_log(lb.write_log(tmp_path, "g_encoded_corrupt_image_r900",
+                                text.replace(b"\n", b"\r\n"), name="crlf.log"))
+    bare = run_log(lb.write_log(tmp_path, "g_encoded_corrupt_image_r900",
+                                re.sub(rb"(?m)^[IWEF]\d{8} [^\]]*\] ", b"", text),
+                                name="bare.log"))
+    plain = run_log(lb.write_log(tmp_path, "g_encoded_corrupt_image_r900"))
+    for report in (crlf, bare):
+        assert report["series"]["loss"] == plain["series"]["loss"]
+        assert report["diagnosis"]["cause"] == "crash"
+        assert report["diagnosis"]["crash"]["last_iteration"] == 10
+    assert crlf["diagnosis"]["crash"]["fatal_line"] == plain["diagnosis"]["crash"]["fatal_line"]

@@ -34,7 +34,9 @@ LAYER_ANY = re.compile(rb"\] Layer ([^,\n]+), (?:(top|bottom|param) blob ([^\n]*
                        rb"|param (\S+) data): " + _V)
 FATAL = re.compile(rb"\nF(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
 ERROR = re.compile(rb"\nE(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
-SIGNAL = re.compile(rb"\*\*\* (?:Aborted at|SIG[A-Z]+ \(@)[^\n]*")
+# glog's failure handler (a signal), and the stack trace glog prints after any fatal line:
+# the crash is seen even in a log written without line prefixes.
+SIGNAL = re.compile(rb"\*\*\* (?:Aborted at|SIG[A-Z]+ \(@|Check failure stack trace)[^\n]*")
 RESUME = re.compile(rb"Resuming from ([^\n]*)")
 SOLVING = re.compile(rb"\] Solving ?([^\n]*)")
 GPUS = re.compile(rb"\] Using GPUs ([\d, ]+)")
