@@ -1,47 +1,20 @@
 """Read `caffe train` output in chunks and hand each line that matters to a handler.
 
-Speed comes from never looking at a line in Python unless it matters. Every pattern starts
-with a literal, which the regex engine finds at memory speed; a pattern whose literal is not
-in the chunk at all is not run. The display block of an iteration (loss line, its train
-outputs and the lr line) is one match. debug_info lines are matched only when their value is
-non-finite or at least 1000, the values that can be findings. Lines that match nothing are
-skipped: an unknown line is never an error. Chunks end at a line end; the rest waits for the
-next chunk, so a pipe may deliver any number of bytes."""
+Speed comes from never looking at a line in Python unless it matters (see patterns.py): the
+loss and lr lines, most of a log, come from one cheap pattern as plain tuples, and a run of
+finite losses is handed over in one call; the rarer patterns each scan the chunk at memory
+speed, and those only needed early (parameters) or until found (debug_info) stop running.
+Lines that match nothing are skipped: an unknown line is never an error. Chunks end at a line
+end; the rest waits for the next piece, so a pipe may deliver any number of bytes."""
 from __future__ import annotations
 
 import re
 from typing import Protocol
 
-from .glog import PREFIX, VALUE, number
-
-_V = VALUE
-# A debug value that may cross a threshold of 1e3 or more: non-finite, >= 4 integer
-# digits, or an exponent of at least +03.
-_BIG = (rb"(-?(?:[nN][aA][nN]|[iI][nN][fF])[^\n]*|\d{4,}[\d.]*(?:[eE][-+]?\d+)?"
-        rb"|\d[\d.]*[eE]\+?0*(?:[3-9]|\d\d+)|\d\.#[A-Za-z]+)")
-# Loss lines (`Iteration N (x iter/s, ...), loss = X`, or without the rate) and lr lines
-# (`Iteration N, lr = X`): few groups, the rest of the line taken whole, is the cheapest
-# pattern the regex engine runs; Python splits the rest.
-ITERATION = re.compile(rb"Iteration (\d+)( \(|, l)([^\n]*)")
-TEST_START = re.compile(rb", Testing net \(#(\d+)\)")
-OUTPUT = rb"net output #(\d+): (\S+) = " + _V + rb"(?: \(\* (\S+) = \S+ loss\))?"
-TRAIN_OUTPUT = re.compile(rb"Train " + OUTPUT)
-TEST_OUTPUT = re.compile(rb"Test " + OUTPUT)
-# debug_info lines: [Forward], [Backward] and [Update] (older Caffe) share "] Layer "
-LAYER_BIG = re.compile(rb"\] Layer ([^,\n]+), (?:(top|bottom|param) blob ([^\n]*?) (?:data|diff)"
-                       rb"|param (\S+) data): " + _BIG)
-LAYER_ANY = re.compile(rb"\] Layer ([^,\n]+), (?:(top|bottom|param) blob ([^\n]*?) (?:data|diff)"
-                       rb"|param (\S+) data): " + _V)
-FATAL = re.compile(rb"\nF(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
-ERROR = re.compile(rb"\nE(?:\d{8}|\d{4}) [^\]\n]*\] ([^\n]*)")
-# glog's failure handler (a signal), and the stack trace glog prints after any fatal line:
-# the crash is seen even in a log written without line prefixes.
-SIGNAL = re.compile(rb"\*\*\* (?:Aborted at|SIG[A-Z]+ \(@|Check failure stack trace)[^\n]*")
-RESUME = re.compile(rb"Resuming from ([^\n]*)")
-SOLVING = re.compile(rb"\] Solving ?([^\n]*)")
-GPUS = re.compile(rb"\] Using GPUs ([\d, ]+)")
-BLOCK = re.compile(rb"Initializing (solver|net) from parameters:[^\n]*\n")
-
+from .glog import PREFIX, number
+from .patterns import (BLOCK, ERROR, FATAL, GPUS, ITERATION, LAYER_ANY, LAYER_BIG, RESUME,
+                       SIGNAL, SOLVING, TEST_OUTPUT, TEST_START, lines_below, train_outputs,
+                       value_at)
 
 class Handler(Protocol):
     """What the parser reports, in log order."""
@@ -64,13 +37,6 @@ class Handler(Protocol):
     def line_time(self, seconds: float, date: str) -> None: ...
 
 
-def train_outputs(raw: bytes) -> list[tuple[int, str, float, float | None]]:
-    """The `Train net output` lines of a display block: (index, name, value, weight)."""
-    return [(int(m.group(1)), m.group(2).decode("utf-8", "replace"), number(m.group(3)),
-             None if m.group(4) is None else number(m.group(4)))
-            for m in TRAIN_OUTPUT.finditer(raw)]
-
-
 class LogParser:
     """Feed bytes in any pieces; every complete line is parsed once, in order."""
 
@@ -87,14 +53,11 @@ class LogParser:
         self._cursor = 0  # where _outputs_follow looks next in the current chunk
         self._rest = b"\n"  # a line end before the first line lets line-start patterns match
         self._block: tuple[str, list[bytes]] | None = None  # parameters still being read
-        self._minor = [(b"Testing net", TEST_START, self._test_start),
-                       (b"Test net output", TEST_OUTPUT, self._test_output),
-                       (b"] Layer ", self.layer_pattern, self._debug),
-                       (b"\nF", FATAL, self._fatal), (b"*** ", SIGNAL, self._signal),
-                       (b"Resuming from", RESUME, self._resume),
-                       (b"] Solving", SOLVING, self._solving),
-                       (b"from parameters:", BLOCK, self._block_start),
-                       (b"Using GPUs", GPUS, self._gpus)]
+        self._minor = [(TEST_START, self._test_start), (TEST_OUTPUT, self._test_output),
+                       (self.layer_pattern, self._debug), (FATAL, self._fatal),
+                       (SIGNAL, self._signal), (RESUME, self._resume),
+                       (SOLVING, self._solving), (BLOCK, self._block_start),
+                       (GPUS, self._gpus)]
 
     def feed(self, data: bytes) -> None:
         chunk = self._rest + data
@@ -173,7 +136,7 @@ class LogParser:
                         handler.display_lines(shown, values)
                         shown, values = [], []
                     last_lr = rest
-                    handler.learning_rate(int(iteration), _value(rest[4:]))
+                    handler.learning_rate(int(iteration), value_at(rest[4:]))
                 continue
             elif rest[:6] == b"oss = ":
                 text = rest[6:]
@@ -182,7 +145,7 @@ class LogParser:
             try:
                 value = float(text)
             except ValueError:
-                value = _value(text)
+                value = value_at(text)
             if rate and (value - value == 0.0 or not wants_outputs):
                 shown.append(iteration)
                 values.append(value)
@@ -204,7 +167,7 @@ class LogParser:
         found = chunk.find(b"Iteration " + iteration + b" (", start)
         if found < 0:
             found = chunk.find(b"Iteration " + iteration + b", loss", start)
-        return train_outputs(_lines_below(chunk, found, self._end)) if found >= 0 else []
+        return train_outputs(lines_below(chunk, found, self._end)) if found >= 0 else []
 
     def _outputs_follow(self, chunk: bytes, iteration: bytes, start: int) -> bool:
         """A loss line without a rate is a display line of an older Caffe when train outputs
@@ -223,20 +186,20 @@ class LogParser:
             iteration, kind, rest = match.groups()
             self._time(match.start())
             if kind == b", l" and rest[:1] == b"r":
-                handler.learning_rate(int(iteration), _value(rest[4:]))
+                handler.learning_rate(int(iteration), value_at(rest[4:]))
                 continue
             at = rest.find(b"loss = ")
             if at < 0:
                 continue
-            outputs = train_outputs(_lines_below(chunk, match.start(), end))
-            handler.iteration(int(iteration), _value(rest[at + 7:]),
+            outputs = train_outputs(lines_below(chunk, match.start(), end))
+            handler.iteration(int(iteration), value_at(rest[at + 7:]),
                               kind == b" (" or bool(outputs), outputs)
 
     def _minor_events(self, chunk: bytes, start: int, end: int) -> list:
         """Matches of the rarer patterns, in log order. A pattern that starts with a literal
         scans as fast as bytes.find, so no pre-check is needed."""
         found = []
-        for literal, pattern, step in self._minor:
+        for pattern, step in self._minor:
             if step == self._debug and not self.handler.wants_debug or \
                     step in (self._block_start, self._gpus) and \
                     not self.handler.wants_parameters:
@@ -331,25 +294,3 @@ class LogParser:
         self._block = None
         self.handler.parameters(kind, b"".join(parts).decode("utf-8", "replace"))
 
-
-def _lines_below(chunk: bytes, position: int, end: int) -> bytes:
-    """The `Train net output` lines right below the line at `position`."""
-    lines = []
-    line_end = chunk.find(b"\n", position)
-    while 0 <= line_end < end - 1:
-        next_end = chunk.find(b"\n", line_end + 1)
-        line = chunk[line_end + 1:next_end if next_end >= 0 else end]
-        if b"Train net output #" not in line:
-            break
-        lines.append(line)
-        line_end = next_end
-    return b"\n".join(lines)
-
-
-def _value(text: bytes) -> float:
-    """The number at the start of `text` (a line's rest may carry more after it)."""
-    try:
-        return float(text)
-    except ValueError:
-        first = text.split(None, 1)[0].rstrip(b",;") if text.strip() else b""
-        return number(first) if first else float("nan")
