@@ -5,18 +5,21 @@ each read transaction is an MVCC snapshot). Values are read zero-copy from the m
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from contextlib import contextmanager
 from typing import Iterator
 
 import lmdb
 
+from scanner.kinds import suggestion
 from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, StoreReadError,
                             WrongKindError)
+from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
-from .keyrange import SMALL_STORE_RECORDS, key_shards, limit_bounds
+from .child import in_child
+from .keyrange import (SMALL_STORE_RECORDS, key_shards, skip_keys, split_keys, starting_at,
+                       walk_splits)
 
 
 def _open_env(path: str) -> lmdb.Environment:
@@ -31,10 +34,12 @@ def _check_path(path: str) -> None:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         hint = " (pass the directory that holds it)" if path.endswith(".mdb") else ""
-        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory{hint}")
+        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory"
+                             f"{suggestion(path, 'dscan lmdb') or hint}")
     data = os.path.join(path, "data.mdb")
     if not os.path.isfile(data):
-        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)")
+        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)"
+                             f"{suggestion(path, 'dscan lmdb')}")
     if not os.access(data, os.R_OK):
         raise StoreError(f"{data}: permission denied")
 
@@ -78,38 +83,47 @@ class LmdbBackend:
         self.env.close()
 
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
-        """Split by key ranges interpolated between the first and last key: no key listing
-        (except the keys before `start` and within `limit`, walked to find the bounds)."""
+        """Even shards from one keys-only walk (millions of keys a second: the values,
+        overflow pages included, are never touched), made in a child process: a corrupt
+        page can make liblmdb abort, and then only the interpolated plan is left. With
+        `start`, the walk first skips that many keys; the first shard starts at the next."""
         available = max(self.count() - start, 0)
         wanted = available if limit is None else min(limit, available)
         if wanted == 0:
             return []
+        parts = 1 if wanted < SMALL_STORE_RECORDS else max(1, min(count, wanted))
         try:
             with self.env.begin(buffers=True) as txn:
                 cursor = txn.cursor()
                 cursor.first()
-                if start:
-                    _, first = limit_bounds(cursor.iternext(values=False), start)
-                    cursor.set_key(first)
                 first = bytes(cursor.key())
-                if limit is None or limit >= available:
-                    cursor.last()
-                    last = bytes(cursor.key())
-                    stop = last + b"\0"  # keys a writer appends later are not this scan's
-                else:
-                    last, stop = limit_bounds(cursor.iternext(values=False), limit)
-                snap_cursor = txn.cursor()
+                cursor.last()
+                last = bytes(cursor.key())
+                walked = in_child(lambda: self._walk(wanted, parts, start))
+                if walked is None and (start or wanted < self.count()):
+                    return []  # the walk died before or within the wanted records: stop there
+                if walked is None:  # the walk died: interpolate between the ends instead
+                    snap_cursor = txn.cursor()
 
-                def snap(probe: bytes) -> bytes | None:
-                    return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) else None
+                    def snap(probe: bytes) -> bytes | None:
+                        return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) \
+                            else None
 
-                parts = 1 if wanted < SMALL_STORE_RECORDS else count
-                shards = key_shards(self.name, self.path, first, last, stop, parts, snap)
-                if start:  # the first shard starts at the key at `start`, not at the first
-                    shards[0] = dataclasses.replace(shards[0], start=first)
-                return shards
+                    walked = split_keys(first, last, parts, snap), None, None
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
+        splits, beyond, at_start = walked
+        if wanted < available:
+            return starting_at(key_shards(self.name, self.path, splits, beyond), at_start)
+        return starting_at(key_shards(self.name, self.path, splits, last + b"\0"),
+                           at_start)  # not keys a writer appends later
+
+    def _walk(self, wanted: int, parts: int, start: int = 0):
+        self.env.close()  # in the child: a handle of its own
+        self.env = _open_env(self.path)
+        with self.env.begin(buffers=True) as txn:
+            keys, at_start = skip_keys(txn.cursor().iternext(values=False), start)
+            return (*walk_splits(keys, wanted, parts), at_start if start else None)
 
     def cleanup(self) -> None:
         """Nothing to remove: LMDB is read in place."""
@@ -171,4 +185,4 @@ def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True,
 
 
 def _show(key) -> str:
-    return "(none: at the start of the shard)" if key is None else repr(bytes(key))
+    return "(none: at the start of the shard)" if key is None else quoted_key(key)

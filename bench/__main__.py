@@ -3,8 +3,9 @@ measure dscan (default settings, every check on), the naive script and the ceili
 this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
 included) and the ratios; then `dscan log` on a 1 GB training log against a naive
 line-by-line parser (bench/log_parse.py); then (full size) the 1M-record raw and 200k-record
-JPEG LMDBs against the small ones, and the Dask executor against the local pool on the same
-machine (with the dask extra installed)."""
+JPEG LMDBs against the small ones, 1 and 2 workers with N workers simulated from a real shard
+plan, and the Dask executor against the local pool on the same machine (with the dask extra
+installed)."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 
+from bench import cores
 from bench.memory import PeakAnon
 
 # Memory: peak anonymous (private) memory of the process and its workers, summed; RSS would
@@ -52,7 +54,7 @@ def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
-            "wall": wall, "peak_kib": peak}
+            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", [])}
 
 
 def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
@@ -95,6 +97,8 @@ def main() -> None:
         measure("quick" if args.quick else "full", args.repeat)
     if not args.quick and any(name in args.only for name in SCALING):
         _scaling(args)
+    if "raw" in args.only:
+        _cores(args)
     if not args.no_dask:
         _dask_overhead(args)
 
@@ -114,6 +118,15 @@ def _scaling(args) -> None:
         rate = {n: f["records"] / f["seconds"] for n, f in runs.items()}
         print(f"{'':<10} rate x{rate[SCALING[small]] / rate[small]:.2f}, memory "
               f"x{runs[SCALING[small]]['peak_kib'] / runs[small]['peak_kib']:.2f}\n")
+
+
+def _cores(args) -> None:
+    """1 and 2 workers measured on the large raw store, N workers simulated from its plan."""
+    name = "raw_1m"  # 60k records with --quick
+    path = _workload(name, args.quick)
+    print("scaling with cores")
+    cores.report(name, lambda jobs, extra: _median(args.repeat,
+                                                   lambda: _dscan(name, path, jobs, extra)))
 
 
 def _median(repeat: int, measure) -> dict:

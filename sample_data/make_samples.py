@@ -95,6 +95,29 @@ def write_hdf5() -> None:
     print("hdf5: 2 files, 70 rows")
 
 
+def write_images() -> None:
+    """An ImageData list of 16 image files relative to its root folder (run from the
+    repository root with --root-folder sample_data/images/): a truncated JPEG, a file the
+    list names but that is missing, and a label that is not a whole number."""
+    folder = os.path.join(HERE, "images")
+    shutil.rmtree(folder, ignore_errors=True)
+    lines = []
+    for index in range(16):
+        kind = ("cat", "dog")[index % 2]
+        name = f"{kind}/img_{index:02d}.{'png' if index == 5 else 'jpg'}"
+        label = "1.5" if index == 11 else str(index % 2)
+        lines.append(f"{name} {label}")
+        if index == 9:
+            continue  # listed, never written: Caffe's ImageData layer stops there
+        os.makedirs(os.path.join(folder, kind), exist_ok=True)
+        image = b.png(32, 32, seed=index) if index == 5 else b.jpeg(32, 32, seed=index)
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(b.truncate(image, 0.6) if index == 3 else image)
+    with open(os.path.join(folder, "train_list.txt"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print("images: 16 lines, 15 files")
+
+
 def write_mean(values: list[bytes]) -> None:
     """mean.binaryproto of raw_lmdb, as `compute_image_mean` writes it (legacy 1xCxHxW)."""
     from scanner.datum import decode_datum
@@ -126,3 +149,4 @@ if __name__ == "__main__":
     write("faulty_lmdb", *faulty())
     write("enc_leveldb", leveldb_sample())
     write_hdf5()
+    write_images()

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 import traceback
 
@@ -29,7 +31,33 @@ CONFIG_COMMANDS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage block
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(f"{message}{self._did_you_mean(message)} (see '{self.prog} --help')")
+
+    def _did_you_mean(self, message: str) -> str:
+        """'; did you mean --num-classes?' for a misspelt option, subcommand or choice."""
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            words = [w.split("=")[0] for w in unknown.group(1).split() if w.startswith("-")]
+            known = self._all_options()
+        else:
+            choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+            if not choice:
+                return ""
+            words, known = [choice.group(1)], re.findall(r"'([^']*)'", choice.group(2))
+        for word in words:
+            close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean {close[0]}?"
+        return ""
+
+    def _all_options(self) -> list[str]:
+        """Option strings of this parser and of its subcommands."""
+        options = set(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    options |= set(sub._option_string_actions)
+        return sorted(options)
 
 
 def _positive(text: str) -> int:

@@ -91,8 +91,14 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     finally:
         store.cleanup()
     return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
-                       round(time.perf_counter() - clock, 3), executor.jobs, executor.describe(),
-                       evidence)
+                       round(time.perf_counter() - clock, 3), executor.jobs,
+                       {**executor.describe(), "shards": _shard_balance(results)}, evidence)
+
+
+def _shard_balance(results) -> list[dict]:
+    """The report's `executor.shards`, in read order: how evenly the plan split the work."""
+    return [{"records": r.records, "seconds": r.seconds}
+            for r in sorted(results, key=lambda r: r.number)]
 
 
 def _run(executor, shards, settings, progress, total):

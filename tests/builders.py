@@ -164,5 +164,38 @@ def h5_list(path, entries: list[str]) -> str:
     return path
 
 
+def caffe_test_layout_h5(folder) -> dict[str, str]:
+    """Files laid out like the HDF5 files Caffe's own tests read (src/caffe/test/test_data),
+    written here with h5py from the shapes, types, chunking and filters of the originals:
+
+    - sample_data.h5: `data` 10x8x6x5 float32 counting up from 0, `label` 1..10 and `label2`
+      2..11 as 10x1 float32, all contiguous (labels start at 1: class 0 is absent);
+    - sample_data_2_gzip.h5: the same layout, `data` counting on from 2400, labels uint8, each
+      dataset one chunk of the whole, gzip level 1;
+    - solver_data.h5: `data` 8x3x10x10 and `targets` 8x1 float32 from a normal distribution, no
+      `label` dataset (a regression net names its tops data/targets).
+    Returns the file paths by name."""
+    import h5py
+
+    folder = str(folder)
+    os.makedirs(folder, exist_ok=True)
+    counting = np.arange(2 * 2400, dtype=np.float32).reshape(20, 8, 6, 5)
+    labels = np.arange(1, 11, dtype=np.float32).reshape(10, 1)
+    paths = {name: os.path.join(folder, name) for name in
+             ("sample_data.h5", "sample_data_2_gzip.h5", "solver_data.h5")}
+    with h5py.File(paths["sample_data.h5"], "w") as handle:
+        handle["data"], handle["label"], handle["label2"] = counting[:10], labels, labels + 1
+    with h5py.File(paths["sample_data_2_gzip.h5"], "w") as handle:
+        for name, values in (("data", counting[10:]), ("label", labels.astype(np.uint8)),
+                             ("label2", (labels + 1).astype(np.uint8))):
+            handle.create_dataset(name, data=values, chunks=values.shape, compression="gzip",
+                                  compression_opts=1)
+    normal = np.random.default_rng(1701)
+    with h5py.File(paths["solver_data.h5"], "w") as handle:
+        handle["data"] = normal.standard_normal((8, 3, 10, 10), dtype=np.float32)
+        handle["targets"] = normal.standard_normal((8, 1), dtype=np.float32)
+    return paths
+
+
 def float_rows(count: int, shape=(3, 4, 4), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((count, *shape), dtype=np.float32)

@@ -82,7 +82,12 @@ def test_a_matching_mean_file_and_crop_pass(in_tests):
     assert report["verdict"]["caffe"] == "ok"
 
 
-def test_hdf5_layer_reads_its_tops_as_datasets(in_tests):
+def test_hdf5_layer_reads_its_tops_as_datasets(tmp_path, monkeypatch):
+    """The regression net over a file laid out like Caffe's own solver_data.h5."""
+    os.makedirs(tmp_path / "nets")
+    b.h5_list(tmp_path / "nets" / "regression_h5_list.txt",
+              [b.caffe_test_layout_h5(tmp_path / "data")["solver_data.h5"]])
+    monkeypatch.chdir(tmp_path)  # the net's source path is relative to the run directory
     report = net_report(os.path.join(NETS, "regression_h5.prototxt"))
     _validate(report)
     [section] = report["sections"]

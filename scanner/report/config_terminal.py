@@ -4,15 +4,25 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..net_scan import NetOutcome
+from ..checks import CATALOGUE
 from . import terminal
+from .console import Console
 from .keys import printable
 
 
 def findings(items: list[dict], out: TextIO, indent: str = "  ") -> None:
+    console = Console(out)
+    fixes_shown = set()
     for item in items:
-        layer = f" [{printable(item['layer'], 40)}]" if item.get("layer") else ""
-        print(f"{indent}{item['code']} {item['severity']:<7} {printable(item['where'], 60)}"
-              f"{layer}: {printable(item['message'], 160)}", file=out)
+        layer = f" [{printable(item['layer'])}]" if item.get("layer") else ""
+        console.line(f"{item['code']} {item['severity']:<7} {printable(item['where'])}"
+                     f"{layer}: {printable(item['message'])}", indent=len(indent),
+                     hanging=len(indent) + 14, marks={item["severity"]: item["severity"]})
+        fix = CATALOGUE[item["code"]].fix if item["code"] in CATALOGUE else None
+        if fix and item["code"] not in fixes_shown:
+            fixes_shown.add(item["code"])
+            console.line(f"fix: {fix}", indent=len(indent) + 14, hanging=len(indent) + 19,
+                         marks={"fix:": "dim"})
 
 
 def _tally(summary: dict) -> str:
@@ -23,7 +33,7 @@ def _tally(summary: dict) -> str:
 
 def render_net(outcome: NetOutcome, report: dict, out: TextIO, examples: int = 3,
                quiet: bool = False) -> None:
-    name = f" ({printable(report['net']['name'], 40)})" if report["net"]["name"] else ""
+    name = f" ({printable(report['net']['name'])})" if report["net"]["name"] else ""
     print(f"dscan net {printable(report['net']['path'])}{name}: phases "
           f"{', '.join(report['phases'])}; {len(report['sections'])} data layer(s) in "
           f"{report['duration_s']:.2f} s", file=out)
@@ -33,8 +43,8 @@ def render_net(outcome: NetOutcome, report: dict, out: TextIO, examples: int = 3
         print("Net:", file=out)
         findings(report["findings"], out)
     for section, data in zip(outcome.sections, report["sections"]):
-        print(f"\n== layer '{printable(data['layer'], 40)}' ({data['type']}, "
-              f"{'/'.join(data['phases'])}) at {printable(data['where'], 60)}", file=out)
+        print(f"\n== layer '{printable(data['layer'])}' ({data['type']}, "
+              f"{'/'.join(data['phases'])}) at {printable(data['where'])}", file=out)
         if data["skipped"]:
             print(f"   not scanned: {data['skipped']}", file=out)
             continue

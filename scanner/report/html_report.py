@@ -130,8 +130,8 @@ def _plots(outcome: ScanOutcome, report: dict) -> list[dict]:
                                                    batches.expected_distinct,
                                                    len(batches.classes))})
     found = main_stats(outcome.totals.stats)
-    if found:
-        (dtype, _), stats = found
+    values = svg.channel_values(found[1], found[0][0]) if found else None
+    if values:
         plots.append({"title": "Values per channel (stored order; BGR for Caffe's images)",
-                      "svg": svg.channel_values(stats, dtype)})
+                      "svg": values})
     return plots
