@@ -291,3 +291,16 @@ def test_windows_line_ends_and_logs_without_prefixes(tmp_path):
         assert report["diagnosis"]["cause"] == "crash"
         assert report["diagnosis"]["crash"]["last_iteration"] == 10
     assert crlf["diagnosis"]["crash"]["fatal_line"] == plain["diagnosis"]["crash"]["fatal_line"]
+
+
+def test_a_resume_is_seen_when_the_log_arrives_line_by_line():
+    from scanner.logs.parser import LogParser
+    from scanner.logs.run import TrainingRun
+    for lines in (_resumed(10).splitlines(keepends=True), [_resumed(10)]):
+        run = TrainingRun()
+        parser = LogParser(run)
+        for line in lines:
+            parser.feed(line)
+        parser.close()
+        assert [r.iteration for r in run.resumes] == [10]
+        assert run.origin_at_nonfinite == 10 and run.first_nonfinite.iteration == 15

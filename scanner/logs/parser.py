@@ -13,8 +13,11 @@ from typing import Protocol
 
 from .glog import PREFIX, number
 from .patterns import (BLOCK, ERROR, FATAL, GPUS, ITERATION, LAYER_ANY, LAYER_BIG, RESUME,
-                       SIGNAL, SOLVING, TEST_OUTPUT, TEST_START, lines_below, train_outputs,
+                       SIGNAL, SOLVING, TEST, lines_below, train_outputs,
                        value_at)
+
+LOOKBACK = 1 << 16  # bytes before `Solving` in which a `Resuming from` line belongs to it
+
 
 class Handler(Protocol):
     """What the parser reports, in log order."""
@@ -49,14 +52,14 @@ class LogParser:
         self.prefixed_lines = 0  # lines with a glog prefix in the first 64 KiB
         self.first_bytes = b""
         self._last_lr = None
+        self._tail = b""  # the end of the previous piece, for looking back across pieces
         self._done_pending = False  # the log so far ends with `Optimization Done.`
         self._cursor = 0  # where _outputs_follow looks next in the current chunk
         self._rest = b"\n"  # a line end before the first line lets line-start patterns match
         self._block: tuple[str, list[bytes]] | None = None  # parameters still being read
-        self._minor = [(TEST_START, self._test_start), (TEST_OUTPUT, self._test_output),
+        self._minor = [(TEST, self._test),
                        (self.layer_pattern, self._debug), (FATAL, self._fatal),
-                       (SIGNAL, self._signal), (RESUME, self._resume),
-                       (SOLVING, self._solving), (BLOCK, self._block_start),
+                       (SIGNAL, self._signal), (SOLVING, self._solving), (BLOCK, self._block_start),
                        (GPUS, self._gpus)]
 
     def feed(self, data: bytes) -> None:
@@ -75,6 +78,7 @@ class LogParser:
                 return
             end = last_line
         self._parse(chunk, end)
+        self._tail = (self._tail + chunk[1:end])[-LOOKBACK:]
         self._rest = b"\n" + chunk[end:]
         self.offset += end - 1
 
@@ -223,19 +227,19 @@ class LogParser:
         end = chunk.find(b"\n", match.end())
         return chunk[start:end if end >= 0 else len(chunk)].decode("utf-8", "replace")
 
-    def _test_start(self, m: re.Match) -> None:
+    def _test(self, m: re.Match) -> None:
+        if m.group(1) is None:
+            self.handler.test_output(int(m.group(2)), m.group(3).decode("utf-8", "replace"),
+                                     number(m.group(4)),
+                                     None if m.group(5) is None else number(m.group(5)))
+            return
         chunk = self._chunk
-        at = chunk.rfind(b"Iteration ", max(0, m.start() - 32), m.start())
-        if at < 0 or not chunk[at + 10:m.start()].isdigit():
+        at = chunk.rfind(b"Iteration ", max(0, m.start() - 34), m.start())
+        if at < 0 or not chunk[at + 10:m.start() - 2].isdigit():
             return
         if self.want_times:
             self._time(at)
-        self.handler.test_start(int(chunk[at + 10:m.start()]), int(m.group(1)))
-
-    def _test_output(self, m: re.Match) -> None:
-        self.handler.test_output(int(m.group(1)), m.group(2).decode("utf-8", "replace"),
-                                 number(m.group(3)),
-                                 None if m.group(4) is None else number(m.group(4)))
+        self.handler.test_start(int(chunk[at + 10:m.start() - 2]), int(m.group(1)))
 
     def _debug(self, m: re.Match) -> None:
         chunk, start = self._chunk, m.start()
@@ -260,14 +264,20 @@ class LogParser:
     def _signal(self, m: re.Match) -> None:
         self.handler.signal(m.group(0).decode("utf-8", "replace").rstrip())
 
-    def _resume(self, m: re.Match) -> None:
-        self.handler.resume(m.group(1).decode("utf-8", "replace").strip())
-
     def _gpus(self, m: re.Match) -> None:
         """`caffe train --gpu 0,1` logs `Using GPUs 0, 1`: solvers that share the reader."""
         self.handler.gpus(len([g for g in m.group(1).split(b",") if g.strip()]))
 
     def _solving(self, m: re.Match) -> None:
+        """A run starts. `Resuming from ...` comes a few lines before `Solving` (caffe.cpp
+        restores the solverstate, then solves): it is looked for there, not in every line."""
+        before = self._chunk[max(1, m.start() - LOOKBACK):m.start()]
+        if len(before) < LOOKBACK:
+            before = self._tail + before
+        last = before.rfind(b"Resuming from ")
+        if last >= 0 and before.find(b"] Solving", last) < 0:  # not a previous run's
+            found = RESUME.match(before, last)
+            self.handler.resume(found.group(1).decode("utf-8", "replace").strip())
         if self.want_times:
             self._time(m.start())
         self.handler.solving(m.group(1).decode("utf-8", "replace").strip())

@@ -17,7 +17,9 @@ _BIG = (rb"(-?(?:[nN][aA][nN]|[iI][nN][fF])[^\n]*|\d{4,}[\d.]*(?:[eE][-+]?\d+)?"
 # (`Iteration N, lr = X`): few groups, the rest of the line taken whole, is the cheapest
 # pattern the regex engine runs; Python splits the rest.
 ITERATION = re.compile(rb"Iteration (\d+)( \(|, l)([^\n]*)")
-TEST_START = re.compile(rb", Testing net \(#(\d+)\)")
+# A test pass starts (`Iteration N, Testing net (#k)`) and prints its outputs: one pattern
+TEST = re.compile(rb"Test(?:ing net \(#(\d+)\)| net output #(\d+): (\S+) = " + _V +
+                  rb"(?: \(\* (\S+) = \S+ loss\))?)")
 OUTPUT = rb"net output #(\d+): (\S+) = " + _V + rb"(?: \(\* (\S+) = \S+ loss\))?"
 TRAIN_OUTPUT = re.compile(rb"Train " + OUTPUT)
 TEST_OUTPUT = re.compile(rb"Test " + OUTPUT)

@@ -84,6 +84,8 @@ class TrainingRun:
 
     @property
     def wants_debug(self) -> bool:
+        if self.solver_text is not None and not self.debug_info:
+            return False  # the solver printed debug_info: false (or nothing): no such lines
         return self.debug_first is None or self.debug_first_nonfinite is None
 
     # -- parser events -------------------------------------------------------------------
