@@ -20,7 +20,8 @@ def spell(value) -> str:
 
 
 @register("DS901", ERROR, "training loss became NaN or infinite", "log", GARBAGE,
-          fix="read the cause dscan gives below; every update after this one is garbage")
+          fix="see the cause in the first line; every update from this iteration on is "
+          "garbage")
 def nonfinite_loss(run, evidence: dict) -> Problem | None:
     """What it finds: the first `Iteration N ..., loss = nan` (or inf) of the training net,
     and which `Train net output` was non-finite there.
