@@ -129,6 +129,34 @@ def write_mean(values: list[bytes]) -> None:
     print("mean.binaryproto: 1x3x32x32")
 
 
+def detection() -> tuple[list[bytes], list[str]]:
+    """48 AnnotatedDatum records (as convert_annoset writes them; classes 1-3 of
+    labelmap.prototxt) with one box or record fault every fourth record."""
+    clean = b.annotated_store(48, size=(48, 64))
+    box = (0.2, 0.2, 0.45, 0.5)
+    faults = [
+        ("ds354_box_past_the_edge", b.annotated([(1, [(0.55, 0.3, 1.3, 0.8)])], seed=1)),
+        ("ds355_inverted_box", b.annotated([(2, [(0.7, 0.2, 0.3, 0.6)]), (1, [box])], seed=2)),
+        ("ds356_zero_width_box", b.annotated([(3, [(0.4, 0.1, 0.4, 0.5)])], seed=3)),
+        ("ds357_box_outside", b.annotated([(1, [(34.0, 12.0, 50.0, 30.0)])], seed=4)),
+        ("ds358_no_boxes", b.annotated([], seed=0)),
+        ("ds365_duplicate_box", b.annotated([(2, [box, (0.2, 0.2, 0.451, 0.5)])], seed=1)),
+        ("ds364_all_difficult", b.annotated([(3, [(*box, True)])], seed=2)),
+        ("ds362_size_mismatch", b.annotated(datum={
+            "channels": 3, "height": 96, "width": 128, "label": -1, "encoded": True,
+            "data": b.jpeg(64, 48, seed=3)})),
+        ("ds360_label_beyond_the_map", b.annotated([(7, [box])], seed=4)),
+        ("ds359_background_label", b.annotated([(0, [box])], seed=0)),
+        ("ds351_plain_datum", b.encoded_datum(b.jpeg(64, 48, seed=5), label=-1,
+                                              channels=3, height=48, width=64)),
+        ("ds353_no_type", b.annotated([(1, [box])], seed=1, type_value=None)),
+    ]
+    names = [f"SHAPES/{index:06d}.jpg" for index in range(48)]
+    for slot, (name, value) in zip(range(3, 48, 4), faults):
+        clean[slot], names[slot] = value, f"SHAPES/{name}.jpg"
+    return clean, names
+
+
 def write(name: str, values: list[bytes], names: list[str] | None = None) -> None:
     path = os.path.join(HERE, name)
     shutil.rmtree(path, ignore_errors=True)
@@ -150,3 +178,6 @@ if __name__ == "__main__":
     write("enc_leveldb", leveldb_sample())
     write_hdf5()
     write_images()
+    write("detection_lmdb", *detection())
+    b.label_map(os.path.join(HERE, "labelmap.prototxt"))
+    print("labelmap.prototxt: 0 background, 1 circle, 2 square, 3 triangle")

@@ -104,6 +104,7 @@ class ScanTotals:
     shard_offsets: list[tuple[int, int]] = field(default_factory=list)  # (shard, offset)
     pixel_classes: Counter = field(default_factory=Counter)  # label maps: pixels per class
     batches: "BatchAnalysis | None" = None  # set after the merge, from the labels
+    detection: object = None  # DetectionStats of an AnnotatedDatum store (see detection)
 
     @cached_property
     def label_range(self) -> LabelRange | None:

@@ -11,6 +11,7 @@ import backends
 
 from .aggregate import ShardResult
 from .checks.registry import Problem
+from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
 from .report.keys import quoted_key
 from .inspect import DatumInspector
@@ -59,7 +60,8 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
         inspector, walk = RowInspector(settings, shard.name, shard.start), _walk_rows
     else:
         image_files = backend.record_format == "image"
-        inspector = (ImageFileInspector if image_files else DatumInspector)(settings)
+        inspector = (ImageFileInspector if image_files else
+                     inspector_class(settings, DatumInspector))(settings)
         walk = _walk_datums
     with backend.read(shard) as records:
         try:

@@ -13,6 +13,8 @@ from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import Problem
 from .checks.registry import get as get_check
+from .detection import attach as attach_detection
+from .detection import resolve as resolve_record
 from .executor import Executor, LocalExecutor
 from .labels import class_labels
 from .progress import Progress
@@ -65,9 +67,12 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
             store.close()  # workers open their own handles
         if total is not None:
             total = max(total - settings.start, 0)
+        settings = resolve_record(backend_class, shards, settings)  # AnnotatedDatum or Datum
         results, complete = _run(executor, shards, settings, progress,
                                  None if total is None else min(total, settings.limit or total))
-        totals = merge(_contiguous(results), settings)
+        kept = _contiguous(results)
+        totals = merge(kept, settings)
+        attach_detection(totals, kept)
         if complete and totals.records == 0 and settings.limit != 0 and not planning:
             planning = [_empty(source)]  # nothing else explains why there is nothing
         _report_planning(totals, planning)

@@ -10,7 +10,7 @@ import lmdb
 import numpy as np
 from PIL import Image
 
-from .reference import datum_bytes
+from .reference import annotated_bytes, datum_bytes
 
 
 def pixels(width: int, height: int, channels: int = 3, seed: int = 0) -> np.ndarray:
@@ -199,3 +199,42 @@ def caffe_test_layout_h5(folder) -> dict[str, str]:
 
 def float_rows(count: int, shape=(3, 4, 4), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((count, *shape), dtype=np.float32)
+
+
+BOXES = [(1, [(0.1, 0.2, 0.5, 0.6)]), (2, [(0.55, 0.1, 0.9, 0.45), (0.05, 0.6, 0.3, 0.95)])]
+
+
+def annotated(groups=None, image: bytes | None = None, size=(48, 64), seed: int = 0,
+              datum: dict | None = None, **options) -> bytes:
+    """An AnnotatedDatum as convert_annoset writes it: an encoded JPEG datum (channels 3,
+    height/width the image's, label -1), type BBOX and the boxes given per group."""
+    height, width = size
+    if datum is None:
+        datum = {"channels": 3, "height": height, "width": width, "label": -1,
+                 "encoded": True,
+                 "data": image if image is not None else jpeg(width, height, seed=seed)}
+    return annotated_bytes(datum, BOXES if groups is None else groups, **options)
+
+
+def annotated_store(count: int = 8, faults: dict | None = None, size=(48, 64)) -> list[bytes]:
+    """`count` clean detection records (classes 1-3), with `faults` (position -> value)."""
+    values = []
+    for index in range(count):
+        label = 1 + index % 3
+        groups = [(label, [(0.1 + 0.01 * (index % 7), 0.15, 0.6, 0.7)]),
+                  (1 + (index + 1) % 3, [(0.5, 0.5, 0.95, 0.9)])]
+        values.append(annotated(groups, size=size, seed=index % 5))
+    for position, value in (faults or {}).items():
+        values[position] = value
+    return values
+
+
+def label_map(path, items=((0, "background"), (1, "circle"), (2, "square"),
+                           (3, "triangle"))) -> str:
+    """A label map in the SSD fork's LabelMap text format."""
+    path = str(path)
+    with open(path, "w") as handle:
+        for label, name in items:
+            handle.write(f'item {{\n  name: "{name}"\n  label: {label}\n'
+                         f'  display_name: "{name}"\n}}\n')
+    return path

@@ -8,6 +8,7 @@ from scanner.pipeline import KILL_HOOK
 
 from . import builders as b
 from .config_cases import CONFIG_CASES
+from .detection_cases import DETECTION_CASES
 from .log_cases import LOG_CASES
 from .scanning import any_report
 
@@ -117,6 +118,7 @@ CASES = {
     "DS301": (_store(RAW + [b.raw_datum(label=10)], num_classes=10),
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
     **CONFIG_CASES,
+    **DETECTION_CASES,
     **LOG_CASES,
 }
 

@@ -103,6 +103,8 @@ def _stats(outcome: ScanOutcome) -> dict:
                    "pixel_histogram": {str(k): v for k, v in
                                        sorted(totals.pixel_classes.items())} or None},
         "values": _values(totals.stats),
+        "detection": None if totals.detection is None else totals.detection.as_report(
+            totals.records, outcome.settings.batch_size, outcome.settings.solvers),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..checks import CATALOGUE
+from ..detection.summary import terminal_lines
 from ..scan import ScanOutcome
 from .console import Console
 from .keys import key_text, printable
@@ -71,6 +72,8 @@ def _statistics(console: Console, report: dict) -> None:
         inferred = " (inferred)" if labels.get("num_classes_inferred") else ""
         console.line(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}.."
                      f"{labels['max']}; classes: {labels.get('num_classes')}{inferred}")
+    for line in terminal_lines(report):  # detection stores: boxes and lost objects
+        console.line(line)
     batches = report["batches"]
     if "distinct_classes_per_batch" in batches:
         coverage = batches["distinct_classes_per_batch"]
