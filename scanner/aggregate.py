@@ -85,6 +85,7 @@ class ShardResult:
     stats: dict[tuple[str, int], ChannelStats]
     store_error: dict | None = None
     pixel_classes: dict[int, int] = field(default_factory=dict)
+    snapshot: dict | None = None  # the store's version the shard read (LMDB: txnid, entries)
     seconds: float = 0.0  # time the worker spent on the shard (the last try, if retried)
 
 

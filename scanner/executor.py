@@ -20,8 +20,12 @@ from typing import Callable, Protocol
 
 import multiprocessing_logging
 
+import backends
+
+from . import interrupts
 from .aggregate import ShardResult
-from .errors import DscanError, UsageError
+from .capture import LibraryOutput
+from .errors import DscanError, UsageError, WorkersKeptDyingError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
@@ -39,7 +43,8 @@ class _Stopped(Exception):
 
 
 def _init_worker(counter, states, stop_flag) -> None:
-    _shared.update(counter=counter, states=states, stop_flag=stop_flag)
+    _shared.update(counter=counter, states=states, stop_flag=stop_flag,
+                   library_output=LibraryOutput())  # quiet means quiet: see capture
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: die when told
 
@@ -62,16 +67,25 @@ def _run(shard: Shard, settings: ScanSettings) -> ShardResult | None:
         return scan_shard(shard, settings, _tick, track)
     except _Stopped:
         return None  # a worker that returns is safe; one killed mid-reply can hang the pool
+    finally:
+        _shared["library_output"].drain(shard.number)
 
 
 @contextmanager
 def stop_on_signals(stop: threading.Event):
-    """SIGINT and SIGTERM ask the scan to stop; the loop notices within 0.1 s."""
+    """SIGINT and SIGTERM ask the scan to stop; the loop notices within 0.1 s. The signal
+    is noted as interrupting the scanning phase (see interrupts)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    if interrupts.received() is not None:  # a signal came before the loop could start
+        stop.set()
+
+    def request_stop(signum, _frame):
+        interrupts.note(signum, "scanning")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in interrupts.SIGNALS}
     try:
         yield
     finally:
@@ -187,12 +201,12 @@ class LocalExecutor:
             else:
                 log.warning("shard %d: reading record %d killed a worker", shard.number, position)
                 shard = dataclasses.replace(shard, reader_died_at=position)
-        raise DscanError(f"shard {shard.number} of {shard.path} killed {MAX_CRASHES_PER_SHARD} "
-                         "worker processes; giving up")
+        raise WorkersKeptDyingError(f"shard {shard.number} of {shard.path} killed "
+                                    f"{MAX_CRASHES_PER_SHARD} worker processes; giving up")
 
     def _round(self, shards: list[Shard], settings: ScanSettings,
                progress: Callable[[int], None] | None, jobs: int) -> _Round:
-        context = multiprocessing.get_context("fork")
+        context = _context(shards)
         counter, stop_flag = context.Value("q", 0), context.RawValue("b", 0)
         states = context.RawArray("q", [_NOT_STARTED] * (max(s.number for s in shards) + 1))
         # Frozen objects are left alone by the collector of the forked workers, which would
@@ -233,6 +247,17 @@ class LocalExecutor:
             else:
                 if result is not None:  # None: the worker stopped on request
                     round_.results[result.number] = result
+
+
+def _context(shards: list[Shard]):
+    """Fork is cheapest (workers share the parent's pages); a backend whose library keeps
+    threads that a fork does not copy (LevelDB) gets workers started by a fresh server."""
+    if all(getattr(backends.get(shard.backend), "fork_safe", True) for shard in shards):
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scanner.pipeline"] + sorted(
+        {backends.REGISTRY[shard.backend][0] for shard in shards}))
+    return context
 
 
 def _retire(wrapper: logging.Handler) -> None:

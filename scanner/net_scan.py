@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime, timezone
 
+from . import interrupts
 from .checks import net_checks
 from .config.findings import ConfigFinding, place
 from .config.mean import MeanFile, read_mean
@@ -22,6 +23,9 @@ from .progress import Progress
 from .scan import ScanOutcome, scan
 from .settings import ScanSettings
 from .types import CRASH
+
+
+INTERRUPTED = "the run was interrupted before this layer was scanned"
 
 
 @dataclass
@@ -68,7 +72,13 @@ class NetOutcome:
 
     @property
     def partial(self) -> bool:
-        return any(s.outcome is not None and s.outcome.partial for s in self.sections)
+        return any(s.outcome is not None and s.outcome.partial for s in self.sections) or \
+            any(s.skipped == INTERRUPTED for s in self.sections)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(s.outcome is not None and s.outcome.interrupted for s in self.sections) \
+            or any(s.skipped == INTERRUPTED for s in self.sections)
 
 
 def scan_net(request: NetRequest) -> NetOutcome:
@@ -131,6 +141,9 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     section.classes_from = classes.layer if classes and classes.num_classes else None
     settings = data.settings(request.settings, classes, request.num_classes,
                              request.ignore_label)
+    if interrupts.received() is not None:  # an earlier layer's scan was interrupted
+        section.skipped = INTERRUPTED
+        return section
     if layer.type == "AnnotatedData":  # SSD: boxes, label map, MultiBoxLoss settings
         settings = layer_settings(data, net, request, settings, findings)
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,

@@ -51,6 +51,7 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
     result = inspector.result(shard.number, store_error)
+    result.snapshot = getattr(inspector, "snapshot", None)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
@@ -71,6 +72,7 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
         except _StoreFailed as failed:
             inspector, store_error = failed.inspector, failed.store_error
         inspector.finish()
+        inspector.snapshot = getattr(records, "snapshot", None)  # which version was read
     return inspector, store_error
 
 

@@ -28,6 +28,9 @@ def net_report(path: str, jobs: int = 1, phases=("TRAIN", "TEST"), **settings) -
     from scanner.report import config_report
 
     settings.setdefault("enabled", frozenset(CATALOGUE))
+    # Nets name the checkout's fixtures, scanned in place: lock-free, so not even a reader
+    # slot is written into their lock.mdb.
+    settings.setdefault("lmdb_lock", "never")
     outcome = scan_net(NetRequest(str(path), tuple(phases), settings=ScanSettings(**settings),
                                   jobs=jobs))
     return config_report.net_report(outcome, "error")

@@ -25,6 +25,16 @@ def _corrupt_pages(tmp_path, corrupt: bool):
     return path, {}, {}
 
 
+def _changing(tmp_path, writing: bool):
+    """Read lock-free beside a writer that commits every few milliseconds: no shard can be
+    read without a commit landing during its read."""
+    path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i, shape=(1, 4, 4))
+                                         for i in range(3000)])
+    if writing:
+        b.start_writer(path)
+    return path, {"lmdb_lock": "never"}, {}
+
+
 def _killer(tmp_path, kill: bool):
     path = b.make_lmdb(tmp_path / "db", RAW)
     return path, {}, {KILL_HOOK: "00000002_img_2.jpg"} if kill else {}
@@ -71,6 +81,7 @@ CASES = {
     "DS002": (_store(RAW + [b"\x07" + bytes(63)]), _store(RAW)),
     "DS005": (lambda t: _killer(t, True), lambda t: _killer(t, False)),
     "DS006": (_store([]), _store(RAW)),
+    "DS010": (lambda t: _changing(t, True), lambda t: _changing(t, False)),
     "DS003": (_store(_jpegs(2) + [b.encoded_datum(b"")]), _store(_jpegs(3))),
     "DS101": (_store([b.float_datum([0.5, float("nan"), 1.0], (1, 1, 3))]),
               _store([b.float_datum([0.5, 0.25, 1.0], (1, 1, 3))])),

@@ -206,6 +206,31 @@ def test_dask_needs_a_scheduler_address(capsys, monkeypatch, fixture_copy):
     assert status == 2 and "--scheduler ADDRESS" in err
 
 
+@pytest.mark.parametrize("argv, stdout, message", [
+    (["--json", "-"], "full", "cannot write to standard output: No space left on device"),
+    ([], "full", "cannot write to standard output: No space left on device"),
+    (["--json", "/dev/full"], "null", "/dev/full: cannot write the JSON report: No space left"),
+    ([], "closed", "standard output is closed"),
+], ids=["json-to-full-stdout", "summary-to-full-stdout", "json-file-on-full-device",
+        "closed-stdout"])
+def test_an_output_that_cannot_be_written_is_one_line_exit_2(fixture_copy, argv, stdout,
+                                                            message):
+    """Output errors are input errors: no traceback, no exit 1 from the interpreter."""
+    path = fixture_copy("gray_lmdb")
+    command = [sys.executable, "-m", "scanner", "lmdb", path, "--no-progress", *argv]
+    if stdout == "closed":
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=120, close_fds=True,
+                              preexec_fn=lambda: os.close(1))
+    else:
+        with open("/dev/full" if stdout == "full" else os.devnull, "w") as out:
+            done = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, text=True,
+                                  timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert sorted(os.listdir(path)) == ["data.mdb", "lock.mdb"]
+
+
 @pytest.mark.parametrize("argv, suggested", [
     (["lmdb", "db", "--num-clases", "4"], "--num-classes"),
     (["lmbd", "db"], "lmdb"),

@@ -43,6 +43,9 @@ def cluster():
 
 
 def _settings(**options) -> ScanSettings:
+    # The checkout's fixtures are scanned in place: lock-free, so not even a reader slot
+    # is written into their lock.mdb.
+    options.setdefault("lmdb_lock", "never")
     return ScanSettings(enabled=frozenset(CATALOGUE), batch_size=16, **options)
 
 

@@ -6,7 +6,7 @@ from scanner.pipeline import KILL_HOOK
 from . import builders as b
 from .scanning import scan_report
 
-TIMING = ("started_at", "duration_s", "executor")
+TIMING = ("started_at", "duration_s", "executor", "coverage")  # how it ran, not what it found
 
 
 def _faulty_store(tmp_path, count=9000):

@@ -39,3 +39,20 @@ def empty_store():
 
     Example: a conversion job whose list file paths were all wrong wrote an empty LMDB.
     """
+
+
+@register("DS010", ERROR, "store changed while it was scanned", "store", None,
+          fix="scan when no writer is running, or keep lock.mdb so that dscan reads as a "
+              "registered reader (--lmdb-lock auto)")
+def store_changed():
+    """What it finds: a writer committed to the store again and again while dscan read it,
+    so the shards could not be brought to one version of the store: each read a different
+    transaction, or (read lock-free) a commit landed while a shard was being read and may
+    have reused its pages. The report is partial: it covers no single snapshot.
+
+    Why it matters: the counts, the verdict and the findings would mix versions of the store
+    (records deleted in one shard's version and added in another's), so a clean result would
+    prove nothing about the data Caffe will read.
+
+    Example: scanning a `train_lmdb` while `convert_imageset` is still adding records to it.
+    """

@@ -36,7 +36,7 @@ def net_report(outcome: NetOutcome, fail_on: str) -> dict:
             "summary": summary, "verdict": {"caffe": caffe},
             "findings": [plain(f.as_json()) for f in outcome.findings],
             "sections": sections,
-            "exit_status": exit_status(summary["by_severity"], fail_on, outcome.partial)}
+            "exit_status": exit_status(summary["by_severity"], fail_on, outcome.interrupted)}
 
 
 def _section(outcome: NetOutcome, section: Section) -> dict:
