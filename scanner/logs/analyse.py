@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from ..interrupts import Interrupted
 from .batch import Batch, count_records, crash_window, iteration_batch
 from .context import RunContext, from_files, from_texts
 from .culprits import scan_batch
@@ -56,7 +57,7 @@ def analyse(request: LogRequest) -> LogOutcome:
     try:
         size = read_log(request.path, parser,
                         lambda: bool(run.iterations or run.test_count or run.solver_text))
-    except KeyboardInterrupt:  # a stream stopped by Ctrl-C: report what was read
+    except (KeyboardInterrupt, Interrupted):  # a stream stopped: report what was read
         size, partial = parser.offset, True
     run.finish()
     return conclude(request, run, size, started_at, clock, partial)
