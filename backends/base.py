@@ -37,8 +37,9 @@ class Backend(Protocol):
         """Number of records (as seen by this handle's snapshot); None if only a full read
         could tell."""
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        """Split the first `limit` records (all if None) into about `count` shards in order."""
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
+        """Split `limit` records (all if None) from position `start` in read order into
+        about `count` shards in order."""
 
     def close(self) -> None:
         """Release the handle; called before workers open their own."""

@@ -225,24 +225,32 @@ class Hdf5Backend:
     def count(self) -> int:
         return sum(f.rows for f in self.files)
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         """Shards of about equal bytes: apportioned to the files by size, each file cut on
-        chunk boundaries; a small source is one shard per file."""
-        files, remaining = [], self.count() if limit is None else limit
+        chunk boundaries; a small source is one shard per file. Rows continue from one file
+        of the list to the next, as HDF5Data reads them: `start` skips rows across files."""
+        available = max(self.count() - start, 0)
+        files, remaining = [], available if limit is None else min(limit, available)
+        skip = start
         for plan in (f for f in self.files if f.rows):
             if remaining <= 0:
                 break
-            files.append((plan, min(plan.rows, remaining)))
-            remaining -= files[-1][1]
-        sizes = [rows * plan.row_bytes for plan, rows in files]
+            if skip >= plan.rows:
+                skip -= plan.rows
+                continue
+            first, skip = skip, 0
+            files.append((plan, first, min(plan.rows - first, remaining)))
+            remaining -= files[-1][2]
+        sizes = [rows * plan.row_bytes for plan, _, rows in files]
         parts = [1] * len(files) if sum(sizes) < SMALL_SOURCE_BYTES else apportion(
-            sizes, max(count, 1), [-(-rows // plan.chunk_rows) for plan, rows in files])
+            sizes, max(count, 1), [-(-rows // plan.chunk_rows) for plan, _, rows in files])
         shards = []
-        for (plan, rows), pieces in zip(files, parts):
+        for (plan, first, rows), pieces in zip(files, parts):
             cuts = even_cuts(rows, pieces, plan.chunk_rows)
-            for start, stop in zip(cuts, cuts[1:]):
+            for low, high in zip(cuts, cuts[1:]):
                 shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
-                                    start=start, stop=stop, datasets=tuple(self.tops)))
+                                    start=first + low, stop=first + high,
+                                    datasets=tuple(self.tops)))
         return shards
 
     def close(self) -> None:

@@ -72,10 +72,11 @@ class ImageListBackend:
     def count(self) -> int:
         return self.lines
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        total = self.lines if limit is None else min(limit, self.lines)
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
+        available = max(self.lines - start, 0)
+        total = available if limit is None else min(limit, available)
         parts = 1 if total < SMALL_LIST_LINES else max(1, count)
-        edges = [total * part // parts for part in range(parts + 1)]
+        edges = [start + total * part // parts for part in range(parts + 1)]
         return [Shard(self.name, self.path, number, start=edges[number],
                       stop=edges[number + 1], prefix=self.root_folder)
                 for number in range(parts) if edges[number + 1] > edges[number]]

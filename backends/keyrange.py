@@ -4,8 +4,9 @@ store's own size estimate where they are not; rows of several files (HDF5) by ap
 the shards to the files by size."""
 from __future__ import annotations
 
+import dataclasses
 import os
-from itertools import islice
+from itertools import chain, islice
 from typing import Callable, Iterable
 
 from scanner.types import Shard
@@ -126,6 +127,24 @@ def even_cuts(rows: int, parts: int, align: int) -> list[int]:
     for part in range(1, parts):
         cuts.add(min(rows, round(rows * part / parts / align) * align))
     return sorted(cuts)
+
+
+def skip_keys(keys: Iterable, start: int) -> tuple[Iterable, bytes | None]:
+    """Skip the first `start` keys (in C): the rest of the keys from the one at `start`,
+    and that key (None past the end)."""
+    keys = iter(keys)
+    first = next(islice(keys, start, None), None)
+    if first is None:
+        return keys, None
+    first = bytes(first)
+    return chain([first], keys), first
+
+
+def starting_at(shards: list[Shard], first: bytes | None) -> list[Shard]:
+    """The shards, the first one starting at key `first` instead of the store's start."""
+    if shards and first is not None:
+        shards[0] = dataclasses.replace(shards[0], start=first)
+    return shards
 
 
 def key_shards(backend: str, path: str, splits: list[bytes], stop: bytes | None) -> list[Shard]:

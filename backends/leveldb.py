@@ -27,7 +27,8 @@ from scanner.errors import InputNotFoundError, StoreError, StoreReadError, Wrong
 from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
-from .keyrange import SMALL_STORE_RECORDS, key_shards, size_splits, walk_splits
+from .keyrange import (SMALL_STORE_RECORDS, key_shards, size_splits, skip_keys, starting_at,
+                       walk_splits)
 
 _TABLE_SUFFIXES = (".ldb", ".sst")  # written once, never modified: safe to hard-link
 SMALL_STORE_BYTES = 16 << 20  # below this (approximate size), one shard
@@ -172,16 +173,22 @@ class LevelDbBackend:
     def count(self) -> int | None:
         return None if self._first_last else 0  # LevelDB keeps no record count
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         """Even shards: by bisection on LevelDB's own size estimate (its table indexes; no
-        data block is read), or, for the first `limit` records, by walking their keys."""
+        data block is read), or, for `limit` records from position `start`, by walking
+        their keys."""
         if self._first_last is None or limit == 0:
             return []
         first, last = self._first_last
-        if limit is not None:
+        if limit is not None or start:
+            keys, first = skip_keys(self.db.iterator(include_value=False), start)
+            if first is None:
+                return []
+            if limit is None:  # from `start` to the end
+                return starting_at(key_shards(self.name, self.snapshot, [], None), first)
             parts = 1 if limit < SMALL_STORE_RECORDS else max(1, count)
-            splits, stop = walk_splits(self.db.iterator(include_value=False), limit, parts)
-            return key_shards(self.name, self.snapshot, splits, stop)
+            splits, stop = walk_splits(keys, limit, parts)
+            return starting_at(key_shards(self.name, self.snapshot, splits, stop), first)
 
         def snap(probe: bytes) -> bytes | None:
             return next(self.db.iterator(include_value=False, start=probe), None)

@@ -26,7 +26,8 @@ from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
 from .child import in_child
-from .keyrange import SMALL_STORE_RECORDS, key_shards, split_keys, walk_splits
+from .keyrange import (SMALL_STORE_RECORDS, key_shards, skip_keys, split_keys, starting_at,
+                       walk_splits)
 
 
 REOPENS = 5  # a writer growing the map (MDB_MAP_RESIZED): reopen, this many times
@@ -130,11 +131,13 @@ class LmdbBackend:
     def close(self) -> None:
         self.env.close()
 
-    def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+    def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         """Even shards from one keys-only walk (millions of keys a second: the values,
         overflow pages included, are never touched), made in a child process: a corrupt
-        page can make liblmdb abort, and then only the interpolated plan is left."""
-        wanted = self.count() if limit is None else min(limit, self.count())
+        page can make liblmdb abort, and then only the interpolated plan is left. With
+        `start`, the walk first skips that many keys; the first shard starts at the next."""
+        available = max(self.count() - start, 0)
+        wanted = available if limit is None else min(limit, available)
         if wanted == 0:
             return []
         parts = 1 if wanted < SMALL_STORE_RECORDS else max(1, min(count, wanted))
@@ -148,10 +151,10 @@ class LmdbBackend:
                 last = bytes(cursor.key())
             # No transaction is open now: the child closes its copy of the environment, and
             # closing one with a transaction would free this process's reader slot.
-            walked = in_child(lambda: self._walk(wanted, parts))
-            if walked is None and wanted < self.count():
-                # the walk died within the first `wanted` records: the scan stops there
-                walked = [], None
+            walked = in_child(lambda: self._walk(wanted, parts, start))
+            if walked is None and (start or wanted < self.count()):
+                # the walk died before or within the wanted records: the scan stops there
+                walked = [], None, None
             elif walked is None:  # the walk died: interpolate between the ends instead
                 self.env, txn = _begin(self.path, self.registered, self.env)
                 with txn:
@@ -161,21 +164,24 @@ class LmdbBackend:
                         return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) \
                             else None
 
-                    walked = split_keys(first, last, parts, snap), None
+                    walked = split_keys(first, last, parts, snap), None, None
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
-        splits, beyond = walked
+        splits, beyond, at_start = walked
+        if start and at_start is None:
+            return []  # the walk did not reach `start`
         # The whole store: each shard reads to the end of the version it reads, so that a
         # scan that read one version read all of it (see scanner.snapshots).
-        stop = beyond if wanted < self.count() else None
-        shards = key_shards(self.name, self.path, splits, stop)
+        stop = beyond if wanted < available else None
+        shards = starting_at(key_shards(self.name, self.path, splits, stop), at_start)
         return [dataclasses.replace(shard, registered=self.registered) for shard in shards]
 
-    def _walk(self, wanted: int, parts: int) -> tuple[list[bytes], bytes | None]:
+    def _walk(self, wanted: int, parts: int, start: int = 0):
         self.env.close()  # in the child: a handle of its own (lock-free: it leaves with
         self.env = _open_env(self.path)  # os._exit, and would leave a reader slot behind)
         with self.env.begin(buffers=True) as txn:
-            return walk_splits(txn.cursor().iternext(values=False), wanted, parts)
+            keys, at_start = skip_keys(txn.cursor().iternext(values=False), start)
+            return (*walk_splits(keys, wanted, parts), at_start if start else None)
 
     def cleanup(self) -> None:
         """Nothing to remove (LMDB is read in place), but a worker killed mid-read (an

@@ -1,9 +1,10 @@
 """`python -m bench [--quick] [--only NAME ...] [--repeat N] [--no-dask]`: for each workload,
 measure dscan (default settings, every check on), the naive script and the ceiling probe in
 this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
-included) and the ratios; then (full size) the 1M-record raw and 200k-record JPEG LMDBs
-against the small ones, 1 and 2 workers with N workers simulated from a real shard plan, and
-the Dask executor against the local pool on the same machine (with the dask extra
+included) and the ratios; then `dscan log` on a 1 GB training log against a naive
+line-by-line parser (bench/log_parse.py); then (full size) the 1M-record raw and 200k-record
+JPEG LMDBs against the small ones, 1 and 2 workers with N workers simulated from a real shard
+plan, and the Dask executor against the local pool on the same machine (with the dask extra
 installed)."""
 from __future__ import annotations
 
@@ -66,8 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small datasets (under a minute)")
     parser.add_argument("--only", nargs="+", choices=[n for n in BACKEND if n not in
-                                                      SCALING.values()],
-                        default=[n for n in BACKEND if n not in SCALING.values()])
+                                                      SCALING.values()] + ["log"],
+                        default=[n for n in BACKEND if n not in SCALING.values()] + ["log"])
     parser.add_argument("-j", "--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each measurement; the median is shown (default 3)")
@@ -81,7 +82,7 @@ def main() -> None:
         return
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
           f"{'anon MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
-    for name in [n for n in args.only if n not in DETECTION]:
+    for name in [n for n in args.only if n not in DETECTION and n != "log"]:
         path = _workload(name, args.quick)
         size = _data_bytes(path)
         runs = {"dscan": _median(args.repeat, lambda: _dscan(name, path, args.jobs)),
@@ -99,7 +100,10 @@ def main() -> None:
               f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
     if "annotated" in args.only:
         _detection(args)
-    if not args.quick:
+    if "log" in args.only:  # dscan log: a 1 GB training log (100 MB with --quick)
+        from bench.log_parse import measure
+        measure("quick" if args.quick else "full", args.repeat)
+    if not args.quick and any(name in args.only for name in SCALING):
         _scaling(args)
     if "raw" in args.only:
         _cores(args)

@@ -149,11 +149,12 @@ def _absorb(sink: FindingSink, result: ShardResult, offset: int) -> None:
 
 
 def merge(results: list[ShardResult], settings: ScanSettings) -> ScanTotals:
-    """Merge shard results in shard order: offsets turn local indices into global ones."""
+    """Merge shard results in shard order: offsets turn local indices into global ones
+    (counted from the store's first record, also when the scan starts further on)."""
     totals = ScanTotals(FindingSink(settings))
     labels, shape_ids, shape_table = [], [], {}
     for result in sorted(results, key=lambda r: r.number):
-        offset = totals.records
+        offset = settings.start + totals.records
         totals.shard_offsets.append((result.number, offset))
         _absorb(totals.sink, result, offset)
         labels.append(result.labels)

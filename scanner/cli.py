@@ -254,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("checks", help="list every check: code, severity, title")
     listing.add_argument("--markdown", action="store_true",
                          help="as the Markdown table the README carries")
+    from .logs import command as log_command  # `dscan log`: options live with the command
+    log_command.add_parser(commands)
     explain = commands.add_parser("explain", help="print what a check finds and why it matters")
     explain.add_argument("code")
     return parser
@@ -304,6 +306,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown check code {args.code!r}; 'dscan checks' lists them")
         print(f"{check.code} ({check.severity}): {check.title}\n\n{check.doc}")
         return EXIT_CLEAN
+    if args.command == "log":
+        from .logs import command as log_command
+        return log_command.run(args)
     if args.command in CONFIG_COMMANDS:
         from .config_commands import run  # loads the scan machinery only when needed
         return run(args, _settings(args) if args.command != "mean" else None)

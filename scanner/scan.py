@@ -127,8 +127,10 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
             try:
                 run.source = store.describe()
                 shards = store.shards(shard_count or run.executor.shard_count(),
-                                      settings.limit)
+                                      settings.limit, settings.start)
                 total = store.count()
+                if total is not None:  # records from `start` on
+                    total = max(total - settings.start, 0)
                 planning = store.findings()
             finally:
                 with interrupts.deferred():
@@ -176,6 +178,9 @@ def _finish(run: _Run, backend_class, planning: list, collect) -> None:
     classes = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
                            MISSING_LABEL, totals.label_range)
     totals.batches = analyse(classes, settings.batch_size, settings.solvers, MISSING_LABEL)
+    for batch in totals.batches.summary["worst"] if settings.start else ():
+        batch["first_index"] += settings.start  # analysed from the first record scanned
+        batch["last_index"] += settings.start
     for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
         dataset_check(totals)
     shards = {s.number: s for s in run.shards}

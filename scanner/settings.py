@@ -14,6 +14,7 @@ class ScanSettings:
     enabled: frozenset[str] = field(default_factory=frozenset)  # codes to report
     max_pixels: int = 100_000_000
     limit: int | None = None
+    start: int = 0  # records skipped in read order before the scan begins; limit counts on
     fail_on: str = "error"
     chunk_records: int = 2048  # records whose values are checked together
     data_top: str = "data"  # HDF5: dataset names, as the layer's top blobs
@@ -49,7 +50,7 @@ class ScanSettings:
         return {"num_classes": self.num_classes, "ignore_label": self.ignore_label,
                 "batch_size": self.batch_size, "solvers": self.solvers,
                 "max_examples": self.max_examples, "checks": sorted(self.enabled),
-                "max_pixels": self.max_pixels, "limit": self.limit, "fail_on": self.fail_on,
+                "max_pixels": self.max_pixels, "limit": self.limit, "start": self.start, "fail_on": self.fail_on,
                 "data_top": self.data_top, "label_top": self.label_top,
                 "background": self.background, "imbalance_ratio": self.imbalance_ratio,
                 "force_channels": self.force_channels,

@@ -22,11 +22,14 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
         matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
         positions = first_positions(matrix, totals.records)
         indices = np.fromiter(sink.crashes, np.int64, len(sink.crashes))
-        first = int(indices[np.argmin(positions[indices])])
-        candidates.append((int(positions[first]), first, sink.crashes[first], None))
+        local = indices - settings.start  # positions count from the first record scanned
+        first = int(indices[np.argmin(positions[local])])
+        candidates.append((int(positions[first - settings.start]), first, sink.crashes[first],
+                           None))
     points = [{"index": e["index"], "code": "DS001", "key": None} for e in totals.store_errors]
     for point in points + totals.crash_points:  # the reader dies where the store broke
-        position = read_position(point["index"], settings.batch_size, settings.solvers)
+        position = read_position(point["index"] - settings.start, settings.batch_size,
+                                 settings.solvers)
         candidates.append((position, point["index"], point["code"], point["key"]))
     if candidates:
         position, index, code, key = min(candidates, key=lambda c: c[:2])

@@ -21,21 +21,22 @@ class BackendContract:
         in one shard)."""
 
     @contextmanager
-    def _planned(self, path: str, shard_count: int, limit=None):
+    def _planned(self, path: str, shard_count: int, limit=None, start: int = 0):
         """Open, plan shards, release the handle; remove temporary files at the end."""
         store = backends.get(self.backend_name)(path)
         try:
             try:
-                shards = store.shards(shard_count, limit)
+                shards = store.shards(shard_count, limit, start)
             finally:
                 store.close()
             yield store, shards
         finally:
             store.cleanup()
 
-    def _keys(self, path: str, shard_count: int, limit=None) -> list[list[bytes]]:
+    def _keys(self, path: str, shard_count: int, limit=None,
+              start: int = 0) -> list[list[bytes]]:
         keys = []
-        with self._planned(path, shard_count, limit) as (store, shards):
+        with self._planned(path, shard_count, limit, start) as (store, shards):
             for shard in shards:
                 with store.read(shard) as records:
                     keys.append(_record_keys(store, shard, records))
@@ -66,6 +67,23 @@ class BackendContract:
         everything = _flat(self._keys(path, 1))
         for limit in (0, 37, 4999, 5000, 9000):
             assert _flat(self._keys(path, 3, limit=limit)) == everything[:limit]
+
+    def test_start_and_limit_take_a_range_in_read_order(self, tmp_path, monkeypatch):
+        self.split_small_stores(monkeypatch)
+        path = self.make_store(tmp_path, 5000)
+        everything = _flat(self._keys(path, 1))
+        for start, limit in ((1, 1), (960, 64), (4990, 64), (2500, None), (5000, 10)):
+            end = None if limit is None else start + limit
+            assert _flat(self._keys(path, 3, limit, start)) == everything[start:end]
+
+    def test_a_scan_from_a_start_names_records_by_their_index(self, tmp_path):
+        path = self.make_store(tmp_path, 300)
+        from scanner.settings import ScanSettings
+        from scanner.scan import scan
+        outcome = scan(self.backend_name, path, ScanSettings(start=100, limit=50,
+                                                             enabled=frozenset({"DS103"})), 1)
+        assert outcome.totals.records == 50
+        assert [offset for _, offset in outcome.totals.shard_offsets][0] == 100
 
     def test_keys_at_names_records_by_position(self, tmp_path):
         path = self.make_store(tmp_path, 100)

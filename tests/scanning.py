@@ -1,6 +1,8 @@
 """Run a real scan in-process and return the JSON report dict."""
 from __future__ import annotations
 
+import os
+
 from scanner.checks import CATALOGUE
 from scanner.report import json_report
 from scanner.scan import scan
@@ -54,8 +56,25 @@ def mean_report(path: str) -> dict:
     return config_report.mean_report(str(path), read_mean(str(path)), "error")
 
 
+def log_report(path: str, solver: str | None = None, scan: bool = False,
+               root: str | None = None) -> dict:
+    """`dscan log` in-process: the log report dict."""
+    from scanner.logs import report
+    from scanner.logs.analyse import LogRequest, analyse
+
+    here = os.getcwd()
+    try:
+        if root:
+            os.chdir(root)
+        return report.build(analyse(LogRequest(str(path), solver=solver, scan=scan)))
+    finally:
+        os.chdir(here)
+
+
 def any_report(path: str, command: str | None = None, **settings) -> dict:
     """The report of whichever command a check case names (default: a store scan)."""
+    if command == "log":
+        return log_report(path, **settings)
     if command == "net":
         return net_report(path, **settings)
     if command == "solver":

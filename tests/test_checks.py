@@ -11,6 +11,7 @@ from . import builders as b
 from .config_cases import CONFIG_CASES
 from .detection_cases import DETECTION_CASES
 from .duplicate_cases import DUPLICATE_CASES
+from .log_cases import LOG_CASES
 from .scanning import any_report
 
 
@@ -138,6 +139,7 @@ CASES = {
     **CONFIG_CASES,
     **DETECTION_CASES,
     **DUPLICATE_CASES,
+    **LOG_CASES,
 }
 
 

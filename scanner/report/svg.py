@@ -192,5 +192,53 @@ def _ranges(channels: list[dict], dtype: str) -> Markup | None:
     return _frame(body, "Value range per channel", f"value ({escape(dtype)})", "channel")
 
 
+def iteration_plot(lines: list[tuple[str, list[tuple[int, float]], str]], title: str,
+                   y_label: str, marks: list[tuple[int, str]] = ()) -> Markup | None:
+    """Values over iterations on a log scale: each line is (name, points, css class);
+    `marks` are iterations drawn as labelled vertical lines (the first NaN). Points that are
+    not finite or not positive are left out of the line and drawn as ticks at the top."""
+    drawn = [(n, [(i, v) for i, v in p if np.isfinite(v) and v > 0], c) for n, p, c in lines]
+    values = [v for _, points, _ in drawn for _, v in points]
+    iterations = [i for _, points, _ in lines for i, _ in points] + [i for i, _ in marks]
+    if not iterations:
+        return None
+    low_x, high_x = min(iterations), max(max(iterations), min(iterations) + 1)
+    low_y, high_y = (np.log10(min(values)), np.log10(max(values))) if values else (0.0, 1.0)
+    if high_y - low_y < 1e-9:
+        low_y, high_y = low_y - 0.5, high_y + 0.5
+
+    def x(i):
+        return _scale(i, low_x, high_x, LEFT, WIDTH - RIGHT)
+
+    def y(v):
+        return _scale(np.log10(v), low_y, high_y, HEIGHT - BOTTOM, TOP)
+    body = []
+    for name, points, css in drawn:
+        if len(points) > 1:
+            body.append(Markup('<polyline points="{}" class="{}"><title>{}</title></polyline>')
+                        .format(" ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points), css,
+                                name))
+        if len(points) <= MARKED or css == "test":
+            for i, v in points:
+                body.append(Markup('<circle cx="{:.1f}" cy="{:.1f}" r="2.5" class="dot {}">'
+                                   '<title>{} at {}: {:.6g}</title></circle>').format(
+                                       x(i), y(v), css, name, i, v))
+    for name, points, css in lines:
+        bad = [i for i, v in points if not np.isfinite(v)]
+        for i in bad[:MAX_POINTS]:
+            body.append(Markup('<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" '
+                               'class="nonfinite"><title>{3} at {4}: not finite</title></line>')
+                        .format(x(i), TOP, TOP + 6, name, i))
+    for i, label in marks:
+        body.append(Markup('<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" class="mark"/>'
+                           '<text x="{3:.1f}" y="{4}" class="tick mark-label">{5}</text>').format(
+                               x(i), TOP, HEIGHT - BOTTOM, x(i) + 3, TOP + 16, label))
+    body += [Markup('<text x="{}" y="{:.1f}" class="tick" text-anchor="end">{}</text>').format(
+        LEFT - 4, y(10 ** e) + 3, f"{10 ** e:.3g}")
+        for e in np.linspace(low_y, high_y, 5)]
+    body += _ticks(low_x, high_x, vertical=False, whole=True)
+    return _frame(body, title, "iteration", y_label + " (log scale)")
+
+
 def _figure(value: float | None) -> str:
     return "n/a (overflowed)" if value is None else f"{value:.4g}"
