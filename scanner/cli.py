@@ -15,6 +15,8 @@ from .errors import DscanError, InputNotFoundError, UsageError
 from .interrupts import Interrupted
 from .output import guard_standard_streams, require_stdout, writing_stdout
 from .progress import Progress
+from .report import catalogue
+from .report.catalogue import markdown_table as checks_table  # noqa: F401  (the README's)
 from .settings import ScanSettings
 from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED
 
@@ -254,20 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("checks", help="list every check: code, severity, title")
     listing.add_argument("--markdown", action="store_true",
                          help="as the Markdown table the README carries")
+    listing.add_argument("--json", metavar="FILE",
+                         help="every check (code, severity, effect, title, fix, doc) as JSON "
+                              "('-': stdout)")
     from .logs import command as log_command  # `dscan log`: options live with the command
     log_command.add_parser(commands)
     explain = commands.add_parser("explain", help="print what a check finds and why it matters")
     explain.add_argument("code")
+    explain.add_argument("--json", metavar="FILE", help="the check as JSON ('-': stdout)")
     return parser
-
-
-def checks_table() -> str:
-    """The README's table of checks, generated from the registry so the two cannot drift."""
-    rows = ["| code | severity | Caffe | finds |", "|---|---|---|---|"]
-    for check in sorted(CATALOGUE.values(), key=lambda c: c.code):
-        effect = {"crash": "crashes", "garbage": "trains on garbage"}.get(check.effect, "-")
-        rows.append(f"| {check.code} | {check.severity} | {effect} | {check.title} |")
-    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,17 +292,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     require_stdout(args)
     if args.command not in SCAN_COMMANDS:
         interrupts.started()  # a signal during start-up ends these here
-    if args.command == "checks":
-        print(checks_table() if args.markdown else "\n".join(
-            f"{c.code}  {c.severity:<7}  {c.title}" for c in sorted(CATALOGUE.values(),
-                                                                 key=lambda c: c.code)))
-        return EXIT_CLEAN
-    if args.command == "explain":
-        check = CATALOGUE.get(args.code.upper())
-        if check is None:
-            raise UsageError(f"unknown check code {args.code!r}; 'dscan checks' lists them")
-        print(f"{check.code} ({check.severity}): {check.title}\n\n{check.doc}")
-        return EXIT_CLEAN
+    if args.command in ("checks", "explain"):
+        return _catalogue(args)
     if args.command == "log":
         from .logs import command as log_command
         return log_command.run(args)
@@ -313,6 +301,28 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .config_commands import run  # loads the scan machinery only when needed
         return run(args, _settings(args) if args.command != "mean" else None)
     return _run_scan(args)
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    """`dscan checks` and `dscan explain CODE`, as text or (--json) JSON."""
+    from .report import json_report
+
+    if args.command == "checks":
+        if args.json:
+            json_report.write(args.json, catalogue.catalogue_json())
+        if args.json != "-":
+            print(catalogue.markdown_table() if args.markdown else catalogue.listing())
+        return EXIT_CLEAN
+    check = CATALOGUE.get(args.code.upper())
+    if check is None:
+        close = difflib.get_close_matches(args.code.upper(), list(CATALOGUE), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown check code {args.code!r}{hint}; 'dscan checks' lists them")
+    if args.json:
+        json_report.write(args.json, catalogue.as_json(check))
+    if args.json != "-":
+        print(catalogue.explanation(check))
+    return EXIT_CLEAN
 
 
 def _settings(args: argparse.Namespace) -> ScanSettings:

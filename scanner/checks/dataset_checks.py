@@ -14,7 +14,10 @@ from .registry import Problem, register
 
 
 @register("DS205", WARNING, "shape differs from the dominant shape (error if it shares a batch)",
-          "dataset", CRASH)
+          "dataset", CRASH,
+          fix=("Resize every image to one size when converting (convert_imageset "
+               "--resize_height/--resize_width), or use batch size 1 with a net that accepts any "
+               "size."))
 def shape_outliers(totals: ScanTotals) -> None:
     """What it finds: records whose height x width differs from the most common one. It is an
     error when the record shares a batch (in Caffe's read order, at `--batch-size`) with a
@@ -31,7 +34,9 @@ def shape_outliers(totals: ScanTotals) -> None:
 
 
 @register("DS207", ERROR, "channel count differs from the rest of the dataset", "dataset",
-          CRASH)
+          CRASH,
+          fix=("Convert with one channel count for all records (convert_imageset --gray, or "
+               "force_color / force_gray in transform_param)."))
 def channel_outliers(totals: ScanTotals) -> None:
     """What it finds: records whose channel count differs from the dataset's dominant one,
     e.g. a greyscale JPEG among colour ones (Caffe decodes encoded data natively).

@@ -7,7 +7,9 @@ from ..types import CRASH, ERROR, GARBAGE, WARNING
 from .registry import Problem, register
 
 
-@register("DS002", ERROR, "value is not a valid Datum", "record", CRASH)
+@register("DS002", ERROR, "value is not a valid Datum", "record", CRASH,
+          fix=("Rewrite the record from its source image, or delete the key; find the writer that"
+               " produced it."))
 def invalid_datum(message: str) -> Problem:
     """What it finds: a value whose bytes do not parse as a Caffe `Datum` protobuf message
     (bad tag, truncated field, length running past the end).
@@ -21,7 +23,9 @@ def invalid_datum(message: str) -> Problem:
     return Problem("DS002", f"not a valid Datum: {message}")
 
 
-@register("DS003", ERROR, "Datum carries no data", "record", CRASH)
+@register("DS003", ERROR, "Datum carries no data", "record", CRASH,
+          fix=("Delete the record or rebuild it: convert_imageset skips unreadable images, a "
+               "custom writer may not."))
 def no_data(datum: Datum) -> Problem | None:
     """What it finds: a Datum with neither `data` bytes nor `float_data` values.
 
@@ -38,7 +42,9 @@ def no_data(datum: Datum) -> Problem | None:
     return Problem("DS003", "Datum has neither data bytes nor float_data", effect=effect)
 
 
-@register("DS208", WARNING, "both data bytes and float_data set", "record", GARBAGE)
+@register("DS208", WARNING, "both data bytes and float_data set", "record", GARBAGE,
+          fix=("Store either data bytes or float_data, not both; Caffe reads the bytes and "
+               "ignores the floats."))
 def both_payloads(datum: Datum) -> Problem | None:
     """What it finds: a Datum carrying `data` bytes and `float_data` values at once.
 
@@ -53,7 +59,8 @@ def both_payloads(datum: Datum) -> Problem | None:
     return None
 
 
-@register("DS204", ERROR, "non-positive channels/height/width on a raw datum", "record", CRASH)
+@register("DS204", ERROR, "non-positive channels/height/width on a raw datum", "record", CRASH,
+          fix="Rebuild the record with its real channels, height and width (all positive).")
 def non_positive_shape(datum: Datum) -> Problem | None:
     """What it finds: a raw (not encoded) Datum whose channels, height or width is 0 or negative.
 
@@ -71,7 +78,9 @@ def non_positive_shape(datum: Datum) -> Problem | None:
 
 
 @register("DS203", ERROR, "data length differs from channels x height x width", "record",
-          GARBAGE)
+          GARBAGE,
+          fix=("Rebuild the record: the data bytes (or float_data count) must equal channels x "
+               "height x width."))
 def length_mismatch(datum: Datum) -> Problem | None:
     """What it finds: a raw Datum whose `data` length (or `float_data` count) is not
     channels x height x width.
@@ -90,7 +99,9 @@ def length_mismatch(datum: Datum) -> Problem | None:
                    {"actual": actual, "expected": expected, "unit": unit})
 
 
-@register("DS206", ERROR, "`encoded` flag disagrees with the bytes", "record", CRASH)
+@register("DS206", ERROR, "`encoded` flag disagrees with the bytes", "record", CRASH,
+          fix=("Set encoded to match the bytes: rebuild with convert_imageset --encoded for image"
+               " files, or without it for raw pixels."))
 def encoded_flag_mismatch(datum: Datum) -> Problem | None:
     """What it finds: a Datum marked `encoded=false` whose data bytes are an image file (JPEG,
     PNG, ...), or one marked `encoded=true` whose bytes carry no image signature at all.
@@ -110,7 +121,9 @@ def encoded_flag_mismatch(datum: Datum) -> Problem | None:
                    {"format": fmt}, effect=GARBAGE)
 
 
-@register("DS201", ERROR, "encoded image cannot be decoded", "record", CRASH)
+@register("DS201", ERROR, "encoded image cannot be decoded", "record", CRASH,
+          fix=("Re-encode the image from its original file, or drop the record; Caffe stops at it"
+               " with 'Could not decode datum'."))
 def undecodable_image():
     """What it finds: an encoded image that OpenCV's `imdecode`, Caffe's decoder, makes no
     pixels of (random bytes with an image signature, a progressive JPEG or PNG cut short, a
@@ -124,7 +137,9 @@ def undecodable_image():
 
 
 @register("DS202", ERROR, "encoded image decodes only with warnings (damaged)", "record",
-          GARBAGE)
+          GARBAGE,
+          fix=("Re-encode the image from its original file (the stored one is truncated or "
+               "corrupt), or drop the record."))
 def damaged_image():
     """What it finds: a JPEG that libjpeg-turbo in strict mode rejects (truncated, corrupt
     entropy data, missing end marker) but OpenCV's `imdecode`, Caffe's decoder, still turns
@@ -137,7 +152,9 @@ def damaged_image():
     """
 
 
-@register("DS209", ERROR, "image header declares absurd dimensions", "record", CRASH)
+@register("DS209", ERROR, "image header declares absurd dimensions", "record", CRASH,
+          fix=("Check the image at its source: a header claiming billions of pixels is damaged or"
+               " hostile; drop or re-encode it."))
 def decompression_bomb():
     """What it finds: an encoded image whose header declares more pixels than `--max-pixels`
     (default 100 megapixels). dscan reads only the header and does not decode it.

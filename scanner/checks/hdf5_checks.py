@@ -5,7 +5,9 @@ from ..types import CRASH, ERROR, GARBAGE, WARNING
 from .registry import register
 
 
-@register("DS401", ERROR, "HDF5: dataset missing at the file root", "store", CRASH)
+@register("DS401", ERROR, "HDF5: dataset missing at the file root", "store", CRASH,
+          fix=("Name the dataset as the layer's top (at the file root), or name the top as the "
+               "dataset (--data/--label)."))
 def dataset_missing():
     """What it finds: a top blob name (`--data`, `--label`) with no dataset of that name at the
     root of an HDF5 file; when one of that name sits in a sub-group, the finding says where.
@@ -20,7 +22,8 @@ def dataset_missing():
     """
 
 
-@register("DS402", ERROR, "HDF5: first dimensions of the tops differ", "store", CRASH)
+@register("DS402", ERROR, "HDF5: first dimensions of the tops differ", "store", CRASH,
+          fix="Write every top of a file with the same number of rows.")
 def first_dims_differ():
     """What it finds: datasets of one file (data, label, ...) whose first dimensions (sample
     counts) differ.
@@ -32,7 +35,8 @@ def first_dims_differ():
     """
 
 
-@register("DS403", ERROR, "HDF5: unsupported type class", "store", CRASH)
+@register("DS403", ERROR, "HDF5: unsupported type class", "store", CRASH,
+          fix="Store the data as a float or integer type (e.g. float32).")
 def unsupported_type():
     """What it finds: a top dataset whose type is neither float nor integer (string, compound,
     enum, boolean, opaque), or that has no dimensions to read rows from (a scalar, or a null
@@ -45,7 +49,9 @@ def unsupported_type():
     """
 
 
-@register("DS404", ERROR, "HDF5: list entry cannot be opened", "store", CRASH)
+@register("DS404", ERROR, "HDF5: list entry cannot be opened", "store", CRASH,
+          fix=("Fix the list entry's path (Caffe opens it relative to its working directory) or "
+               "rewrite the file."))
 def file_unopenable():
     """What it finds: a source-list entry that names no file (relative to the working directory
     or to the list's folder), or a file that HDF5 cannot open (truncated, not HDF5, no
@@ -58,7 +64,9 @@ def file_unopenable():
     """
 
 
-@register("DS405", ERROR, "HDF5: dataset over INT_MAX elements", "store", CRASH)
+@register("DS405", ERROR, "HDF5: dataset over INT_MAX elements", "store", CRASH,
+          fix=("Split the file into several files listed in the source, each under 2^31 elements "
+               "per dataset."))
 def over_int_max():
     """What it finds: a top dataset with more than 2^31 - 1 elements.
 
@@ -69,7 +77,8 @@ def over_int_max():
     """
 
 
-@register("DS406", ERROR, "HDF5: sample shape differs between files", "store", CRASH)
+@register("DS406", ERROR, "HDF5: sample shape differs between files", "store", CRASH,
+          fix="Write every file of the list with the same per-sample shape.")
 def trailing_dims_differ():
     """What it finds: a file whose per-sample shape (all dimensions but the first) differs from
     that of the list's first file, for the same top.
@@ -81,7 +90,9 @@ def trailing_dims_differ():
     """
 
 
-@register("DS407", WARNING, "HDF5: list entry found only relative to the list file", "store")
+@register("DS407", WARNING, "HDF5: list entry found only relative to the list file", "store",
+          fix=("List paths that hold from the directory caffe runs in (absolute paths are "
+               "safest), or start caffe in the list's folder."))
 def resolves_from_list_dir():
     """What it finds: a source-list entry that does not exist relative to the current working
     directory but does relative to the list file's folder. dscan scans that file.
@@ -107,7 +118,9 @@ def empty_samples():
     """
 
 
-@register("DS302", ERROR, "non-finite or non-integer label", "record", GARBAGE)
+@register("DS302", ERROR, "non-finite or non-integer label", "record", GARBAGE,
+          fix=("Store integer labels (HDF5: a whole-number float or an integer type); replace NaN"
+               " labels or drop their rows."))
 def bad_label():
     """What it finds: an HDF5 label that is NaN or infinite, or, when `--num-classes` says the
     labels are classes, one that is not a whole number.
@@ -119,7 +132,8 @@ def bad_label():
     """
 
 
-@register("DS307", WARNING, "segmentation label map with no foreground", "record")
+@register("DS307", WARNING, "segmentation label map with no foreground", "record",
+          fix="Drop or down-weight crops without foreground, or crop around labelled regions.")
 def no_foreground():
     """What it finds: a label map (a label with spatial dimensions) whose pixels are all
     `--background` (default 0) or `--ignore-label`.

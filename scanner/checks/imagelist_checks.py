@@ -5,7 +5,9 @@ from ..types import CRASH, ERROR, GARBAGE
 from .registry import Problem, register
 
 
-@register("DS007", ERROR, "listed image file cannot be read", "record", CRASH)
+@register("DS007", ERROR, "listed image file cannot be read", "record", CRASH,
+          fix=("Fix the path in the list (or --root-folder / root_folder, with its trailing /), "
+               "or remove the line."))
 def unreadable_image_file(reason: str) -> Problem:
     """What it finds: a line of an image list whose file does not exist or cannot be read
     (relative to the working directory, after `root_folder`), including an empty line,
@@ -19,7 +21,9 @@ def unreadable_image_file(reason: str) -> Problem:
     return Problem("DS007", reason)
 
 
-@register("DS008", ERROR, "list label is not a whole number", "record", GARBAGE)
+@register("DS008", ERROR, "list label is not a whole number", "record", GARBAGE,
+          fix=("Put a whole-number label after the last space on the line; quote nothing, and "
+               "avoid spaces in paths."))
 def unclean_label(label: int) -> Problem:
     """What it finds: a list line whose text after the last space is not a plain integer
     (a float, a word, a path with spaces and no label).

@@ -40,7 +40,9 @@ def _keep(totals: ScanTotals, code: str, message: str, detail: dict,
         totals.sink.keep(Finding(code, get(code).severity, index, None, message, detail))
 
 
-@register("DS301", ERROR, "label outside [0, num_classes)", "dataset", GARBAGE)
+@register("DS301", ERROR, "label outside [0, num_classes)", "dataset", GARBAGE,
+          fix=("Fix the labels at the source, or set num_output (--num-classes) to cover them; "
+               "use ignore_label for 'no label'."))
 def label_out_of_range(totals: ScanTotals) -> None:
     """What it finds: a label below 0 or at least `--num-classes`, other than `--ignore-label`.
     Without `--num-classes`, a warning for labels that look like typos: negative, or rare
@@ -78,7 +80,9 @@ def label_out_of_range(totals: ScanTotals) -> None:
             severity=WARNING))
 
 
-@register("DS303", WARNING, "class never present in 0..K-1", "dataset")
+@register("DS303", WARNING, "class never present in 0..K-1", "dataset",
+          fix=("Check that the class is meant to be absent; otherwise add its records, or "
+               "renumber the classes to 0..K-1 and set num_output to K."))
 def absent_classes(totals: ScanTotals) -> None:
     """What it finds: class indices in [0, K) with no record, K from `--num-classes` or, when
     not given, inferred from the labels (and said to be inferred). One finding per run of
@@ -129,7 +133,9 @@ def absent_ranges(present: np.ndarray, classes: int) -> tuple[np.ndarray, np.nda
     return bounds[gaps] + 1, bounds[gaps + 1] - 1
 
 
-@register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset")
+@register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset",
+          fix=("Shuffle the records when converting (convert_imageset --shuffle; HDF5Data: "
+               "shuffle: true)."))
 def batches_missing_classes(totals: ScanTotals) -> None:
     """What it finds: batches, as Caffe forms them from the read order at `--batch-size` (and
     `--solvers`), that hold far fewer classes than batches of a shuffled dataset would: a
@@ -157,7 +163,9 @@ def batches_missing_classes(totals: ScanTotals) -> None:
               index=int(analysis.matrix[row, 0]))
 
 
-@register("DS305", WARNING, "records ordered by label (not shuffled)", "dataset")
+@register("DS305", WARNING, "records ordered by label (not shuffled)", "dataset",
+          fix=("Shuffle the records when converting (convert_imageset --shuffle; HDF5Data: "
+               "shuffle: true)."))
 def ordered_by_label(totals: ScanTotals) -> None:
     """What it finds: far fewer label changes along the read order than a random order gives
     (k-category runs test, z below -5), with the longest single-label run and whether the two
@@ -190,7 +198,8 @@ def ordered_by_label(totals: ScanTotals) -> None:
           index=start)
 
 
-@register("DS306", INFO, "class imbalance beyond --imbalance-ratio", "dataset")
+@register("DS306", INFO, "class imbalance beyond --imbalance-ratio", "dataset",
+          fix="Balance the classes (resample, or weight the loss) if the rare classes matter.")
 def class_imbalance(totals: ScanTotals) -> None:
     """What it finds: the most frequent class has more than `--imbalance-ratio` (default 10)
     times the records of the least frequent one present.

@@ -3,7 +3,9 @@ from ..types import CRASH, ERROR
 from .registry import register
 
 
-@register("DS001", ERROR, "record cannot be read from the store", "store", CRASH)
+@register("DS001", ERROR, "record cannot be read from the store", "store", CRASH,
+          fix=("Copy what can be read to a new store (or rebuild it from the source files); check"
+               " the disk and the copy that produced it."))
 def store_read_error():
     """What it finds: the store reported an error while dscan iterated it, e.g. a corrupt
     LMDB page (MDB_CORRUPTED) or a damaged LevelDB block. The finding names the last key
@@ -16,7 +18,8 @@ def store_read_error():
     """
 
 
-@register("DS005", ERROR, "record crashed the decoder", "store", CRASH)
+@register("DS005", ERROR, "record crashed the decoder", "store", CRASH,
+          fix="Rebuild or delete the record; re-run with -v to see which library died on it.")
 def decoder_crash():
     """What it finds: a record on which a worker process died (segmentation fault, abort,
     killed for memory) each time it was inspected. dscan re-runs the shard without it, reports
@@ -46,7 +49,9 @@ def inspection_raised():
     """
 
 
-@register("DS006", ERROR, "store holds no records", "store", CRASH)
+@register("DS006", ERROR, "store holds no records", "store", CRASH,
+          fix=("Check the conversion job's list and paths, then rebuild the store; Caffe cannot "
+               "train on it."))
 def empty_store():
     """What it finds: a store (or every file of an HDF5 list) with no record to train on.
 

@@ -74,7 +74,9 @@ def _rows(values: np.ndarray) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
-@register("DS101", ERROR, "NaN or Inf in float data", "values", GARBAGE)
+@register("DS101", ERROR, "NaN or Inf in float data", "values", GARBAGE,
+          fix=("Find where the NaN/Inf came from (a division, a log of 0, a failed feature "
+               "extractor), then rewrite or drop those records."))
 def non_finite(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: NaN, +Inf or -Inf among a sample's float values (Datum `float_data`,
     HDF5 rows), with their count and first positions.
@@ -102,7 +104,9 @@ def non_finite(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     return found
 
 
-@register("DS102", WARNING, "finite value beyond float16 range", "values")
+@register("DS102", WARNING, "finite value beyond float16 range", "values",
+          fix=("Rescale the values (e.g. to [0, 1] or standardised) before storing them, or train"
+               " in float32 only."))
 def beyond_float16(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: finite values with |x| > 65504, the largest float16.
 
@@ -162,7 +166,9 @@ def beyond_float32(values: np.ndarray, summary: ValueSummary) -> dict[int, Probl
     return found
 
 
-@register("DS103", WARNING, "constant sample (every value equal)", "values")
+@register("DS103", WARNING, "constant sample (every value equal)", "values",
+          fix=("Look at the record's source image: a blank frame or a failed crop; drop it unless"
+               " it is meant to be there."))
 def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: a sample whose values are all equal, e.g. an all-black image or an
     all-zero feature vector.

@@ -1,0 +1,44 @@
+"""The catalogue of checks as `dscan checks` and `dscan explain` show it: a listing, the
+README's Markdown table, JSON, and one check's explanation with its fix."""
+from __future__ import annotations
+
+from ..checks import CATALOGUE, Check
+
+_EFFECTS = {"crash": "crashes", "garbage": "trains on garbage"}
+
+
+def _checks() -> list[Check]:
+    return sorted(CATALOGUE.values(), key=lambda check: check.code)
+
+
+def listing() -> str:
+    return "\n".join(f"{c.code}  {c.severity:<7}  {c.title}" for c in _checks())
+
+
+def markdown_table() -> str:
+    """The README's table of checks, generated from the registry so the two cannot drift."""
+    rows = ["| code | severity | Caffe | finds |", "|---|---|---|---|"]
+    for check in _checks():
+        rows.append(f"| {check.code} | {check.severity} | {_EFFECTS.get(check.effect, '-')} | "
+                    f"{check.title} |")
+    return "\n".join(rows)
+
+
+def as_json(check: Check) -> dict:
+    return {"code": check.code, "severity": check.severity, "effect": check.effect,
+            "scope": check.scope, "title": check.title, "fix": check.fix, "doc": check.doc}
+
+
+def catalogue_json() -> dict:
+    return {"schema": "dscan-checks/1", "checks": [as_json(check) for check in _checks()]}
+
+
+def explanation(check: Check) -> str:
+    """What `dscan explain CODE` prints: title, doc, what Caffe does, and the fix."""
+    effect = _EFFECTS.get(check.effect)
+    lines = [f"{check.code} ({check.severity}): {check.title}", "", check.doc]
+    if effect:
+        lines += ["", f"Caffe: {effect}."]
+    if check.fix:
+        lines += ["", f"Fix: {check.fix}"]
+    return "\n".join(lines)
