@@ -106,3 +106,14 @@ def test_the_page_in_headless_chromium(tmp_path, capsys):
     assert problems == [] and dialogs == []
     assert [url for url in requests if url != "file://" + html] == []
     assert os.path.getsize(tmp_path / "report.png") > 10_000
+
+
+def test_explanations_show_code_spans_and_fixes_not_backticks(tmp_path, capsys):
+    from scanner.checks import CATALOGUE
+
+    html, report = _report(tmp_path, capsys)
+    text = open(html, encoding="utf-8").read()
+    docs = text[text.index("What the codes mean"):]
+    assert "`" not in docs and "<code>" in docs
+    for code in report["summary"]["by_code"]:
+        assert f"Fix:</b> {CATALOGUE[code].fix}"[:60] in docs

@@ -3,9 +3,11 @@ the scan outcome. Inline CSS, script and SVG, pictures as data URIs, no network 
 every string from the data is escaped by the template engine."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .. import __version__
 from ..detection.pictures import boxed_thumbnail
@@ -25,6 +27,15 @@ _VERDICT = {"crashes": "Caffe crashes", "trains_on_garbage": "Caffe trains on ga
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("scanner.report", "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _code_spans(text: str) -> Markup:
+    """The docs' `code` as <code>code</code>, everything else escaped."""
+    return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
+
+
+_ENVIRONMENT.filters["code_spans"] = _code_spans
 
 
 def render(outcome: ScanOutcome, report: dict) -> str:
@@ -101,7 +112,8 @@ def _rows(outcome: ScanOutcome, report: dict) -> list[dict]:
         examples = [_example(f, evidence.get(f["index"]), groups.get(position))
                     for position, f in enumerate(report["findings"]) if f["code"] == code]
         rows.append({"code": code, "severity": found[0], "severities": "/".join(found),
-                     "title": CATALOGUE[code].title, "count": count, "examples": examples})
+                     "title": CATALOGUE[code].title, "fix": CATALOGUE[code].fix,
+                     "count": count, "examples": examples})
     return rows
 
 
