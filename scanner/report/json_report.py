@@ -10,6 +10,7 @@ from importlib import resources
 import numpy as np
 
 from .. import __version__
+from ..checks import CATALOGUE
 from ..types import MISSING_LABEL
 from ..errors import DscanError
 from ..scan import ScanOutcome
@@ -50,6 +51,9 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
         "verdict": {**outcome.verdict,
                     "first_crash": crash and {**crash, "key": key_text(crash["key"])}},
         "findings": [_finding(f, exact) for f in totals.findings()],
+        "checks": {code: {"title": CATALOGUE[code].title, "severity": CATALOGUE[code].severity,
+                          "effect": CATALOGUE[code].effect, "fix": CATALOGUE[code].fix}
+                   for code in sorted(by_code)},
         "stats": _stats(outcome),
         "batches": _batches(outcome),
         "exit_status": exit_status,
