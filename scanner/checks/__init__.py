@@ -1,5 +1,6 @@
 """Every check dscan runs, registered by code; importing this package fills the catalogue."""
 from . import (dataset_checks, datum_checks, hdf5_checks, label_checks,  # noqa: F401
+               infogain_checks, shape_checks,
                imagelist_checks, mean_checks, net_checks, solver_checks, store_checks,
                value_checks)
 from .registry import CATALOGUE, Check, get, matching

@@ -3,20 +3,22 @@ what the net's data layers ask of their data (files, mean, crop, channels)."""
 from __future__ import annotations
 
 from ..config.net import DATA_TYPES, Layer
-from ..types import CRASH, ERROR, GARBAGE, WARNING
+from ..types import CRASH, ERROR, GARBAGE, INFO, WARNING
 from .registry import Problem, register
 
 LARGE_LOSS_RATIO = 10.0  # DS504: a weight above 1 and this many times every other loss's
 
 
-@register("DS501", WARNING, "pooling stride larger than its kernel", "net")
+@register("DS501", INFO, "pooling stride larger than its kernel", "net",
+          fix="nothing, if meant; DS515 says when a window really misses the input")
 def pooling_stride(layer: Layer) -> Problem | None:
     """What it finds: a Pooling layer (not global) whose stride exceeds its kernel size in
     either direction, so some inputs are never pooled.
 
-    Why it matters: the output size formula then leaves windows that start past the padded
-    input; Caffe's pooling has been reported to produce NaN and garbage in such layers, and
-    the skipped rows never get a gradient.
+    Why it matters: the inputs between windows never reach the output nor get a gradient.
+    By itself it does not make NaN: real runs show NaN only when the ceil-rounded output
+    grid has a window wholly outside the input, which DS515 finds from the real input size
+    (with padding Caffe clips the last window; other sizes fit the grid).
 
     Example: `pooling_param { pool: MAX kernel_size: 2 stride: 3 }`.
     """
