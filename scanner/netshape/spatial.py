@@ -113,18 +113,17 @@ def _empty_note(layer, method, bottom, top, kernel, stride, pad, empty) -> Note:
     start = facts["first_start"]
     nan = method == "MAX" or any(f["zero_divisor"] for f in empty.values())
     if method == "MAX":
-        effect = "an empty MAX window outputs -FLT_MAX, which turns into inf and NaN in " \
-            "the next layers"
+        effect = "MAX gives -FLT_MAX there, inf and NaN in the next layers"
     elif nan:
-        effect = "AVE divides the empty window's sum by a window size of 0: 0/0 = NaN"
+        effect = "AVE divides by a window size of 0: 0/0 = NaN"
     else:
-        effect = "AVE outputs 0 for it (a negative window size), so that output never learns"
+        effect = "AVE outputs 0 there (a negative window size)"
+    lines = "rows" if axis == "height" else "columns"
     message = (f"{'NaN from the first forward pass' if nan else 'an output that sees no input'}"
-               f": {method} pooling kernel {kernel[0]}x{kernel[1]} stride "
-               f"{stride[0]}x{stride[1]} pad {pad[0]}x{pad[1]} on {shown(bottom[2:])} "
-               f"gives {shown(top[2:])}; window "
-               f"{position} along the {axis} starts at {start}, past the input's last "
-               f"index {facts['input'] - 1}; {effect}")
+               f": {method} kernel {kernel[0]}x{kernel[1]} stride {stride[0]}x{stride[1]} pad "
+               f"{pad[0]}x{pad[1]} on {shown(bottom[2:])} gives {shown(top[2:])}; output "
+               f"{position} reads {lines} {start}..{start + kernel[0 if axis == 'height' else 1] - 1}"
+               f" of 0..{facts['input'] - 1}; {effect}")
     return Note("empty_window", message, {
         "pool": method, "input": list(bottom), "output": list(top), "kernel": kernel,
         "stride": stride, "pad": pad, "nan": nan,

@@ -98,7 +98,7 @@ def _tops(layer, bottoms, starts, result: NetShapes) -> list[Shape | None]:
         return []
     if declared is not None:
         return declared
-    if layer.type in DATA_LAYERS:
+    if layer.type in DATA_LAYERS or layer.type.endswith("Data"):  # forks' data layers too
         tops = starts.get(layer.index)
         if not tops or any(t is None for t in tops):
             result.no_data.append(layer.name)

@@ -68,6 +68,8 @@ def _section(outcome: NetOutcome, section: Section) -> dict:
     report = None
     if scan is not None:
         report = json_report.build(scan, scan.exit_status)
+        if section.read_order:
+            _note_skip(report, section.read_order)
     source = section.source
     caffe = "crashes" if crashes(outcome, section) else \
         report["verdict"]["caffe"] if report else "not scanned"
@@ -82,6 +84,18 @@ def _section(outcome: NetOutcome, section: Section) -> dict:
             "mean": section.mean.as_json() if section.mean else None,
             "skipped": section.skipped, "caffe": caffe, "report": report,
             "top_shapes": section.tops or {}, "read_order": section.read_order}
+
+
+def _note_skip(report: dict, read_order: dict) -> None:
+    """The batch findings were computed with no skip: with rand_skip they are one of a
+    range of possibilities."""
+    low, high = read_order["skip"]
+    for finding in report["findings"]:
+        if finding["code"] in ("DS304", "DS305"):
+            finding["message"] += (f" (for a skip of 0; rand_skip {read_order['rand_skip']}: "
+                                   f"Caffe may start {low}..{high} records later, so which "
+                                   "records share a batch is not determined)")
+            finding["detail"]["rand_skip"] = read_order["rand_skip"]
 
 
 def _merged_summary(findings: list[ConfigFinding], reports: list[dict | None]) -> dict:

@@ -56,6 +56,11 @@ def render_net(outcome: NetOutcome, report: dict, out: TextIO, examples: int = 3
               f"{data['batch_size']}, classes: {classes if classes else 'unknown'}{given}"
               + (f", ignore_label {data['ignore_label']}" if data["ignore_label"] is not None
                  else ""), file=out)
+        if data.get("read_order"):
+            low, high = data["read_order"]["skip"]
+            print(f"   read order not determined: rand_skip {data['read_order']['rand_skip']}; "
+                  f"the batches below assume no skip, Caffe may start {low}..{high} records "
+                  "later", file=out)
         if data["caffe"] == "crashes" and data["report"]["verdict"]["caffe"] != "crashes":
             print("   Caffe CRASHES on this layer's settings (see Net findings)", file=out)
         terminal.render(section.outcome, data["report"], out, examples, quiet)
