@@ -8,19 +8,18 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime, timezone
 
-from .checks import infogain_checks, net_checks, shape_checks
+from .checks import net_checks
+from .checks.shape_checks import random_skip
 from .config.findings import ConfigFinding, place
-from .config.infogain import infogain_problems
 from .config.mean import MeanFile, read_mean
-from .config.net import (DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, classes_for,
-                         classes_for_input)
+from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, classes_for
 from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
 from .errors import ConfigError
 from .executor import Executor
-from .netshape import NetShapes, infer
-from .netshape.starts import section_tops
+from .netshape import NetShapes
+from .netshape.checking import infogain_findings, labels_against_shapes, shape_findings
 from .progress import Progress
 from .scan import ScanOutcome, scan
 from .settings import ScanSettings
@@ -123,8 +122,10 @@ def scan_net(request: NetRequest) -> NetOutcome:
                     "read it"))).phases, state.phase)
     sections = [_scan_layer(data, net, request, findings) for data in data_layers.values()]
     sections = sorted(sections + list(others.values()), key=lambda s: s.layer.index)
-    shapes = _shapes(built, sections, findings, deploy)
-    _infogain(built, shapes, request.path, findings)
+    shapes = shape_findings(built, sections, findings, deploy)
+    infogain_findings(built, shapes, request.path, findings)
+    for section in sections:
+        labels_against_shapes(section, built, shapes, findings)
     wanted = [f for f in findings if request.settings.reports(f.code)]
     return NetOutcome(request.path, net.name, request.phases, sections, wanted, started_at,
                       round(time.perf_counter() - clock, 3), shapes,
@@ -142,80 +143,6 @@ def _fork_data_type(kind: str) -> bool:
     """A layer type that reads data but is none of BVLC Caffe's (AnnotatedData, VideoData,
     DenseImageData, ImageSegData...)."""
     return kind.endswith("Data") and kind not in DATA_TYPES and kind not in OTHER_INPUTS
-
-
-def _shapes(built: dict[str, list[Layer]], sections: list[Section],
-            findings: list[ConfigFinding], deploy: bool) -> dict[str, NetShapes]:
-    """Blob shapes per phase from the scanned records, and the findings they give."""
-    starts = {s.layer.index: tops for s in sections if s.layer.type in DATA_TYPES
-              for tops in [section_tops(s)] if tops is not None}
-    result = {}
-    for phase, layers in built.items():
-        if deploy and phase != "TEST":
-            continue
-        result[phase] = infer(layers, phase, starts)
-        for section in sections:
-            shown = [item for item in result[phase].layers if item.layer is section.layer]
-            if shown and phase in section.phases:
-                section.tops = {**(section.tops or {}), phase: [
-                    list(t) if t is not None else None for t in shown[0].tops]}
-        known = {(f.code, f.layer_index, f.message) for f in findings}
-        findings.extend(f for f in _trouble_findings(result[phase])
-                        if (f.code, f.layer_index, f.message) not in known)
-    return result
-
-
-def _infogain(built: dict[str, list[Layer]], shapes: dict[str, NetShapes], net_path: str,
-              findings: list[ConfigFinding]) -> None:
-    """InfogainLoss layers that read H from a file: the file, against the classes their
-    input has (its shape along the infogain axis, else the classifier's num_output)."""
-    done = set()
-    for phase, layers in built.items():
-        for position, layer in enumerate(layers):
-            if layer.type != "InfogainLoss" or len(layer.bottoms) > 2 or layer.index in done:
-                continue
-            done.add(layer.index)
-            params = layer.params.message("infogain_loss_param")
-            if not params.text("source"):
-                findings.append(place(infogain_checks.infogain_unusable(
-                    "no infogain_loss_param.source and no third input: crashes at set-up "
-                    "(Infogain matrix source must be specified)", {}, True), layer.where, layer))
-                continue
-            where = params.where("source")
-            resolved = locate("infogain matrix", params.text("source"), net_path, where,
-                              findings, layer)
-            if resolved.path is None or os.path.isdir(resolved.path):
-                continue
-            classes = _classes_at(layer, layers[:position], shapes.get(phase),
-                                  params.integer("axis", 1))
-            findings.extend(place(p, where, layer)
-                            for p in infogain_problems(resolved.path, classes))
-
-
-def _classes_at(layer: Layer, earlier: list[Layer], shapes: NetShapes | None,
-                axis: int) -> int | None:
-    """The number of classes a loss's first input has: its inferred shape along `axis`, or
-    the num_output of the layer that makes it."""
-    shape = shapes.shape(layer.bottoms[0]) if shapes and layer.bottoms else None
-    if shape is not None and -len(shape) <= axis < len(shape):
-        return shape[axis]
-    found = classes_for_input(layer.bottoms[0], earlier) if layer.bottoms else None
-    return found
-
-
-def _trouble_findings(shapes: NetShapes) -> list[ConfigFinding]:
-    found = []
-    for trouble in shapes.troubles:
-        layer = trouble.layer
-        if trouble.kind == "empty_window":
-            problem = shape_checks.empty_pooling_window(trouble.message, trouble.detail)
-        elif trouble.kind == "int_max":
-            problem = shape_checks.blob_over_int_max(trouble.message, trouble.detail)
-        else:
-            problem = shape_checks.refused_shapes(layer.type, trouble.message,
-                                                  trouble.detail.get("shapes", []))
-        found.append(place(problem, layer.where, layer))
-    return found
 
 
 def _lint(active: list[Layer], phase: str, seen: list[ConfigFinding]) -> list[ConfigFinding]:
@@ -256,7 +183,7 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
                            request.executor, request.shard_count)
     skip = data.params.integer("rand_skip", 0) if layer.type != "HDF5Data" else 0
     if skip > 0:
-        problem = shape_checks.random_skip(layer.type, skip, section.outcome.totals.records)
+        problem = random_skip(layer.type, skip, section.outcome.totals.records)
         findings.append(place(problem, data.params.where("rand_skip"), layer))
         section.read_order = {"rand_skip": skip, "skip": [0, skip - 1],
                               "determined": False,

@@ -335,3 +335,18 @@ def test_batch_findings_say_the_skip_makes_them_one_possibility(tmp_path):
     batch_findings = [f for f in section["report"]["findings"] if f["code"] in ("DS304", "DS305")]
     assert batch_findings and all("not determined" in f["message"] and
                                   f["detail"]["rand_skip"] == 3 for f in batch_findings)
+
+
+def test_labels_are_held_against_the_classes_an_input_path_gives_the_loss(tmp_path):
+    # no layer's num_output feeds the loss: the scores come from an Input layer (2 x 3),
+    # so the loss has 3 classes by shape and labels 3 and 4 are out of range
+    path = _net_over(tmp_path, '''layer { name: "d" type: "Data" top: "data" top: "label"
+      data_param { source: "STORE" batch_size: 2 backend: LMDB } }
+    layer { name: "scores" type: "Input" top: "score" input_param { shape { dim: 2 dim: 3 } } }
+    layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" }''',
+                     [b.raw_datum(seed=i, label=i) for i in range(5)])
+    report = net_report(path)
+    section = report["sections"][0]  # the Input layer is listed too, as not scanned
+    assert section["num_classes"] is None and "score" in section["num_classes_from"]
+    [finding] = [f for f in report["findings"] if f["code"] == "DS301"]
+    assert finding["message"].startswith("2 label(s) outside [0, 3)")

@@ -228,13 +228,13 @@ def test_dummy_and_memory_data_declare_their_shapes():
 
 
 def test_an_unknown_type_leaves_everything_after_it_unknown_and_is_named_once():
-    net = _input((1, 3, 8, 8)) + _layer("Permute", "", tops=("p",), name="perm") + \
+    net = _input((1, 3, 8, 8)) + _layer("Upsample", "", tops=("p",), name="perm") + \
         _layer("ReLU", "", ("p",), ("r",), "relu") + _layer("Pooling",
                                                            "pooling_param { kernel_size: 2 }",
                                                            ("r",), ("q",), "pool")
     result = _shapes(net)
     assert result.shape("p") is result.shape("r") is result.shape("q") is None
-    assert result.unknown == [("perm", "Permute")] and not result.troubles
+    assert result.unknown == [("perm", "Upsample")] and not result.troubles
 
 
 def test_blob_over_int_max_elements():

@@ -8,7 +8,8 @@ from .shapes import SetupError, Shape, canonical_axis, count, shown
 # Reshape gives top[0] the bottom's shape (NeuronLayer::Reshape and its kin).
 SAME_SHAPE = {"ReLU", "PReLU", "ELU", "Sigmoid", "TanH", "Dropout", "BatchNorm", "Scale",
               "Bias", "Power", "AbsVal", "Exp", "Log", "BNLL", "Threshold", "Softmax", "LRN",
-              "MVN", "Normalize", "Swish", "Clip"}
+              "MVN", "Normalize", "Swish", "Clip",
+              "BN"}  # BN: the BatchNorm-and-scale layer of SegNet's and PSPNet's forks
 
 
 def same_shape(layer, bottoms: list[Shape], notes) -> list[Shape]:
@@ -204,6 +205,15 @@ def argmax(layer, bottoms: list[Shape], notes) -> list[Shape]:
     return [tuple(shape)]
 
 
+def permute(layer, bottoms: list[Shape], notes) -> list[Shape]:
+    """SSD's PermuteLayer: axes in `order`, the ones it leaves out after them in order."""
+    first = bottoms[0]
+    order = [canonical_axis(a, len(first), layer.name)
+             for a in layer.params.message("permute_param").integers("order")]
+    order += [a for a in range(len(first)) if a not in order]
+    return [tuple(first[a] for a in order)]
+
+
 def silence(layer, bottoms: list[Shape], notes) -> list[Shape]:
     return []
 
@@ -221,7 +231,7 @@ def _one_label_each(layer, first: Shape, labels: Shape, params) -> None:
 SHAPERS = {"InnerProduct": inner_product, "Embed": embed, "Flatten": flatten,
            "Reshape": reshape, "Concat": concat, "Slice": slice_, "Split": split,
            "Eltwise": eltwise, "Crop": crop, "Accuracy": accuracy, "ArgMax": argmax,
-           "Silence": silence, **{name: same_shape for name in SAME_SHAPE}}
+           "Silence": silence, "Permute": permute, **{name: same_shape for name in SAME_SHAPE}}
 LOSSES = ("SoftmaxWithLoss", "EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss",
           "InfogainLoss", "MultinomialLogisticLoss", "ContrastiveLoss")
 SHAPERS.update({name: loss for name in LOSSES})

@@ -73,7 +73,9 @@ def pooling(layer, bottoms: list[Shape], notes: list[Note]) -> list[Shape]:
     if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
         raise SetupError(f"Pooling '{layer.name}': pad {pad} must be smaller than the "
                          f"kernel {kernel} (Check failed: pad_h_ < kernel_h_)", [first])
-    rounding = math.floor if params.word("round_mode", "CEIL") == "FLOOR" else math.ceil
+    # round_mode (BVLC master); forks write `ceil_mode: false` for the same floor rounding
+    floor = params.word("round_mode", "CEIL") == "FLOOR" or not params.flag("ceil_mode", True)
+    rounding = math.floor if floor else math.ceil
     pooled = []
     for size, k, s, p in zip((height, width), kernel, stride, pad):
         out = int(rounding((size + 2 * p - k) / s)) + 1

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import dense, inputs, spatial
+from ..errors import PrototxtError
 from .shapes import FLOAT_BYTES, INT_MAX, Note, SetupError, Shape, count, shown
 
 SHAPERS = {**dense.SHAPERS, "Convolution": spatial.convolution,
-           "Deconvolution": spatial.convolution, "Pooling": spatial.pooling}
+           "Deconvolution": spatial.convolution, "Pooling": spatial.pooling,
+           "ConvolutionDepthwise": spatial.convolution}  # a fork's, same parameters
 DATA_LAYERS = ("Data", "ImageData", "HDF5Data")
 
 
@@ -96,6 +98,9 @@ def _tops(layer, bottoms, starts, result: NetShapes) -> list[Shape | None]:
     except SetupError as error:
         _refused(result, layer, error)
         return []
+    except PrototxtError:
+        result.unknown.append((layer.name, layer.type))
+        return []
     if declared is not None:
         return declared
     if layer.type in DATA_LAYERS or layer.type.endswith("Data"):  # forks' data layers too
@@ -114,6 +119,9 @@ def _tops(layer, bottoms, starts, result: NetShapes) -> list[Shape | None]:
         tops = shaper(layer, bottoms, notes)
     except SetupError as error:
         _refused(result, layer, error)
+        return []
+    except PrototxtError:  # a value of the wrong kind (a template's placeholder): unknown
+        result.unknown.append((layer.name, layer.type))
         return []
     result.troubles += [Trouble(layer, n.kind, n.message, n.detail) for n in notes]
     return tops
