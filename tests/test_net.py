@@ -173,6 +173,8 @@ def test_image_data_layer_reads_its_list_with_root_folder_and_resize(tmp_path):
     [section] = report["sections"]
     assert section["backend"] == "images"
     assert section["report"]["stats"]["shapes"] == {"3x32x32": 2}  # resized, colour forced
+    # the tops Caffe gives the layer: resized, then cropped (DataTransformer::InferBlobShape)
+    assert section["top_shapes"]["TRAIN"] == [[2, 3, 24, 24], [2]]
     assert report["findings"] == [] and report["verdict"]["caffe"] == "ok"
 
 

@@ -137,3 +137,20 @@ def test_with_net_scans_a_net_written_inside_the_solver(tmp_path):
                            NetRequest("", settings=ScanSettings(enabled=enabled)))
     assert outcome.net.name == "inline"
     assert outcome.net.sections[0].outcome.totals.records == 5
+
+
+def test_a_growing_rate_names_its_factor_and_first_iteration(tmp_path):
+    # inv: base_lr (1 + gamma it)^-power; power < 0 makes it grow: at 199, 20.9^0.75
+    (tmp_path / "solver.prototxt").write_text(
+        'base_lr: 0.01 lr_policy: "inv" gamma: 0.1 power: -0.75 max_iter: 200')
+    report = solver_report(str(tmp_path / "solver.prototxt"))
+    jsonschema.validate(report, config_report.load_schema())
+    [finding] = [f for f in report["findings"] if f["code"] == "DS706"]
+    assert finding["detail"]["factor"] == pytest.approx(20.9 ** 0.75, rel=1e-5)
+    assert finding["detail"]["first_iteration"] == 1 and finding["severity"] == "warning"
+    # sigmoid rises to base_lr by design: info
+    (tmp_path / "solver.prototxt").write_text(
+        'base_lr: 0.01 lr_policy: "sigmoid" gamma: 0.1 stepsize: 50 max_iter: 100')
+    [finding] = [f for f in solver_report(str(tmp_path / "solver.prototxt"))["findings"]
+                 if f["code"] == "DS706"]
+    assert finding["severity"] == "info"

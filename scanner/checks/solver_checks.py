@@ -14,9 +14,9 @@ def lr_not_finite(schedule: Schedule) -> Problem | None:
     Why it matters: the first update with such a rate turns every weight into NaN; the log
     shows `lr = -nan` and then `loss = nan` for the rest of the run.
 
-    Example: `lr_policy: "inv"` with `gamma: 0.0001` and `power: 1e6`... or a `base_lr`
-    of `inf`; (poly with no `max_iter` is not one: `caffe train` then trains 0
-    iterations, see DS704).
+    Example: `lr_policy: "exp"` with `base_lr: 0.01` and `gamma: 1.5`: float32 overflows
+    to inf from iteration 231 (see DS706). Poly with no `max_iter` is not one: `caffe train`
+    then trains 0 iterations and uses no rate (DS704).
     """
     kinds = [kind for kind in ("nan", "inf") if kind in schedule.first]
     if not kinds:
