@@ -352,3 +352,39 @@ def test_labels_are_held_against_the_classes_an_input_path_gives_the_loss(tmp_pa
     assert section["num_classes"] is None and "score" in section["num_classes_from"]
     [finding] = [f for f in report["findings"] if f["code"] == "DS301"]
     assert finding["message"].startswith("2 label(s) outside [0, 3)")
+
+
+ORACLE = os.path.join(TESTS, "..", "..", "shared", "corpus", "prototxt", "oracle.json.gz")
+
+
+@pytest.mark.skipif(not os.path.exists(ORACLE), reason="the prototxt corpus is not here")
+def test_the_nets_caffe_builds_equal_filternet_over_the_corpus():
+    """Every parsed corpus net (protobuf's text-format parser over each project's caffe.proto
+    is the oracle): the layers of the net Caffe builds per phase, legacy input upgraded,
+    equal FilterNet's on the oracle's message. DSCAN_FULL_CORPUS=1: every net, else a
+    sample of one in ten."""
+    import gzip
+
+    from scanner.config.net import Net, NetState
+    from scanner.config.prototxt import read
+    with gzip.open(ORACLE, "rt") as handle:
+        results = json.load(handle)["results"]
+    root = os.path.dirname(ORACLE)
+    files = sorted(f for f, r in results.items() if r.get("net"))
+    step = 1 if os.environ.get("DSCAN_FULL_CORPUS") else 10
+    checked = 0
+    for file in files[::step]:
+        want = results[file]["net"]
+        try:
+            net = Net(read(os.path.join(root, file)))
+        except Exception as exc:  # what the oracle reads, dscan reads
+            pytest.fail(f"{file}: {exc}")
+        for phase in ("TRAIN", "TEST"):
+            got = net.built(NetState(phase, 0, net.own_stages))
+            expected = [layer for i, layer in enumerate(want["layers"])
+                        if i in want["active"][phase]]
+            assert [(l.type, l.tops) for l in got] == \
+                [(l["type"], l["top"]) for l in expected], (file, phase)
+            assert all(l["name"] in ("", mine.name) for mine, l in zip(got, expected))
+        checked += 1
+    assert checked >= len(files) // step
