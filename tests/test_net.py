@@ -388,3 +388,18 @@ def test_the_nets_caffe_builds_equal_filternet_over_the_corpus():
             assert all(l["name"] in ("", mine.name) for mine, l in zip(got, expected))
         checked += 1
     assert checked >= len(files) // step
+
+
+def test_the_terminal_names_fork_layers_and_the_shapes(tmp_path, capsys):
+    from scanner.cli import main
+    (tmp_path / "ssd.prototxt").write_text(
+        'layer { name: "data" type: "AnnotatedData" top: "data" data_param { source: "x" '
+        'batch_size: 2 } }\nlayer { name: "in" type: "Input" top: "im" input_param { shape { '
+        'dim: 1 dim: 3 dim: 10 dim: 10 } } }\nlayer { name: "pool" type: "Pooling" '
+        'bottom: "im" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 6 } }\n')
+    assert main(["net", str(tmp_path / "ssd.prototxt"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "0 data layer(s) and 1 of a fork's type, not scanned" in out
+    assert "not scanned: AnnotatedData is a data layer type of a Caffe fork" in out
+    # 10 with k2 s6: starts 0, 6, 12: the third window is past the end, AVE gives 0 there
+    assert "DS515 warning" in out and "pool 1x3x3x3" in out

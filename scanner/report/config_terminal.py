@@ -25,8 +25,10 @@ def render_net(outcome: NetOutcome, report: dict, out: TextIO, examples: int = 3
                quiet: bool = False) -> None:
     name = f" ({printable(report['net']['name'], 40)})" if report["net"]["name"] else ""
     print(f"dscan net {printable(report['net']['path'])}{name}: phases "
-          f"{', '.join(report['phases'])}; {len(report['sections'])} data layer(s) in "
-          f"{report['duration_s']:.2f} s", file=out)
+          f"{', '.join(report['phases'])}; {len(report['sections'])} data layer(s)"
+          + (f" and {len(report['not_scanned'])} of a fork's type, not scanned"
+             if report.get("not_scanned") else "")
+          + f" in {report['duration_s']:.2f} s", file=out)
     print(f"Caffe: {report['verdict']['caffe'].replace('_', ' ').upper()}; findings: "
           f"{_tally(report['summary'])}", file=out)
     if report.get("deploy"):
@@ -77,10 +79,10 @@ def _shapes(shapes: dict, out: TextIO, detailed: bool) -> None:
     for phase, facts in shapes.items():
         layers, memory = facts["layers"], facts["memory"]
         known = [item for item in layers if any(t is not None for t in item["tops"].values())]
-        print(f"Shapes {phase}: {len(known)} of {len(layers)} layers inferred; memory for "
-              f"data {memory['caffe_memory_required']:,} bytes (as Caffe counts it)"
-              + (", more in the layers of unknown shape" if not memory["complete"] else ""),
-              file=out)
+        print(f"Shapes {phase}: {len(known)} of {len(layers)} layers inferred" + (
+            f"; memory for data {memory['caffe_memory_required']:,} bytes (as Caffe counts "
+            "it)" + (", more in the layers of unknown shape" if not memory["complete"] else "")
+            if known else ""), file=out)
         if facts["unknown_types"]:
             first = facts["unknown_types"][0]
             kinds = sorted({item["type"] for item in facts["unknown_types"]})
@@ -93,6 +95,7 @@ def _shapes(shapes: dict, out: TextIO, detailed: bool) -> None:
         rows = layers if detailed else [item for item in layers
                                         if item["type"] in ("Pooling", "Convolution",
                                                             "Deconvolution", "InnerProduct")]
+        rows = [item for item in rows if any(t is not None for t in item["tops"].values())]
         if len(rows) > 8 and not detailed:
             rows = rows[:4] + [None] + rows[-3:]
         if rows:
