@@ -399,7 +399,7 @@ def test_the_terminal_names_fork_layers_and_the_shapes(tmp_path, capsys):
         'bottom: "im" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 6 } }\n')
     assert main(["net", str(tmp_path / "ssd.prototxt"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "0 data layer(s) and 1 of a fork's type, not scanned" in out
+    assert "1 data layer(s) and 1 of a fork's type, not scanned" in out  # Input, AnnotatedData
     assert "not scanned: AnnotatedData is a data layer type of a Caffe fork" in out
     # 10 with k2 s6: starts 0, 6, 12: the third window is past the end, AVE gives 0 there
     assert "DS515 warning" in out and "pool 1x3x3x3" in out
