@@ -101,7 +101,8 @@ def scan_net(request: NetRequest) -> NetOutcome:
     others: dict[int, Section] = {}
     forks: dict[int, Section] = {}
     states = request.net_states(net)
-    deploy = net.is_deploy and request.states is None
+    # a deploy net runs in TEST only, unless a phase was asked for by name
+    deploy = net.is_deploy and request.states is None and "TEST" in request.phases
     built = {}  # phase -> layers of the first state of that phase (the one shapes follow)
     for state in states:
         layers = net.built(state)

@@ -229,6 +229,8 @@ def test_a_deploy_net_is_linted_as_the_test_net_it_is(tmp_path):
     report = net_report(str(tmp_path / "deploy.prototxt"))
     assert report["deploy"] and report["lint_phases"] == ["TEST"]
     assert report["findings"] == []
+    asked = net_report(str(tmp_path / "deploy.prototxt"), phases=("TRAIN",))  # by name
+    assert not asked["deploy"] and [f["code"] for f in asked["findings"]] == ["DS502"]
     # the same layer in a net that trains (it has a loss) is still a TRAIN-phase warning
     (tmp_path / "train.prototxt").write_text(text + 'layer { name: "loss" type: '
                                              '"EuclideanLoss" bottom: "data" bottom: "data" }')
