@@ -17,14 +17,16 @@ import h5py
 import numpy as np
 
 from scanner.checks.registry import Problem
+from scanner.kinds import kind_of, suggestion
 from scanner.errors import InputNotFoundError, StoreReadError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
 
 from .base import PlanningFinding
+from .keyrange import apportion, even_cuts
 
 INT_MAX = 2 ** 31 - 1
-SLAB_BYTES = 8 << 20  # rows read at once, per dataset
+SLAB_BYTES = 8 << 20  # rows read at once, all datasets together
 SMALL_SOURCE_BYTES = 32 << 20  # below this, one shard per file
 
 
@@ -37,6 +39,7 @@ class _File:
     row_bytes: int = 0
     chunk_rows: int = 1
     shapes: dict[str, tuple] = field(default_factory=dict)
+    notes: list[Problem] = field(default_factory=list)  # findings that leave the rows usable
 
 
 def _open(path: str) -> h5py.File:
@@ -49,7 +52,7 @@ def _list_entries(path: str) -> list[tuple[str, str | None, str]]:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if os.path.isdir(path):
         raise WrongKindError(f"{path}: is a directory; dscan hdf5 expects an .h5 file or a "
-                             "source list (a text file of .h5 paths)")
+                             f"source list (a text file of .h5 paths){suggestion(path, 'dscan hdf5')}")
     if h5py.is_hdf5(path):
         return [(path, path, "given")]
     with open(path, "rb") as handle:
@@ -58,8 +61,9 @@ def _list_entries(path: str) -> list[tuple[str, str | None, str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if text is None or "\0" in text:
-        raise WrongKindError(f"{path}: neither an HDF5 file nor a source list of .h5 paths")
+    if text is None or "\0" in text or kind_of(path) not in (None, "hdf5-list"):
+        raise WrongKindError(f"{path}: neither an HDF5 file nor a source list of .h5 paths"
+                             f"{suggestion(path, 'dscan hdf5')}")
     entries = text.split()
     if not entries:
         raise WrongKindError(f"{path}: the source list names no file")
@@ -85,42 +89,70 @@ def _find_elsewhere(handle: h5py.File, top: str) -> list[str]:
     return found
 
 
+def _lookup(handle: h5py.File, top: str) -> tuple[object, Problem | None]:
+    """The object a top names at the file root, or why the name leads nowhere."""
+    try:
+        found = handle.get(top)
+    except (KeyError, RuntimeError, OSError) as exc:  # a soft-link loop, a dangling link
+        link = handle.get(top, getlink=True)
+        return None, Problem("DS401", f"'{top}' is a {type(link).__name__} that does not lead "
+                             f"to a dataset: {exc}", {"dataset": top, "link": str(link)})
+    if isinstance(found, h5py.Dataset):
+        return found, None
+    where = _find_elsewhere(handle, top)
+    hint = f"; found at {', '.join(where[:3])}" if where else ""
+    return None, Problem("DS401", f"no dataset '{top}' at the file root{hint}",
+                         {"dataset": top, "found_at": where[:10]})
+
+
+_TYPE_CLASSES = {getattr(h5py.h5t, name): f"H5T_{name}" for name in (
+    "INTEGER", "FLOAT", "TIME", "STRING", "BITFIELD", "OPAQUE", "COMPOUND", "REFERENCE", "ENUM",
+    "VLEN", "ARRAY")}
+
+
+def _type_problems(top: str, dataset: h5py.Dataset) -> list[Problem]:
+    """What Caffe's loader refuses in a dataset's type and dataspace."""
+    type_class = dataset.id.get_type().get_class()  # what Caffe's loader switches on
+    if type_class not in (h5py.h5t.INTEGER, h5py.h5t.FLOAT) or dataset.dtype.kind not in "fiu":
+        name = _TYPE_CLASSES.get(type_class, str(type_class))
+        return [Problem("DS403", f"dataset '{top}' has type {dataset.dtype} (HDF5 class "
+                        f"{name}); Caffe reads float and integer",
+                        {"dataset": top, "dtype": str(dataset.dtype), "class": name})]
+    if dataset.shape is None:
+        return [Problem("DS403", f"dataset '{top}' has a null dataspace (no shape, no values)",
+                        {"dataset": top, "dtype": str(dataset.dtype), "dataspace": "null"})]
+    if dataset.ndim == 0:
+        return [Problem("DS403", f"dataset '{top}' is a scalar",
+                        {"dataset": top, "dtype": str(dataset.dtype)})]
+    if dataset.size > INT_MAX:
+        return [Problem("DS405", f"dataset '{top}' has {dataset.size} elements, over INT_MAX",
+                        {"dataset": top, "size": int(dataset.size)})]
+    return []
+
+
 def _check_file(handle: h5py.File, tops: list[str], plan: _File) -> list[Problem]:
     """File-level checks in the order Caffe's loader meets them."""
-    problems = []
-    for top in tops:
-        if not isinstance(handle.get(top), h5py.Dataset):
-            where = _find_elsewhere(handle, top)
-            hint = f"; found at {', '.join(where[:3])}" if where else ""
-            problems.append(Problem("DS401", f"no dataset '{top}' at the file root{hint}",
-                                    {"dataset": top, "found_at": where[:10]}))
+    found = [_lookup(handle, top) for top in tops]
+    problems = [problem for _, problem in found if problem]
     if problems:
         return problems
-    for top in tops:
-        dataset = handle[top]
-        enum = h5py.check_enum_dtype(dataset.dtype) is not None
-        if enum or dataset.dtype.kind not in "fiu":
-            problems.append(Problem("DS403", f"dataset '{top}' has type {dataset.dtype}"
-                                    f"{' (enum)' if enum else ''}; Caffe reads float and integer",
-                                    {"dataset": top, "dtype": str(dataset.dtype)}))
-        elif dataset.size > INT_MAX:
-            problems.append(Problem("DS405", f"dataset '{top}' has {dataset.size} elements, "
-                                    f"over INT_MAX", {"dataset": top, "size": int(dataset.size)}))
-        if dataset.ndim == 0:
-            problems.append(Problem("DS403", f"dataset '{top}' is a scalar",
-                                    {"dataset": top, "dtype": str(dataset.dtype)}))
+    datasets = {top: dataset for top, (dataset, _) in zip(tops, found)}
+    problems = [p for top, dataset in datasets.items() for p in _type_problems(top, dataset)]
     if problems:
         return problems
-    counts = {top: handle[top].shape[0] for top in tops}
+    counts = {top: dataset.shape[0] for top, dataset in datasets.items()}
     if len(set(counts.values())) > 1:
         text = ", ".join(f"{top} {n}" for top, n in counts.items())
         return [Problem("DS402", f"first dimensions differ: {text}", {"first_dims": counts})]
-    data = handle[tops[0]]
-    plan.rows = data.shape[0]
-    plan.shapes = {top: tuple(handle[top].shape[1:]) for top in tops}
-    plan.row_bytes = sum(handle[top].dtype.itemsize * int(np.prod(plan.shapes[top]))
-                         for top in tops)
-    plan.chunk_rows = max((handle[top].chunks or (1,))[0] for top in tops)
+    plan.rows = counts[tops[0]]
+    plan.shapes = {top: tuple(dataset.shape[1:]) for top, dataset in datasets.items()}
+    plan.row_bytes = sum(dataset.dtype.itemsize * int(np.prod(plan.shapes[top]))
+                         for top, dataset in datasets.items())
+    plan.chunk_rows = min(max((d.chunks or (1,))[0] for d in datasets.values()),
+                          max(plan.rows, 1))
+    plan.notes = [Problem("DS408", f"dataset '{top}' has samples of shape {shape}: every "
+                          "sample is empty", {"dataset": top, "shape": list(datasets[top].shape)})
+                  for top, shape in plan.shapes.items() if plan.rows and 0 in shape]
     return []
 
 
@@ -157,6 +189,7 @@ class Hdf5Backend:
                 plan.rows = 0  # Caffe never gets rows from a file it dies on
                 self.planning.extend(PlanningFinding(entry, p, rows) for p in problems)
                 continue
+            self.planning.extend(PlanningFinding(entry, p, rows) for p in plan.notes)
             first_shapes = first_shapes or plan.shapes
             rows += plan.rows
 
@@ -165,11 +198,20 @@ class Hdf5Backend:
             return [Problem("DS404", f"'{plan.entry}' exists neither relative to the working "
                             "directory nor to the list file's folder")]
         try:
-            with _open(plan.path) as handle:
-                return _check_file(handle, self.tops, plan)
+            handle = _open(plan.path)
         except OSError as exc:
             return [Problem("DS404", f"cannot open '{plan.entry}': {exc}",
                             {"resolved": plan.path})]
+        # The planning boundary of one list entry: whatever HDF5 or h5py raise on this file's
+        # structure, the file gets a finding and the other files are still scanned.
+        try:
+            with handle:
+                return _check_file(handle, self.tops, plan)
+        except Exception as exc:  # noqa: BLE001 - see above
+            plan.notes = []
+            return [Problem("DS404", f"cannot read the structure of '{plan.entry}': "
+                            f"{type(exc).__name__}: {exc}",
+                            {"resolved": plan.path, "exception": type(exc).__name__})]
 
     def findings(self) -> list[PlanningFinding]:
         return self.planning
@@ -184,21 +226,23 @@ class Hdf5Backend:
         return sum(f.rows for f in self.files)
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        usable = [f for f in self.files if f.rows]
-        total_bytes = sum(f.rows * f.row_bytes for f in usable)
-        target = max(1, -(-self.count() // max(count, 1)))
-        shards, remaining = [], self.count() if limit is None else limit
-        for plan in usable:
-            rows = min(plan.rows, remaining)
-            step = rows if total_bytes < SMALL_SOURCE_BYTES else \
-                max(plan.chunk_rows, -(-target // plan.chunk_rows) * plan.chunk_rows)
-            for start in range(0, rows, max(step, 1)):
-                shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
-                                    start=start, stop=min(start + step, rows),
-                                    datasets=tuple(self.tops)))
-            remaining -= rows
+        """Shards of about equal bytes: apportioned to the files by size, each file cut on
+        chunk boundaries; a small source is one shard per file."""
+        files, remaining = [], self.count() if limit is None else limit
+        for plan in (f for f in self.files if f.rows):
             if remaining <= 0:
                 break
+            files.append((plan, min(plan.rows, remaining)))
+            remaining -= files[-1][1]
+        sizes = [rows * plan.row_bytes for plan, rows in files]
+        parts = [1] * len(files) if sum(sizes) < SMALL_SOURCE_BYTES else apportion(
+            sizes, max(count, 1), [-(-rows // plan.chunk_rows) for plan, rows in files])
+        shards = []
+        for (plan, rows), pieces in zip(files, parts):
+            cuts = even_cuts(rows, pieces, plan.chunk_rows)
+            for start, stop in zip(cuts, cuts[1:]):
+                shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
+                                    start=start, stop=stop, datasets=tuple(self.tops)))
         return shards
 
     def close(self) -> None:
@@ -228,12 +272,38 @@ def _listed(shapes: dict) -> dict:
     return {top: list(shape) for top, shape in shapes.items()}
 
 
+def slab_rows(row_bytes: int, chunk_rows: int, shard_rows: int) -> int:
+    """Rows read at once: as many as SLAB_BYTES holds (at least one), rounded down to whole
+    chunks when a chunk fits in that budget, and never more than the shard has. A chunk shape
+    never sizes a buffer: a 20-row dataset may declare chunks of 2^28 rows."""
+    rows = max(1, SLAB_BYTES // max(row_bytes, 1))
+    if chunk_rows <= rows:
+        rows = rows // chunk_rows * chunk_rows
+    return max(1, min(rows, shard_rows))
+
+
+def _with_chunk_cache(handle: h5py.File, top: str) -> h5py.Dataset:
+    """The dataset, opened so that one decompressed chunk stays cached between slabs: a
+    filtered chunk bigger than HDF5's default cache (1 MiB) would otherwise be decompressed
+    again for every slab that reads part of it."""
+    dataset = handle[top]
+    if not dataset.chunks or not dataset.id.get_create_plist().get_nfilters():
+        return dataset
+    chunk_bytes = dataset.dtype.itemsize * int(np.prod(dataset.chunks))
+    if chunk_bytes <= 1 << 20:
+        return dataset
+    access = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+    access.set_chunk_cache(521, chunk_bytes + (1 << 20), 1.0)
+    return h5py.Dataset(h5py.h5d.open(handle.id, top.encode(), dapl=access))
+
+
 def _slabs(handle: h5py.File, shard: Shard) -> Iterator[tuple[int, dict]]:
-    """Rows [start, stop) in chunk-aligned slabs, read into buffers reused between slabs."""
-    datasets = {top: handle[top] for top in shard.datasets}
+    """Rows [start, stop) in slabs bounded by SLAB_BYTES (chunk-aligned where chunks fit),
+    read into buffers reused between slabs."""
+    datasets = {top: _with_chunk_cache(handle, top) for top in shard.datasets}
     row_bytes = sum(d.dtype.itemsize * int(np.prod(d.shape[1:])) for d in datasets.values())
     chunk = max((d.chunks or (1,))[0] for d in datasets.values())
-    per_slab = max(chunk, SLAB_BYTES // max(row_bytes, 1) // chunk * chunk)
+    per_slab = slab_rows(row_bytes, chunk, shard.stop - shard.start)
     buffers = {top: np.empty((per_slab, *d.shape[1:]), d.dtype) for top, d in datasets.items()}
     for first in range(shard.start, shard.stop, per_slab):
         last = min(first + per_slab, shard.stop)
@@ -241,7 +311,8 @@ def _slabs(handle: h5py.File, shard: Shard) -> Iterator[tuple[int, dict]]:
         for top, dataset in datasets.items():
             view = buffers[top][:last - first]
             try:
-                dataset.read_direct(view, np.s_[first:last], np.s_[0:last - first])
+                if view.size:
+                    dataset.read_direct(view, np.s_[first:last], np.s_[0:last - first])
             except (OSError, ValueError) as exc:
                 raise StoreReadError(f"cannot read rows {first}..{last - 1} of "
                                      f"{shard.name}/{top}: {exc}", None) from None

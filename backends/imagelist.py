@@ -11,6 +11,7 @@ import re
 from contextlib import contextmanager
 from typing import Iterator
 
+from scanner.kinds import suggestion
 from scanner.errors import InputNotFoundError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
@@ -25,11 +26,12 @@ def read_lines(path: str) -> list[bytes]:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if os.path.isdir(path):
         raise WrongKindError(f"{path}: is a directory; dscan images expects a list file of "
-                             "'path label' lines")
+                             f"'path label' lines{suggestion(path, 'dscan images')}")
     with open(path, "rb") as handle:
         data = handle.read()
     if b"\0" in data[:1 << 20]:
-        raise WrongKindError(f"{path}: a binary file, not a list of 'path label' lines")
+        raise WrongKindError(f"{path}: a binary file, not a list of 'path label' lines"
+                             f"{suggestion(path, 'dscan images')}")
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -88,7 +90,8 @@ class ImageListBackend:
     @contextmanager
     def read(shard: Shard) -> Iterator[Iterator[tuple]]:
         lines = read_lines(shard.path)[shard.start:shard.stop]
-        yield (_record(line, shard.prefix) for line in lines)
+        folder = os.path.dirname(os.path.abspath(shard.path))
+        yield (_record(line, shard.prefix, folder) for line in lines)
 
     @staticmethod
     def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:
@@ -97,7 +100,7 @@ class ImageListBackend:
                 if shard.start + p < len(lines)}
 
 
-def _record(line: bytes, prefix: str) -> tuple[bytes, tuple]:
+def _record(line: bytes, prefix: str, list_folder: str) -> tuple[bytes, tuple]:
     """(key, (label, label text is clean, image bytes or None, why not))."""
     path, label, clean = split_line(line)
     full = os.fsencode(prefix) + path
@@ -106,4 +109,20 @@ def _record(line: bytes, prefix: str) -> tuple[bytes, tuple]:
             return path, (label, clean, handle.read(), None)
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return path, (label, clean, None, f"cannot read {os.fsdecode(full)!r}: {reason}")
+        return path, (label, clean, None, f"cannot read {os.fsdecode(full)!r}: {reason}"
+                      f"{_found_elsewhere(path, prefix, list_folder)}")
+
+
+def _found_elsewhere(path: bytes, prefix: str, list_folder: str) -> str:
+    """Where a missing file is after all, as the root folder to give (Caffe concatenates
+    root_folder and the listed path as they are, with no separator)."""
+    name = os.fsdecode(path)
+    if prefix and not prefix.endswith("/") and os.path.exists(os.path.join(prefix, name)):
+        return (f"; root_folder {prefix!r} lacks its trailing '/': with --root-folder "
+                f"{prefix}/ (root_folder: \"{prefix}/\") it is found")
+    for folder in (os.path.join(list_folder, prefix), list_folder):
+        if os.path.exists(os.path.join(folder, name)):
+            shown = os.path.relpath(folder).rstrip("/") + "/"
+            return f"; it exists under {shown}: give --root-folder {shown} (root_folder: " \
+                   f"\"{shown}\" in the net)"
+    return ""

@@ -16,10 +16,12 @@ from typing import Iterator
 
 import plyvel
 
+from scanner.kinds import suggestion
 from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
+from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
-from .keyrange import key_shards, limit_bounds
+from .keyrange import SMALL_STORE_RECORDS, key_shards, size_splits, walk_splits
 
 _TABLE_SUFFIXES = (".ldb", ".sst")  # written once, never modified: safe to hard-link
 SMALL_STORE_BYTES = 16 << 20  # below this (approximate size), one shard
@@ -29,9 +31,11 @@ def _check_path(path: str) -> None:
     if not os.path.exists(path):
         raise InputNotFoundError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
-        raise WrongKindError(f"{path}: is a file; dscan leveldb expects a LevelDB directory")
+        raise WrongKindError(f"{path}: is a file; dscan leveldb expects a LevelDB directory"
+                             f"{suggestion(path, 'dscan leveldb')}")
     if not os.path.isfile(os.path.join(path, "CURRENT")):
-        raise WrongKindError(f"{path}: not a LevelDB directory (no CURRENT file inside)")
+        raise WrongKindError(f"{path}: not a LevelDB directory (no CURRENT file inside)"
+                             f"{suggestion(path, 'dscan leveldb')}")
 
 
 def _snapshot(source: str, parent_dir: str) -> str:
@@ -104,20 +108,25 @@ class LevelDbBackend:
         return None if self._first_last else 0  # LevelDB keeps no record count
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
+        """Even shards: by bisection on LevelDB's own size estimate (its table indexes; no
+        data block is read), or, for the first `limit` records, by walking their keys."""
         if self._first_last is None or limit == 0:
             return []
         first, last = self._first_last
-        stop = None
         if limit is not None:
-            last, stop = limit_bounds(self.db.iterator(include_value=False), limit)
-        size = self.db.approximate_size(first, last + b"\0")
-        if size < SMALL_STORE_BYTES:
-            count = 1
+            parts = 1 if limit < SMALL_STORE_RECORDS else max(1, count)
+            splits, stop = walk_splits(self.db.iterator(include_value=False), limit, parts)
+            return key_shards(self.name, self.snapshot, splits, stop)
 
         def snap(probe: bytes) -> bytes | None:
             return next(self.db.iterator(include_value=False, start=probe), None)
 
-        return key_shards(self.name, self.snapshot, first, last, stop, count, snap)
+        def size_before(key: bytes) -> int:
+            return self.db.approximate_size(first, key)
+
+        parts = 1 if size_before(last + b"\0") < SMALL_STORE_BYTES else max(1, count)
+        splits = size_splits(first, last, parts, snap, size_before) if parts > 1 else []
+        return key_shards(self.name, self.snapshot, splits, None)
 
     def close(self) -> None:
         if not self.db.closed:
@@ -171,6 +180,7 @@ def _iterate(db: plyvel.DB, shard: Shard, values: bool = True) -> Iterator:
             yield item
             last_key = item[0] if values else item
     except plyvel.Error as exc:
-        raise StoreReadError(f"LevelDB error after key {last_key!r}: {exc}", last_key) from None
+        raise StoreReadError(f"LevelDB error after key {quoted_key(last_key)}: {exc}",
+                             last_key) from None
     finally:
         iterator.close()

@@ -11,11 +11,14 @@ from typing import Iterator
 
 import lmdb
 
+from scanner.kinds import suggestion
 from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, StoreReadError,
                             WrongKindError)
+from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
-from .keyrange import SMALL_STORE_RECORDS, key_shards, limit_bounds
+from .child import in_child
+from .keyrange import SMALL_STORE_RECORDS, key_shards, split_keys, walk_splits
 
 
 def _open_env(path: str) -> lmdb.Environment:
@@ -30,10 +33,12 @@ def _check_path(path: str) -> None:
         raise InputNotFoundError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         hint = " (pass the directory that holds it)" if path.endswith(".mdb") else ""
-        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory{hint}")
+        raise WrongKindError(f"{path}: is a file; dscan lmdb expects an LMDB directory"
+                             f"{suggestion(path, 'dscan lmdb') or hint}")
     data = os.path.join(path, "data.mdb")
     if not os.path.isfile(data):
-        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)")
+        raise WrongKindError(f"{path}: not an LMDB directory (no data.mdb inside)"
+                             f"{suggestion(path, 'dscan lmdb')}")
     if not os.access(data, os.R_OK):
         raise StoreError(f"{data}: permission denied")
 
@@ -77,30 +82,44 @@ class LmdbBackend:
         self.env.close()
 
     def shards(self, count: int, limit: int | None = None) -> list[Shard]:
-        """Split by key ranges interpolated between the first and last key: no key listing."""
+        """Even shards from one keys-only walk (millions of keys a second: the values,
+        overflow pages included, are never touched), made in a child process: a corrupt
+        page can make liblmdb abort, and then only the interpolated plan is left."""
         wanted = self.count() if limit is None else min(limit, self.count())
         if wanted == 0:
             return []
+        parts = 1 if wanted < SMALL_STORE_RECORDS else max(1, min(count, wanted))
         try:
             with self.env.begin(buffers=True) as txn:
                 cursor = txn.cursor()
                 cursor.first()
                 first = bytes(cursor.key())
-                if limit is None or limit >= self.count():
-                    cursor.last()
-                    last = bytes(cursor.key())
-                    stop = last + b"\0"  # keys a writer appends later are not this scan's
-                else:
-                    last, stop = limit_bounds(cursor.iternext(values=False), limit)
-                snap_cursor = txn.cursor()
+                cursor.last()
+                last = bytes(cursor.key())
+                walked = in_child(lambda: self._walk(wanted, parts))
+                if walked is None and wanted < self.count():
+                    # the walk died within the first `wanted` records: the scan stops there
+                    walked = [], None
+                elif walked is None:  # the walk died: interpolate between the ends instead
+                    snap_cursor = txn.cursor()
 
-                def snap(probe: bytes) -> bytes | None:
-                    return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) else None
+                    def snap(probe: bytes) -> bytes | None:
+                        return bytes(snap_cursor.key()) if snap_cursor.set_range(probe) \
+                            else None
 
-                parts = 1 if wanted < SMALL_STORE_RECORDS else count
-                return key_shards(self.name, self.path, first, last, stop, parts, snap)
+                    walked = split_keys(first, last, parts, snap), None
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
+        splits, beyond = walked
+        if wanted < self.count():
+            return key_shards(self.name, self.path, splits, beyond)
+        return key_shards(self.name, self.path, splits, last + b"\0")  # not keys appended later
+
+    def _walk(self, wanted: int, parts: int) -> tuple[list[bytes], bytes | None]:
+        self.env.close()  # in the child: a handle of its own
+        self.env = _open_env(self.path)
+        with self.env.begin(buffers=True) as txn:
+            return walk_splits(txn.cursor().iternext(values=False), wanted, parts)
 
     def cleanup(self) -> None:
         """Nothing to remove: LMDB is read in place."""
@@ -162,4 +181,4 @@ def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True,
 
 
 def _show(key) -> str:
-    return "(none: at the start of the shard)" if key is None else repr(bytes(key))
+    return "(none: at the start of the shard)" if key is None else quoted_key(key)

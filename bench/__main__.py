@@ -2,8 +2,9 @@
 measure dscan (default settings, every check on), the naive script and the ceiling probe in
 this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
 included) and the ratios; then (full size) the 1M-record raw and 200k-record JPEG LMDBs
-against the small ones, and the Dask executor against the local pool on the same machine
-(with the dask extra installed)."""
+against the small ones, 1 and 2 workers with N workers simulated from a real shard plan, and
+the Dask executor against the local pool on the same machine (with the dask extra
+installed)."""
 from __future__ import annotations
 
 import argparse
@@ -14,12 +15,14 @@ import sys
 import tempfile
 import time
 
+from bench import cores
 from bench.memory import PeakAnon
 
 # Memory: peak anonymous (private) memory of the process and its workers, summed; RSS would
 # also count the read-only mapped pages of the data files.
 BACKEND = {"jpeg": "lmdb", "float": "lmdb", "raw": "lmdb", "hdf5": "hdf5", "hdf5_gzip": "hdf5",
-           "raw_1m": "lmdb", "jpeg_200k": "lmdb"}
+           "raw_1m": "lmdb", "jpeg_200k": "lmdb", "annotated": "lmdb"}
+DETECTION = {"annotated": "jpeg"}  # detection workload -> the plain workload of its images
 SCALING = {"raw": "raw_1m", "jpeg": "jpeg_200k"}  # small workload -> its large version
 TARGETS = {"jpeg": "dscan >= 0.9x ceiling", "float": ">= 150k rec/s",
            "raw": ">= 0.7x ceiling", "hdf5": ">= 8 GB/s", "hdf5_gzip": ">= 1.0 GB/s"}
@@ -51,7 +54,7 @@ def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
-            "wall": wall, "peak_kib": peak}
+            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", [])}
 
 
 def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
@@ -73,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
           f"{'anon MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
-    for name in args.only:
+    for name in [n for n in args.only if n not in DETECTION]:
         path = _workload(name, args.quick)
         size = _data_bytes(path)
         runs = {"dscan": _median(args.repeat, lambda: _dscan(name, path, args.jobs)),
@@ -89,8 +92,12 @@ def main() -> None:
         naive_rate = runs["naive"]["records"] / runs["naive"]["seconds"]
         print(f"{'':<10} {'ratios':<8} dscan/ceiling {dscan_rate / ceiling_rate:.2f}, "
               f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
+    if "annotated" in args.only:
+        _detection(args)
     if not args.quick:
         _scaling(args)
+    if "raw" in args.only:
+        _cores(args)
     if not args.no_dask:
         _dask_overhead(args)
 
@@ -110,6 +117,36 @@ def _scaling(args) -> None:
         rate = {n: f["records"] / f["seconds"] for n, f in runs.items()}
         print(f"{'':<10} rate x{rate[SCALING[small]] / rate[small]:.2f}, memory "
               f"x{runs[SCALING[small]]['peak_kib'] / runs[small]['peak_kib']:.2f}\n")
+
+
+def _detection(args) -> None:
+    """SSD's AnnotatedDatum records against plain Datums of the same JPEGs, in this run."""
+    print(f"{'workload':<10} {'records':>9} {'rec/s':>10} {'MB/s':>9} {'anon MiB':>9}   "
+          "annotated / jpeg; target >= 0.90")
+    for name, plain in DETECTION.items():
+        paths = {workload: _workload(workload, args.quick) for workload in (plain, name)}
+        runs: dict[str, list] = {plain: [], name: []}
+        for _ in range(max(1, args.repeat)):  # interleaved: both see the same machine load
+            for workload, path in paths.items():
+                runs[workload].append(_dscan(workload, path, args.jobs))
+        rates = {}
+        for workload, measured in runs.items():
+            figures = sorted(measured, key=lambda f: f["records"] / f["seconds"])[
+                len(measured) // 2]
+            rates[workload] = figures["records"] / figures["seconds"]
+            print(f"{workload:<10} {figures['records']:>9} {rates[workload]:>10,.0f} "
+                  f"{_data_bytes(paths[workload]) / figures['seconds'] / 1e6:>9,.0f} "
+                  f"{figures['peak_kib'] / 1024:>9,.0f}")
+        print(f"{'':<10} ratio {rates[name] / rates[plain]:.2f}\n")
+
+
+def _cores(args) -> None:
+    """1 and 2 workers measured on the large raw store, N workers simulated from its plan."""
+    name = "raw_1m"  # 60k records with --quick
+    path = _workload(name, args.quick)
+    print("scaling with cores")
+    cores.report(name, lambda jobs, extra: _median(args.repeat,
+                                                   lambda: _dscan(name, path, jobs, extra)))
 
 
 def _median(repeat: int, measure) -> dict:

@@ -11,13 +11,14 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tests.reference import datum_bytes  # noqa: E402  (the protobuf runtime writes Datums)
+from tests.reference import annotated_bytes, datum_bytes  # noqa: E402  (the protobuf runtime)
 
 CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache")
 # name -> (records at full size, at --quick size)
 SIZES = {"jpeg": (20_000, 2_000), "float": (20_000, 2_000), "raw": (60_000, 6_000),
          "hdf5": (3_815, 400), "hdf5_gzip": (3_815, 400),
-         "raw_1m": (1_000_000, 60_000), "jpeg_200k": (200_000, 20_000)}
+         "raw_1m": (1_000_000, 60_000), "jpeg_200k": (200_000, 20_000),
+         "annotated": (20_000, 2_000)}
 HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 3815 rows = 1.5 GB
 
 
@@ -53,8 +54,24 @@ def _jpegs() -> list[bytes]:
     return images
 
 
+def _boxes(index: int) -> list:
+    """One to three groups of one or two boxes, as convert_annoset writes VOC-like images."""
+    groups = []
+    for group in range(1 + index % 3):
+        left = 0.05 + 0.3 * group
+        boxes = [(left, 0.1, left + 0.25, 0.6)] + \
+            ([(left + 0.02, 0.5, left + 0.2, 0.9, True)] if (index + group) % 2 else [])
+        groups.append((1 + (index + group) % 20, boxes))
+    return groups
+
+
 def _values(name: str, count: int):
     rng = np.random.default_rng(1)
+    if name == "annotated":  # the jpeg workload's images, with boxes (SSD's AnnotatedDatum)
+        images = _jpegs()
+        return (annotated_bytes({"channels": 3, "height": 256, "width": 256, "label": -1,
+                                 "encoded": True, "data": images[i % 200]}, _boxes(i))
+                for i in range(count))
     if name.startswith("jpeg"):
         images = _jpegs()
         return (datum_bytes(data=images[i % 200], label=i % 10, encoded=True)

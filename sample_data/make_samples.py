@@ -95,6 +95,29 @@ def write_hdf5() -> None:
     print("hdf5: 2 files, 70 rows")
 
 
+def write_images() -> None:
+    """An ImageData list of 16 image files relative to its root folder (run from the
+    repository root with --root-folder sample_data/images/): a truncated JPEG, a file the
+    list names but that is missing, and a label that is not a whole number."""
+    folder = os.path.join(HERE, "images")
+    shutil.rmtree(folder, ignore_errors=True)
+    lines = []
+    for index in range(16):
+        kind = ("cat", "dog")[index % 2]
+        name = f"{kind}/img_{index:02d}.{'png' if index == 5 else 'jpg'}"
+        label = "1.5" if index == 11 else str(index % 2)
+        lines.append(f"{name} {label}")
+        if index == 9:
+            continue  # listed, never written: Caffe's ImageData layer stops there
+        os.makedirs(os.path.join(folder, kind), exist_ok=True)
+        image = b.png(32, 32, seed=index) if index == 5 else b.jpeg(32, 32, seed=index)
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(b.truncate(image, 0.6) if index == 3 else image)
+    with open(os.path.join(folder, "train_list.txt"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print("images: 16 lines, 15 files")
+
+
 def write_mean(values: list[bytes]) -> None:
     """mean.binaryproto of raw_lmdb, as `compute_image_mean` writes it (legacy 1xCxHxW)."""
     from scanner.datum import decode_datum
@@ -104,6 +127,34 @@ def write_mean(values: list[bytes]) -> None:
     with open(os.path.join(HERE, "mean.binaryproto"), "wb") as handle:
         handle.write(blob_bytes(pixels.mean(axis=0), legacy=(1, *SHAPE)))
     print("mean.binaryproto: 1x3x32x32")
+
+
+def detection() -> tuple[list[bytes], list[str]]:
+    """48 AnnotatedDatum records (as convert_annoset writes them; classes 1-3 of
+    labelmap.prototxt) with one box or record fault every fourth record."""
+    clean = b.annotated_store(48, size=(48, 64))
+    box = (0.2, 0.2, 0.45, 0.5)
+    faults = [
+        ("ds354_box_past_the_edge", b.annotated([(1, [(0.55, 0.3, 1.3, 0.8)])], seed=1)),
+        ("ds355_inverted_box", b.annotated([(2, [(0.7, 0.2, 0.3, 0.6)]), (1, [box])], seed=2)),
+        ("ds356_zero_width_box", b.annotated([(3, [(0.4, 0.1, 0.4, 0.5)])], seed=3)),
+        ("ds357_box_outside", b.annotated([(1, [(34.0, 12.0, 50.0, 30.0)])], seed=4)),
+        ("ds358_no_boxes", b.annotated([], seed=0)),
+        ("ds365_duplicate_box", b.annotated([(2, [box, (0.2, 0.2, 0.451, 0.5)])], seed=1)),
+        ("ds364_all_difficult", b.annotated([(3, [(*box, True)])], seed=2)),
+        ("ds362_size_mismatch", b.annotated(datum={
+            "channels": 3, "height": 96, "width": 128, "label": -1, "encoded": True,
+            "data": b.jpeg(64, 48, seed=3)})),
+        ("ds360_label_beyond_the_map", b.annotated([(7, [box])], seed=4)),
+        ("ds359_background_label", b.annotated([(0, [box])], seed=0)),
+        ("ds351_plain_datum", b.encoded_datum(b.jpeg(64, 48, seed=5), label=-1,
+                                              channels=3, height=48, width=64)),
+        ("ds353_no_type", b.annotated([(1, [box])], seed=1, type_value=None)),
+    ]
+    names = [f"SHAPES/{index:06d}.jpg" for index in range(48)]
+    for slot, (name, value) in zip(range(3, 48, 4), faults):
+        clean[slot], names[slot] = value, f"SHAPES/{name}.jpg"
+    return clean, names
 
 
 def write(name: str, values: list[bytes], names: list[str] | None = None) -> None:
@@ -126,3 +177,7 @@ if __name__ == "__main__":
     write("faulty_lmdb", *faulty())
     write("enc_leveldb", leveldb_sample())
     write_hdf5()
+    write_images()
+    write("detection_lmdb", *detection())
+    b.label_map(os.path.join(HERE, "labelmap.prototxt"))
+    print("labelmap.prototxt: 0 background, 1 circle, 2 square, 3 triangle")

@@ -85,6 +85,7 @@ class ShardResult:
     stats: dict[tuple[str, int], ChannelStats]
     store_error: dict | None = None
     pixel_classes: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0  # time the worker spent on the shard (the last try, if retried)
 
 
 @dataclass
@@ -103,6 +104,7 @@ class ScanTotals:
     shard_offsets: list[tuple[int, int]] = field(default_factory=list)  # (shard, offset)
     pixel_classes: Counter = field(default_factory=Counter)  # label maps: pixels per class
     batches: "BatchAnalysis | None" = None  # set after the merge, from the labels
+    detection: object = None  # DetectionStats of an AnnotatedDatum store (see detection)
 
     @cached_property
     def label_range(self) -> LabelRange | None:

@@ -74,7 +74,7 @@ def analyse(labels: np.ndarray, batch_size: int, solvers: int,
     distinct = np.count_nonzero(starts & (ordered != missing_label), axis=1)
     missing = len(classes) - distinct
     absent = absence_probabilities(class_counts, int(known.sum()), batch_size)
-    tail = missing_tail(absent)
+    tail = missing_tail(absent, batch_size)
     deficit = tail[missing] < bonferroni_floor(len(matrix))
     order = np.lexsort((np.arange(len(matrix)), -missing))
     worst = [_describe(row, matrix, labels, classes, solvers, int(missing[row]))
@@ -98,9 +98,16 @@ def analyse(labels: np.ndarray, batch_size: int, solvers: int,
                          summary)
 
 
+def first_absent(classes: np.ndarray, batch_labels: np.ndarray,
+                 limit: int = MAX_LISTED_CLASSES) -> list[int]:
+    """The first `limit` of the (sorted) dataset classes a batch lacks: they lie among the
+    first limit + batch size classes, so the work does not grow with the class count."""
+    return np.setdiff1d(classes[:limit + len(batch_labels)], batch_labels)[:limit].tolist()
+
+
 def _describe(row: int, matrix: np.ndarray, labels: np.ndarray, classes: np.ndarray,
               solvers: int, missing: int) -> dict:
-    absent = np.setdiff1d(classes, labels[matrix[row]]).tolist()
+    absent = first_absent(classes, labels[matrix[row]])
     return {"batch": row // solvers, "solver": row % solvers,
             "first_index": int(matrix[row, 0]), "last_index": int(matrix[row, -1]),
             "missing_count": missing, "missing": absent[:MAX_LISTED_CLASSES]}

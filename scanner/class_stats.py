@@ -9,27 +9,47 @@ import numpy as np
 
 def absence_probabilities(class_counts: np.ndarray, records: int, batch_size: int) -> np.ndarray:
     """For each class, the chance that a batch drawn from a shuffled dataset misses it
-    (hypergeometric: no record of the class among `batch_size` drawn without replacement)."""
+    (hypergeometric: no record of the class among `batch_size` drawn without replacement).
+    Classes of equal size share one computation: at most sqrt(2 * records) distinct sizes."""
     draws = min(batch_size, records)
     steps = np.arange(draws, dtype=np.float64)
-    absent = []
-    for count in class_counts.astype(np.float64):
-        if records - count < draws:
-            absent.append(0.0)
-            continue
-        absent.append(float(np.exp(np.sum(np.log1p(-count / (records - steps))))))
-    return np.array(absent)
+    sizes, position = np.unique(np.asarray(class_counts, np.float64), return_inverse=True)
+    absent = np.zeros(len(sizes))
+    for number, count in enumerate(sizes.tolist()):
+        if records - count >= draws:
+            absent[number] = float(np.exp(np.sum(np.log1p(-count / (records - steps)))))
+    return absent[position]
 
 
-def missing_tail(absent: np.ndarray) -> np.ndarray:
+def missing_tail(absent: np.ndarray, batch_size: int) -> np.ndarray:
     """tail[m] = P(a shuffled batch misses at least m classes), classes taken as independent
-    (Poisson binomial, exact by dynamic programming)."""
-    pmf = np.zeros(len(absent) + 1)
-    pmf[0] = 1.0
-    for q in absent:
-        pmf[1:] = pmf[1:] * (1 - q) + pmf[:-1] * q
-        pmf[0] *= 1 - q
-    return np.cumsum(pmf[::-1])[::-1]
+    (Poisson binomial). A batch holds at most `batch_size` classes, so only the chances of
+    holding 0..batch_size of them are needed: the work grows with classes x batch size, and
+    classes with the same chance of absence are taken together as one binomial."""
+    classes = len(absent)
+    cap = min(batch_size, classes)
+    held = np.zeros(cap + 1)  # held[k] = P(the batch holds exactly k classes), k <= cap
+    held[0] = 1.0
+    chances, multiplicity = np.unique(absent, return_counts=True)
+    for chance, count in zip(chances.tolist(), multiplicity.tolist()):
+        held = np.convolve(held, _binomial(count, 1.0 - chance, cap))[:cap + 1]
+    tail = np.ones(classes + 1)  # a batch always misses at least classes - cap classes
+    tail[classes - cap:] = np.minimum(np.cumsum(held), 1.0)[::-1]
+    return tail
+
+
+def _binomial(trials: int, chance: float, cap: int) -> np.ndarray:
+    """P(k successes in `trials`) for k = 0..min(trials, cap)."""
+    top = min(trials, cap)
+    if chance <= 0.0 or chance >= 1.0:
+        pmf = np.zeros(top + 1)
+        hit = 0 if chance <= 0.0 else trials
+        if hit <= top:
+            pmf[hit] = 1.0
+        return pmf
+    k = np.arange(top + 1, dtype=np.float64)
+    log_choose = np.concatenate([[0.0], np.cumsum(np.log((trials - k[1:] + 1) / k[1:]))])
+    return np.exp(log_choose + k * math.log(chance) + (trials - k) * math.log1p(-chance))
 
 
 def runs_z(labels: np.ndarray) -> tuple[int, float, float]:

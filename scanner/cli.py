@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 import traceback
 
@@ -29,7 +31,33 @@ CONFIG_COMMANDS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage block
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(f"{message}{self._did_you_mean(message)} (see '{self.prog} --help')")
+
+    def _did_you_mean(self, message: str) -> str:
+        """'; did you mean --num-classes?' for a misspelt option, subcommand or choice."""
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            words = [w.split("=")[0] for w in unknown.group(1).split() if w.startswith("-")]
+            known = self._all_options()
+        else:
+            choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+            if not choice:
+                return ""
+            words, known = [choice.group(1)], re.findall(r"'([^']*)'", choice.group(2))
+        for word in words:
+            close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean {close[0]}?"
+        return ""
+
+    def _all_options(self) -> list[str]:
+        """Option strings of this parser and of its subcommands."""
+        options = set(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    options |= set(sub._option_string_actions)
+        return sorted(options)
 
 
 def _positive(text: str) -> int:
@@ -151,6 +179,15 @@ def _hdf5_options(parser: argparse.ArgumentParser) -> None:
                         help="segmentation: the background class (default 0)")
 
 
+def _detection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--record", choices=("annotated", "datum"),
+                        help="the record type: SSD's AnnotatedDatum (boxes) or a plain Datum "
+                             "(default: told by sampling records)")
+    parser.add_argument("--label-map", metavar="FILE",
+                        help="a detection label map (labelmap.prototxt): box labels must be "
+                             "in it")
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -167,8 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         scan_parser = commands.add_parser(name, help=text, description=text)
         scan_parser.add_argument("path", help="the store to scan")
         _scan_options(scan_parser)
-        {"hdf5": _hdf5_options, "images": _images_options}.get(name, lambda p: None)(
-            scan_parser)
+        {"hdf5": _hdf5_options, "images": _images_options, "lmdb": _detection_options,
+         "leveldb": _detection_options}.get(name, lambda p: None)(scan_parser)
     net = commands.add_parser("net", help=CONFIG_COMMANDS["net"],
                               description=CONFIG_COMMANDS["net"])
     net.add_argument("path", help="the net definition (train_val.prototxt)")
@@ -250,11 +287,24 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
     if args.command == "images":
         extra = {"root_folder": args.root_folder, "force_channels": 1 if args.gray else 3,
                 "resize_to": args.resize}
+    if args.command in ("lmdb", "leveldb"):
+        extra = _detection_settings(args)
     return ScanSettings(num_classes=args.num_classes, ignore_label=args.ignore_label,
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
                         imbalance_ratio=args.imbalance_ratio, **extra)
+
+
+def _detection_settings(args: argparse.Namespace) -> dict:
+    extra = {"record": args.record}
+    if args.label_map:
+        from .detection.labelmap import read_label_map
+        if not os.path.isfile(args.label_map):
+            raise InputNotFoundError(f"{args.label_map}: no such label map file")
+        extra.update(label_map=read_label_map(args.label_map),
+                     record=args.record or "annotated")
+    return extra
 
 
 def _run_scan(args: argparse.Namespace) -> int:

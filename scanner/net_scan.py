@@ -16,6 +16,7 @@ from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, 
 from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
+from .detection.netlayer import layer_settings
 from .errors import ConfigError
 from .executor import Executor
 from .netshape import NetShapes
@@ -141,8 +142,8 @@ def _add_phase(phases: list[str], phase: str) -> None:
 
 
 def _fork_data_type(kind: str) -> bool:
-    """A layer type that reads data but is none of BVLC Caffe's (AnnotatedData, VideoData,
-    DenseImageData, ImageSegData...)."""
+    """A layer type that reads data but is none of BVLC Caffe's (VideoData, DenseImageData,
+    ImageSegData...; SSD's AnnotatedData is read as a data layer)."""
     return kind.endswith("Data") and kind not in DATA_TYPES and kind not in OTHER_INPUTS
 
 
@@ -179,6 +180,8 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     section.classes_from = classes.layer if classes and classes.num_classes else None
     settings = data.settings(request.settings, classes, request.num_classes,
                              request.ignore_label)
+    if layer.type == "AnnotatedData":  # SSD: boxes, label map, MultiBoxLoss settings
+        settings = layer_settings(data, net, request, settings, findings)
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,
                            Progress(enabled=request.progress), request.collect,
                            request.executor, request.shard_count)

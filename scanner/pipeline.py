@@ -11,7 +11,9 @@ import backends
 
 from .aggregate import ShardResult
 from .checks.registry import Problem
+from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
+from .report.keys import quoted_key
 from .inspect import DatumInspector
 from .inspect_images import ImageFileInspector
 from .inspect_rows import RowInspector
@@ -48,7 +50,9 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     progress.flush(inspector.records)
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
-    return inspector.result(shard.number, store_error)
+    result = inspector.result(shard.number, store_error)
+    result.seconds = round(time.perf_counter() - started, 4)
+    return result
 
 
 def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, retry: bool):
@@ -56,7 +60,8 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
         inspector, walk = RowInspector(settings, shard.name, shard.start), _walk_rows
     else:
         image_files = backend.record_format == "image"
-        inspector = (ImageFileInspector if image_files else DatumInspector)(settings)
+        inspector = (ImageFileInspector if image_files else
+                     inspector_class(settings, DatumInspector))(settings)
         walk = _walk_datums
     with backend.read(shard) as records:
         try:
@@ -164,5 +169,5 @@ def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, re
 def _reader_died(index: int, last_key) -> dict:
     return {"index": index, "last_key": None if last_key is None else bytes(last_key),
             "message": "the store's library crashed the reader on the record after key "
-                       f"{'(none)' if last_key is None else repr(bytes(last_key))} "
+                       f"{'(none)' if last_key is None else quoted_key(last_key)} "
                        "(corrupt page?)"}

@@ -13,6 +13,8 @@ from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import Problem
 from .checks.registry import get as get_check
+from .detection import attach as attach_detection
+from .detection import resolve as resolve_record
 from .executor import Executor, LocalExecutor
 from .labels import class_labels
 from .progress import Progress
@@ -62,9 +64,12 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
             planning = store.findings()
         finally:
             store.close()  # workers open their own handles
+        settings = resolve_record(backend_class, shards, settings)  # AnnotatedDatum or Datum
         results, complete = _run(executor, shards, settings, progress,
                                  None if total is None else min(total, settings.limit or total))
-        totals = merge(_contiguous(results), settings)
+        kept = _contiguous(results)
+        totals = merge(kept, settings)
+        attach_detection(totals, kept)
         if complete and totals.records == 0 and settings.limit != 0 and not planning:
             planning = [_empty(source)]  # nothing else explains why there is nothing
         _report_planning(totals, planning)
@@ -85,8 +90,14 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     finally:
         store.cleanup()
     return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
-                       round(time.perf_counter() - clock, 3), executor.jobs, executor.describe(),
-                       evidence)
+                       round(time.perf_counter() - clock, 3), executor.jobs,
+                       {**executor.describe(), "shards": _shard_balance(results)}, evidence)
+
+
+def _shard_balance(results) -> list[dict]:
+    """The report's `executor.shards`, in read order: how evenly the plan split the work."""
+    return [{"records": r.records, "seconds": r.seconds}
+            for r in sorted(results, key=lambda r: r.number)]
 
 
 def _run(executor, shards, settings, progress, total):

@@ -25,6 +25,19 @@ class ScanSettings:
     force_channels: int | None = None
     resize_to: tuple[int, int] | None = None
     root_folder: str = ""  # ImageData: prefix of every listed path
+    # Detection (SSD's AnnotatedDatum): the record type (None: found by sampling), the label
+    # map's (label, name) items, MultiBoxLoss's use_difficult_gt, and whether the first
+    # record in read order has a type (the data layer decides from it).
+    record: str | None = None
+    label_map: tuple[tuple[int, str], ...] | None = None
+    use_difficult_gt: bool = True
+    first_has_type: bool = True
+    layer_anno_type: bool = False  # annotated_data_param.anno_type set: the type is expected
+    # transform_param.emit_constraint: ("CENTER",) or ("MIN_OVERLAP", overlap); None: none
+    emit: tuple | None = None
+    # The AnnotatedData layer's resize_param: True/False as the net says, None when no net
+    # is known (then the images are taken to be resized, as every SSD net does).
+    resizes: bool | None = None
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -38,4 +51,7 @@ class ScanSettings:
                 "background": self.background, "imbalance_ratio": self.imbalance_ratio,
                 "force_channels": self.force_channels,
                 "resize_to": list(self.resize_to) if self.resize_to else None,
-                "root_folder": self.root_folder}
+                "root_folder": self.root_folder, "record": self.record,
+                "label_map": None if self.label_map is None else
+                {str(label): name for label, name in self.label_map},
+                "use_difficult_gt": self.use_difficult_gt}

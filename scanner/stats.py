@@ -59,7 +59,16 @@ class ChannelStats:
                 self.histogram + other.histogram
 
     def as_report(self) -> list[dict]:
-        mean = self.total / np.maximum(self.count, 1)
-        var = np.maximum(self.total_sq / np.maximum(self.count, 1) - mean ** 2, 0.0)
-        return [{"min": float(lo), "max": float(hi), "mean": float(m), "std": float(s)}
-                for lo, hi, m, s in zip(self.low, self.high, mean, np.sqrt(var))]
+        """Per channel min, max, mean and std; a figure that overflowed (values near 1e155
+        square beyond float64) or was never seen is None, never NaN or Inf."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = self.total / np.maximum(self.count, 1)
+            var = np.maximum(self.total_sq / np.maximum(self.count, 1) - mean ** 2, 0.0)
+            std = np.sqrt(var)
+        return [{"min": _finite(lo), "max": _finite(hi), "mean": _finite(m), "std": _finite(s)}
+                for lo, hi, m, s in zip(self.low, self.high, mean, std)]
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None

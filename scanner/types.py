@@ -9,7 +9,12 @@ SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 # What real Caffe does when it reaches a record with a given fault.
 CRASH, GARBAGE, NO_EFFECT = "crash", "garbage", "none"
-MISSING_LABEL = -(2 ** 63)  # label of a record that could not be decoded (int64 minimum)
+# Labels kept for the dataset analyses are class indices Caffe can hold: Datum labels are int32
+# on the wire, image-list labels are read with atoi, and HDF5 labels beyond int32 are reported
+# where they are read (DS301) and kept as missing. The sentinel lies outside int32, so it can
+# never stand for a real label.
+CLASS_INDEX_MIN, CLASS_INDEX_MAX = -(2 ** 31), 2 ** 31 - 1
+MISSING_LABEL = -(2 ** 63)  # label of a record with no class index (int64 minimum)
 
 
 @dataclass(frozen=True)

@@ -39,4 +39,18 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
         result["caffe"] = "trains_on_garbage"
     elif not complete:
         result["caffe"] = "unknown"
+    if totals.detection is not None:
+        result["lost_objects"] = _lost_objects(totals.detection, settings)
     return result
+
+
+def _lost_objects(stats, settings) -> dict:
+    """What SSD's data layer silently takes away from a detection store: dropped boxes and
+    the records that lose them, images that train as pure background, clipped boxes. When
+    the first record has no type, the layer reads no box at all in the whole run."""
+    if not settings.first_has_type:
+        return {"whole_run": True, "boxes": stats.boxes, "records": stats.records,
+                "records_without_boxes": stats.records, "boxes_clipped": 0}
+    return {"whole_run": False, "boxes": stats.lost, "records": stats.records_losing,
+            "records_without_boxes": stats.background_records,
+            "boxes_clipped": stats.clipped}

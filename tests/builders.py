@@ -10,7 +10,7 @@ import lmdb
 import numpy as np
 from PIL import Image
 
-from .reference import datum_bytes
+from .reference import annotated_bytes, datum_bytes
 
 
 def pixels(width: int, height: int, channels: int = 3, seed: int = 0) -> np.ndarray:
@@ -164,5 +164,77 @@ def h5_list(path, entries: list[str]) -> str:
     return path
 
 
+def caffe_test_layout_h5(folder) -> dict[str, str]:
+    """Files laid out like the HDF5 files Caffe's own tests read (src/caffe/test/test_data),
+    written here with h5py from the shapes, types, chunking and filters of the originals:
+
+    - sample_data.h5: `data` 10x8x6x5 float32 counting up from 0, `label` 1..10 and `label2`
+      2..11 as 10x1 float32, all contiguous (labels start at 1: class 0 is absent);
+    - sample_data_2_gzip.h5: the same layout, `data` counting on from 2400, labels uint8, each
+      dataset one chunk of the whole, gzip level 1;
+    - solver_data.h5: `data` 8x3x10x10 and `targets` 8x1 float32 from a normal distribution, no
+      `label` dataset (a regression net names its tops data/targets).
+    Returns the file paths by name."""
+    import h5py
+
+    folder = str(folder)
+    os.makedirs(folder, exist_ok=True)
+    counting = np.arange(2 * 2400, dtype=np.float32).reshape(20, 8, 6, 5)
+    labels = np.arange(1, 11, dtype=np.float32).reshape(10, 1)
+    paths = {name: os.path.join(folder, name) for name in
+             ("sample_data.h5", "sample_data_2_gzip.h5", "solver_data.h5")}
+    with h5py.File(paths["sample_data.h5"], "w") as handle:
+        handle["data"], handle["label"], handle["label2"] = counting[:10], labels, labels + 1
+    with h5py.File(paths["sample_data_2_gzip.h5"], "w") as handle:
+        for name, values in (("data", counting[10:]), ("label", labels.astype(np.uint8)),
+                             ("label2", (labels + 1).astype(np.uint8))):
+            handle.create_dataset(name, data=values, chunks=values.shape, compression="gzip",
+                                  compression_opts=1)
+    normal = np.random.default_rng(1701)
+    with h5py.File(paths["solver_data.h5"], "w") as handle:
+        handle["data"] = normal.standard_normal((8, 3, 10, 10), dtype=np.float32)
+        handle["targets"] = normal.standard_normal((8, 1), dtype=np.float32)
+    return paths
+
+
 def float_rows(count: int, shape=(3, 4, 4), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((count, *shape), dtype=np.float32)
+
+
+BOXES = [(1, [(0.1, 0.2, 0.5, 0.6)]), (2, [(0.55, 0.1, 0.9, 0.45), (0.05, 0.6, 0.3, 0.95)])]
+
+
+def annotated(groups=None, image: bytes | None = None, size=(48, 64), seed: int = 0,
+              datum: dict | None = None, **options) -> bytes:
+    """An AnnotatedDatum as convert_annoset writes it: an encoded JPEG datum (channels 3,
+    height/width the image's, label -1), type BBOX and the boxes given per group."""
+    height, width = size
+    if datum is None:
+        datum = {"channels": 3, "height": height, "width": width, "label": -1,
+                 "encoded": True,
+                 "data": image if image is not None else jpeg(width, height, seed=seed)}
+    return annotated_bytes(datum, BOXES if groups is None else groups, **options)
+
+
+def annotated_store(count: int = 8, faults: dict | None = None, size=(48, 64)) -> list[bytes]:
+    """`count` clean detection records (classes 1-3), with `faults` (position -> value)."""
+    values = []
+    for index in range(count):
+        label = 1 + index % 3
+        groups = [(label, [(0.1 + 0.01 * (index % 7), 0.15, 0.6, 0.7)]),
+                  (1 + (index + 1) % 3, [(0.5, 0.5, 0.95, 0.9)])]
+        values.append(annotated(groups, size=size, seed=index % 5))
+    for position, value in (faults or {}).items():
+        values[position] = value
+    return values
+
+
+def label_map(path, items=((0, "background"), (1, "circle"), (2, "square"),
+                           (3, "triangle"))) -> str:
+    """A label map in the SSD fork's LabelMap text format."""
+    path = str(path)
+    with open(path, "w") as handle:
+        for label, name in items:
+            handle.write(f'item {{\n  name: "{name}"\n  label: {label}\n'
+                         f'  display_name: "{name}"\n}}\n')
+    return path

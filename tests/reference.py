@@ -47,3 +47,34 @@ def blob_bytes(values, shape=None, legacy=None, double: bool = False) -> bytes:
         blob.shape.dim.extend(shape)
     (blob.double_data if double else blob.data).extend(float(v) for v in values)
     return blob.SerializeToString()
+
+
+def annotated_bytes(datum: dict | None, groups, type_value=0, difficult=False) -> bytes:
+    """Serialize an AnnotatedDatum with the protobuf runtime. `groups` is a list of
+    (group_label, boxes), a box (xmin, ymin, xmax, ymax[, difficult]) or None (an annotation
+    without bbox); `type_value` None leaves the type unset, a value outside the enum is
+    written as the integer it is."""
+    pb = datum_pb2()
+    loose = type_value not in (None, 0)
+    record = (pb.LooseAnnotatedDatum if loose else pb.AnnotatedDatum)()
+    if datum is not None:
+        record.datum.CopyFrom(pb.Datum(**datum))
+    if type_value is not None:
+        record.type = type_value
+    for label, boxes in groups:
+        group = record.annotation_group.add(group_label=label)
+        for instance, box in enumerate(boxes):
+            annotation = group.annotation.add(instance_id=instance)
+            if box is None:
+                continue
+            xmin, ymin, xmax, ymax = box[:4]
+            annotation.bbox.CopyFrom(pb.NormalizedBBox(
+                xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax,
+                difficult=box[4] if len(box) > 4 else difficult))
+    return record.SerializeToString()
+
+
+def parse_annotated(value: bytes):
+    message = datum_pb2().AnnotatedDatum()
+    message.ParseFromString(value)
+    return message

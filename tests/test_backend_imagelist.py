@@ -65,3 +65,17 @@ def test_missing_files_and_non_images_crash_at_their_line(tmp_path, monkeypatch)
     found = {f["key"]: f["code"] for f in report["findings"]}
     assert found == {"notes.jpg": "DS201", "gone.jpg": "DS007"}
     assert report["verdict"]["first_crash"]["index"] == 1
+
+
+def test_a_missing_file_names_the_root_folder_that_finds_it(tmp_path, monkeypatch):
+    (tmp_path / "img" / "cat").mkdir(parents=True)
+    (tmp_path / "img" / "cat" / "1.jpg").write_bytes(b.jpeg(16, 16))
+    listing = tmp_path / "img" / "list.txt"
+    listing.write_text("cat/1.jpg 0\n")
+    monkeypatch.chdir(tmp_path)
+    [found] = scan_report(str(listing), backend="images")["findings"]
+    assert found["code"] == "DS007" and "give --root-folder img/" in found["message"]
+    [found] = scan_report(str(listing), backend="images", root_folder="img")["findings"]
+    assert "lacks its trailing '/'" in found["message"] and "--root-folder img/" in \
+        found["message"]
+    assert scan_report(str(listing), backend="images", root_folder="img/")["findings"] == []

@@ -97,3 +97,34 @@ def test_label_maps_give_a_pixel_histogram():
     histogram = report["stats"]["labels"]["pixel_histogram"]
     assert set(histogram) == {"0", "1", "2"}
     assert sum(histogram.values()) == 24 * 32 * 32
+
+
+def _exact_tail(absent):
+    """P(missing >= m) by the full Poisson-binomial recursion over every class."""
+    pmf = np.zeros(len(absent) + 1)
+    pmf[0] = 1.0
+    for q in absent:
+        pmf[1:] = pmf[1:] * (1 - q) + pmf[:-1] * q
+        pmf[0] *= 1 - q
+    return np.cumsum(pmf[::-1])[::-1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_truncated_tail_equals_the_full_recursion_where_batches_can_be(seed):
+    from scanner.class_stats import absence_probabilities, missing_tail
+
+    rng = np.random.default_rng(seed)
+    classes, batch = int(rng.integers(1, 60)), int(rng.integers(1, 80))
+    counts = rng.integers(1, 30, classes)
+    absent = absence_probabilities(counts, int(counts.sum()), batch)
+    reachable = classes - min(batch, classes)  # a batch misses at least this many classes
+    tail = missing_tail(absent, batch)
+    assert np.allclose(tail[reachable:], _exact_tail(absent)[reachable:], rtol=0, atol=1e-12)
+    assert np.all(tail[:reachable] == 1.0)
+
+
+def test_first_absent_classes_of_a_batch():
+    from scanner.batches import first_absent
+
+    classes = np.arange(0, 1000, 2)
+    assert first_absent(classes, np.array([0, 4, 6]), limit=3) == [2, 8, 10]

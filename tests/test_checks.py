@@ -8,6 +8,7 @@ from scanner.pipeline import KILL_HOOK
 
 from . import builders as b
 from .config_cases import CONFIG_CASES
+from .detection_cases import DETECTION_CASES
 from .scanning import any_report
 
 
@@ -109,9 +110,14 @@ CASES = {
                                           "label": np.zeros(6)}}),
               _h5({"a.h5": ROWS, "b.h5": ROWS})),
     "DS407": (_h5({"a.h5": ROWS}, relative=True), _h5({"a.h5": ROWS})),
+    "DS409": (_h5({"a.h5": {"data": np.array([[0.5, 1e39], [0.5, 1.0]]), "label": np.zeros(2)}}),
+              _h5({"a.h5": {"data": np.array([[0.5, 3e38], [0.5, 1.0]]), "label": np.zeros(2)}})),
+    "DS408": (_h5({"a.h5": {"data": np.zeros((6, 0), np.float32), "label": np.zeros(6)}}),
+              _h5({"a.h5": {"data": np.zeros((6, 1), np.float32), "label": np.zeros(6)}})),
     "DS301": (_store(RAW + [b.raw_datum(label=10)], num_classes=10),
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
     **CONFIG_CASES,
+    **DETECTION_CASES,
 }
 
 

@@ -204,3 +204,20 @@ def test_dask_needs_a_scheduler_address(capsys, monkeypatch, fixture_copy):
     monkeypatch.delenv("DSCAN_DASK_SCHEDULER", raising=False)
     status, _, err = _run(capsys, "lmdb", fixture_copy("gray_lmdb"), "--executor", "dask")
     assert status == 2 and "--scheduler ADDRESS" in err
+
+
+@pytest.mark.parametrize("argv, suggested", [
+    (["lmdb", "db", "--num-clases", "4"], "--num-classes"),
+    (["lmbd", "db"], "lmdb"),
+    (["lmdb", "db", "--fail-on", "warn"], "warning"),
+    (["hdf5", "list.txt", "--lable", "y"], "--label"),
+])
+def test_a_misspelling_gets_a_did_you_mean(capsys, argv, suggested):
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert f"did you mean {suggested}?" in error and error.count("\n") == 1
+
+
+def test_nothing_close_gets_no_guess(capsys):
+    assert main(["lmdb", "db", "--zzzz"]) == 2
+    assert "did you mean" not in capsys.readouterr().err

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from . import builders as b
 from .builders import tree_state
 from .conftest import FIXTURES
 from .scanning import codes_at, scan_report
@@ -118,18 +119,44 @@ def test_every_hdf5_truth_fault_is_found(list_name, monkeypatch):
     assert tree_state(folder) == before
 
 
-@pytest.mark.parametrize("name", ["sample_data.h5", "sample_data_2_gzip.h5"])
-def test_caffes_own_sample_files_are_clean(name):
-    report = scan_report(os.path.join(FIXTURES, "hdf5", "caffe_test_data", name),
-                         backend="hdf5")
+# Caffe's own test files, when the shared corpus is beside the repository (never bundled).
+CAFFE_TEST_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               os.pardir, "shared", "corpus", "hdf5", "caffe_test_data")
+SAMPLE_FILES = ["sample_data.h5", "sample_data_2_gzip.h5"]
+
+
+def _assert_clean_one_based(report: dict) -> None:
     assert report["summary"]["records"] == 10 and report["summary"]["by_severity"]["error"] == 0
     [one_based] = report["findings"]  # their labels run 1..10
     assert one_based["code"] == "DS303" and "labels start at 1" in one_based["message"]
 
 
-def test_caffes_own_list_fails_where_caffe_failed():
-    """Its entries are relative to the Caffe source root, not to the list."""
-    report = scan_report(os.path.join(FIXTURES, "hdf5", "caffe_test_data",
-                                      "sample_data_list.txt"), backend="hdf5")
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_files_in_caffes_test_layout_are_clean(tmp_path, name):
+    path = b.caffe_test_layout_h5(tmp_path)[name]
+    _assert_clean_one_based(scan_report(path, backend="hdf5"))
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_caffes_own_sample_files_are_clean(name):
+    path = os.path.join(CAFFE_TEST_DATA, name)
+    if not os.path.exists(path):
+        pytest.skip(f"Caffe's own test files are not here ({CAFFE_TEST_DATA})")
+    _assert_clean_one_based(scan_report(path, backend="hdf5"))
+
+
+def test_a_list_relative_to_caffes_source_root_fails_where_caffe_failed(tmp_path,
+                                                                       monkeypatch):
+    """Caffe's own sample_data_list.txt names its entries relative to the Caffe source root,
+    not to the list: run from anywhere else, both entries are missing; run from the root,
+    both are found."""
+    b.caffe_test_layout_h5(tmp_path / "src" / "caffe" / "test" / "test_data")
+    os.makedirs(tmp_path / "lists")
+    listing = b.h5_list(tmp_path / "lists" / "sample_data_list.txt",
+                        [f"src/caffe/test/test_data/{name}" for name in SAMPLE_FILES])
+    report = scan_report(listing, backend="hdf5")
     assert report["summary"]["by_code"] == {"DS404": 2}
     assert report["verdict"]["first_crash"]["code"] == "DS404"
+    monkeypatch.chdir(tmp_path)
+    report = scan_report(listing, backend="hdf5")
+    assert report["summary"]["records"] == 20 and report["summary"]["by_severity"]["error"] == 0

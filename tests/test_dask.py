@@ -54,6 +54,7 @@ def _report(backend: str, path: str, executor=None, **options) -> dict:
 
 @pytest.mark.parametrize("backend, path, options", [
     ("lmdb", os.path.join(REPO, "sample_data", "faulty_lmdb"), {"num_classes": 4}),
+    ("lmdb", os.path.join(REPO, "sample_data", "detection_lmdb"), {}),  # AnnotatedDatum
     ("lmdb", os.path.join(FIXTURES, "faulty_raw_lmdb"), {}),
     ("leveldb", os.path.join(FIXTURES, "faulty_enc_leveldb"), {}),
     ("hdf5", os.path.join(FIXTURES, "hdf5", "hdf5data", "train_h5_list.txt"), {}),

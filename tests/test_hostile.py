@@ -54,6 +54,20 @@ def _keep_writing(path, stop):
     env.close()
 
 
+def _wait_for_writes(path, beyond: int, seconds: float = 60) -> None:
+    """Until the writer has committed records (a spawned process can be slow to start)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        env = lmdb.open(path, readonly=True, lock=False)
+        try:
+            if env.stat()["entries"] > beyond:
+                return
+        finally:
+            env.close()
+        time.sleep(0.05)
+    raise AssertionError("the writer committed nothing")
+
+
 def test_scanning_beside_a_live_writer(tmp_path):
     path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i, shape=(1, 4, 4))
                                          for i in range(6000)])
@@ -62,7 +76,7 @@ def test_scanning_beside_a_live_writer(tmp_path):
     writer = context.Process(target=_keep_writing, args=(path, stop))
     writer.start()
     try:
-        time.sleep(0.5)
+        _wait_for_writes(path, beyond=6000)
         report = scan_report(path, jobs=2)
     finally:
         stop.set()

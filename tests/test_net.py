@@ -82,7 +82,12 @@ def test_a_matching_mean_file_and_crop_pass(in_tests):
     assert report["verdict"]["caffe"] == "ok"
 
 
-def test_hdf5_layer_reads_its_tops_as_datasets(in_tests):
+def test_hdf5_layer_reads_its_tops_as_datasets(tmp_path, monkeypatch):
+    """The regression net over a file laid out like Caffe's own solver_data.h5."""
+    os.makedirs(tmp_path / "nets")
+    b.h5_list(tmp_path / "nets" / "regression_h5_list.txt",
+              [b.caffe_test_layout_h5(tmp_path / "data")["solver_data.h5"]])
+    monkeypatch.chdir(tmp_path)  # the net's source path is relative to the run directory
     report = net_report(os.path.join(NETS, "regression_h5.prototxt"))
     _validate(report)
     [section] = report["sections"]
@@ -241,7 +246,7 @@ def test_a_deploy_net_is_linted_as_the_test_net_it_is(tmp_path):
 
 def test_fork_data_layer_types_are_listed_as_not_scanned_with_their_type(tmp_path):
     (tmp_path / "ssd.prototxt").write_text(
-        'layer { name: "data" type: "AnnotatedData" top: "data" top: "label" '
+        'layer { name: "data" type: "VideoData" top: "data" top: "label" '
         'include { phase: TRAIN } data_param { source: "x_lmdb" batch_size: 2 } }\n'
         'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
         'convolution_param { num_output: 2 kernel_size: 1 } }\n')
@@ -249,8 +254,8 @@ def test_fork_data_layer_types_are_listed_as_not_scanned_with_their_type(tmp_pat
     _validate(report)
     assert report["sections"] == []
     [item] = report["not_scanned"]
-    assert (item["layer"], item["type"], item["phases"]) == ("data", "AnnotatedData", ["TRAIN"])
-    assert "AnnotatedData" in item["skipped"]
+    assert (item["layer"], item["type"], item["phases"]) == ("data", "VideoData", ["TRAIN"])
+    assert "VideoData" in item["skipped"]
     assert report["shapes"]["TRAIN"]["data_not_read"] == ["data"]
 
 
@@ -395,13 +400,13 @@ def test_the_nets_caffe_builds_equal_filternet_over_the_corpus():
 def test_the_terminal_names_fork_layers_and_the_shapes(tmp_path, capsys):
     from scanner.cli import main
     (tmp_path / "ssd.prototxt").write_text(
-        'layer { name: "data" type: "AnnotatedData" top: "data" data_param { source: "x" '
+        'layer { name: "data" type: "VideoData" top: "data" data_param { source: "x" '
         'batch_size: 2 } }\nlayer { name: "in" type: "Input" top: "im" input_param { shape { '
         'dim: 1 dim: 3 dim: 10 dim: 10 } } }\nlayer { name: "pool" type: "Pooling" '
         'bottom: "im" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 6 } }\n')
     assert main(["net", str(tmp_path / "ssd.prototxt"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "1 data layer(s) and 1 of a fork's type, not scanned" in out  # Input, AnnotatedData
-    assert "not scanned: AnnotatedData is a data layer type of a Caffe fork" in out
+    assert "1 data layer(s) and 1 of a fork's type, not scanned" in out  # Input, VideoData
+    assert "not scanned: VideoData is a data layer type of a Caffe fork" in out
     # 10 with k2 s6: starts 0, 6, 12: the third window is past the end, AVE gives 0 there
     assert "DS515 warning" in out and "pool 1x3x3x3" in out

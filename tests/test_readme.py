@@ -12,3 +12,15 @@ def test_checks_table_matches_the_registry():
     table = re.search(r"<!-- checks-table:start -->\n(.*?)\n<!-- checks-table:end -->", text,
                       re.S)
     assert table and table.group(1) == checks_table(), "run: dscan checks --markdown"
+
+
+def test_the_sample_image_list_gives_what_the_readme_says(capsys, monkeypatch):
+    from scanner.cli import main
+
+    monkeypatch.chdir(os.path.dirname(README))
+    assert main(["images", "sample_data/images/train_list.txt", "--root-folder",
+                 "sample_data/images/", "--no-progress", "--json", "-"]) == 1
+    import json
+    report = json.loads(capsys.readouterr().out)
+    assert {(f["code"], f["index"]) for f in report["findings"]} == \
+        {("DS202", 3), ("DS007", 9), ("DS008", 11)}

@@ -9,6 +9,8 @@ from .registry import register
 def dataset_missing():
     """What it finds: a top blob name (`--data`, `--label`) with no dataset of that name at the
     root of an HDF5 file; when one of that name sits in a sub-group, the finding says where.
+    A name that is a soft link looping back on itself, or a link to a missing file, counts
+    too: it leads to no dataset.
 
     Why it matters: Caffe looks the dataset up by the top's name at the root only and dies
     with `Failed to find HDF5 dataset label`.
@@ -33,7 +35,8 @@ def first_dims_differ():
 @register("DS403", ERROR, "HDF5: unsupported type class", "store", CRASH)
 def unsupported_type():
     """What it finds: a top dataset whose type is neither float nor integer (string, compound,
-    enum, boolean, opaque).
+    enum, boolean, opaque), or that has no dimensions to read rows from (a scalar, or a null
+    dataspace).
 
     Why it matters: Caffe's HDF5 loader accepts only float and integer classes and aborts on
     anything else.
@@ -46,7 +49,8 @@ def unsupported_type():
 def file_unopenable():
     """What it finds: a source-list entry that names no file (relative to the working directory
     or to the list's folder), or a file that HDF5 cannot open (truncated, not HDF5, no
-    permission). The scan continues with the other files.
+    permission) or whose structure it cannot read (the finding names the exception). The
+    scan continues with the other files.
 
     Why it matters: Caffe stops with `Failed opening HDF5 file` when it reaches that entry.
 
@@ -86,6 +90,20 @@ def resolves_from_list_dir():
     fails with `Failed opening HDF5 file` unless it is started from the list's folder.
 
     Example: a list of bare names (`part0.h5`) used from the project root.
+    """
+
+
+@register("DS408", ERROR, "HDF5: samples with no values", "store",
+          fix="rewrite the file with the sample dimensions it was meant to have")
+def empty_samples():
+    """What it finds: a top dataset with rows whose per-sample shape has a zero dimension,
+    e.g. data of shape (N, 0). The rows are scanned for their labels; their values are none.
+
+    Why it matters: Caffe loads such a file without complaint and feeds batches of empty
+    samples: the net has nothing to learn from, and a layer that needs inputs (an
+    InnerProduct's weight filler checks that the blob is not empty) stops the run.
+
+    Example: a feature matrix written after a column filter that dropped every column.
     """
 
 

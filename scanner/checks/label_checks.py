@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..batches import first_absent
 from ..class_stats import runs_z
 from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
 from .registry import Problem, get, register
@@ -44,6 +45,8 @@ def label_out_of_range(totals: ScanTotals) -> None:
     """What it finds: a label below 0 or at least `--num-classes`, other than `--ignore-label`.
     Without `--num-classes`, a warning for labels that look like typos: negative, or rare
     values with no neighbour far outside the range of the common ones (12 in a 0..9 set).
+    An HDF5 label no int holds (3e9, 1e30, a uint64 maximum) is reported where it is read:
+    an error with `--num-classes`, a warning without.
 
     Why it matters: SoftmaxWithLoss and Accuracy check the range only in debug builds; a
     release build reads a neighbouring probability and reports a plausible but wrong loss
@@ -78,7 +81,9 @@ def label_out_of_range(totals: ScanTotals) -> None:
 @register("DS303", WARNING, "class never present in 0..K-1", "dataset")
 def absent_classes(totals: ScanTotals) -> None:
     """What it finds: class indices in [0, K) with no record, K from `--num-classes` or, when
-    not given, inferred from the labels (and said to be inferred).
+    not given, inferred from the labels (and said to be inferred). One finding per run of
+    absent classes ("classes 6..9999999 have no record"), the first 200 runs one by one and
+    any further ones together in one finding.
 
     Why it matters: the net still has an output for the class and learns to never predict
     it; a gap usually means a conversion list lost a folder, or labels were shifted.
@@ -89,15 +94,39 @@ def absent_classes(totals: ScanTotals) -> None:
     if known is None:
         return
     classes, inferred = known
-    present = set(np.unique(_known(totals)).tolist())
-    one_based = 0 not in present and 1 in present
-    for label in range(classes):
-        if label not in present:
-            hint = "; labels start at 1, Caffe's classes start at 0" if label == 0 and one_based \
-                else ""
-            _keep(totals, "DS303", f"class {label} has no record in [0, {classes})"
-                  + (" (K inferred from the labels)" if inferred else "") + hint,
-                  {"class": label, "num_classes": classes, "inferred": inferred})
+    present = np.unique(_known(totals))
+    one_based = not np.any(present == 0) and bool(np.any(present == 1))
+    suffix = f" in [0, {classes})" + (" (K inferred from the labels)" if inferred else "")
+    firsts, lasts = absent_ranges(present, classes)
+    listed = min(len(firsts), MAX_ABSENT_RUNS)
+    for first, last in zip(firsts[:listed].tolist(), lasts[:listed].tolist()):
+        hint = "; labels start at 1, Caffe's classes start at 0" if first == 0 and one_based \
+            else ""
+        count = last - first + 1
+        text = f"class {first} has no record" if count == 1 else \
+            f"classes {first}..{last} have no record ({count:,} classes)"
+        _keep(totals, "DS303", text + suffix + hint,
+              {"class": first, "last": last, "classes": count, "num_classes": classes,
+               "inferred": inferred})
+    if len(firsts) > listed:  # the rest in one finding: a few hundred lines say it all
+        first, last = int(firsts[listed]), int(lasts[-1])
+        count = int(np.sum(lasts[listed:] - firsts[listed:] + 1))
+        _keep(totals, "DS303", f"{len(firsts) - listed:,} more runs of absent classes between "
+              f"{first} and {last} ({count:,} classes){suffix}",
+              {"class": first, "last": last, "classes": count, "runs": len(firsts) - listed,
+               "num_classes": classes, "inferred": inferred})
+
+
+MAX_ABSENT_RUNS = 200  # runs of absent classes reported one by one; the rest in one finding
+
+
+def absent_ranges(present: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of class indices in [0, classes) with no record: their first and last
+    classes. The work grows with the labels present, not with the number of classes."""
+    inside = present[(present >= 0) & (present < classes)].astype(np.int64)
+    bounds = np.concatenate([[-1], inside, [classes]])
+    gaps = np.flatnonzero(np.diff(bounds) > 1)
+    return bounds[gaps] + 1, bounds[gaps + 1] - 1
 
 
 @register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset")
@@ -117,14 +146,14 @@ def batches_missing_classes(totals: ScanTotals) -> None:
         return
     for row in analysis.deficit_rows.tolist():
         labels = analysis.labels[analysis.matrix[row]]
-        absent = np.setdiff1d(analysis.classes, labels).tolist()
+        absent = first_absent(analysis.classes, labels)
         batch, solver = divmod(row, totals.sink.settings.solvers)
         _keep(totals, "DS304",
               f"batch {batch}{f' (solver {solver})' if solver else ''} holds "
               f"{analysis.distinct[row]} of {len(analysis.classes)} classes where a shuffled "
               f"batch holds {analysis.expected_distinct:g} on average",
               {"batch": batch, "solver": solver, "distinct": int(analysis.distinct[row]),
-               "expected_if_shuffled": analysis.expected_distinct, "missing": absent[:50]},
+               "expected_if_shuffled": analysis.expected_distinct, "missing": absent},
               index=int(analysis.matrix[row, 0]))
 
 
@@ -149,7 +178,7 @@ def ordered_by_label(totals: ScanTotals) -> None:
     bounds = np.concatenate([[0], changes, [len(labels)]])
     longest = int(np.argmax(np.diff(bounds)))
     half = len(labels) // 2
-    disjoint = not set(labels[:half].tolist()) & set(labels[half:].tolist())
+    disjoint = not np.intersect1d(labels[:half], labels[half:]).size
     start = int(np.flatnonzero(totals.labels != MISSING_LABEL)[bounds[longest]])
     _keep(totals, "DS305",
           f"{runs} label runs in read order where a shuffle gives {expected:.0f} (z = {z:.1f});"

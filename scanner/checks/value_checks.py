@@ -14,7 +14,9 @@ from ..types import ERROR, GARBAGE, WARNING
 from .registry import Problem, register
 
 FLOAT16_MAX = 65504.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_POSITIONS = 5
+_WIDE_BLOCK = 2 << 20  # values widened to float64 at once (16 MiB)
 
 
 @dataclass
@@ -35,10 +37,14 @@ class ValueSummary:
 def summarize(values: np.ndarray) -> ValueSummary:
     """One reduction per figure, each at cache speed on a chunk: per sample and channel the
     sums are float32 pairwise sums and the squares float32 dot products (relative error
-    about 1e-6), carried on in float64."""
+    about 1e-6), carried on in float64. Integers wider than a byte are summed in float64."""
     with np.errstate(invalid="ignore", over="ignore"):
         summary = ValueSummary(values.min(axis=2), values.max(axis=2))
-        if values.dtype.kind == "f":
+        if values.dtype.kind in "iu" and values.dtype != np.uint8:  # uint8: a histogram
+            summary.sums, summary.squares = _integer_sums(values)
+        elif values.dtype.kind == "f":
+            if values.dtype.itemsize < 4:  # float16 sums overflow at 65504
+                values = values.astype(np.float32)
             summary.sums = values.sum(axis=2).astype(np.float64)
             summary.squares = np.einsum("ncl,ncl->nc", values, values).astype(np.float64)
             # huge finite values overflow float32 sums and squares: redo those in float64
@@ -49,6 +55,19 @@ def summarize(values: np.ndarray) -> ValueSummary:
                 summary.sums[row] = wide.sum(axis=1)
                 summary.squares[row] = np.einsum("cl,cl->c", wide, wide)
     return summary
+
+
+def _integer_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums and sums of squares of HDF5 integers of any width, in float64 (exact up to 2^53),
+    a block of samples at a time so that the float64 copy stays small."""
+    samples, channels, length = values.shape
+    sums, squares = np.empty((samples, channels)), np.empty((samples, channels))
+    block = max(1, _WIDE_BLOCK // max(channels * length, 1))
+    for start in range(0, samples, block):
+        wide = values[start:start + block].astype(np.float64)
+        sums[start:start + block] = wide.sum(axis=2)
+        squares[start:start + block] = np.einsum("ncl,ncl->nc", wide, wide)
+    return sums, squares
 
 
 def _rows(values: np.ndarray) -> np.ndarray:
@@ -112,6 +131,37 @@ def beyond_float16(values: np.ndarray, summary: ValueSummary) -> dict[int, Probl
     return found
 
 
+@register("DS409", ERROR, "HDF5: value beyond float32 range (Caffe reads it as Inf)", "values",
+          GARBAGE, fix="rescale or clip the values to float32 range before writing the file")
+def beyond_float32(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
+    """What it finds: finite values with |x| > 3.4e38 (the largest float32) in data wider than
+    float32 (float64 and longer HDF5 datasets).
+
+    Why it matters: Caffe reads HDF5 data as float32 (H5LTread_dataset_float), and HDF5's
+    conversion turns every such value into +Inf or -Inf: the forward pass and the loss
+    become inf or nan, although the file itself holds no Inf at all.
+
+    Example: a float64 feature column of 1e160 left by a division by a near-zero norm.
+    """
+    rows = _rows(values)
+    if rows.dtype.kind != "f" or rows.dtype.itemsize <= 4:
+        return {}
+    with np.errstate(invalid="ignore"):  # candidates: also rows whose min or max is NaN
+        inside = (summary.maxs <= FLOAT32_MAX).all(axis=1) & \
+            (summary.mins >= -FLOAT32_MAX).all(axis=1)
+    found = {}
+    for row in np.flatnonzero(~inside):
+        sample = rows[row]
+        with np.errstate(invalid="ignore"):
+            big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > FLOAT32_MAX))
+        if big.size:
+            found[int(row)] = Problem(
+                "DS409", f"{len(big)} values beyond float32 range (|x| > 3.4e38), largest "
+                f"{float(np.abs(sample[big]).max()):.6g}: Caffe reads them as Inf",
+                {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
+    return found
+
+
 @register("DS103", WARNING, "constant sample (every value equal)", "values")
 def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Problem]:
     """What it finds: a sample whose values are all equal, e.g. an all-black image or an
@@ -130,4 +180,4 @@ def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Prob
             for row in np.flatnonzero(lows == highs)}
 
 
-VALUE_CHECKS = (non_finite, beyond_float16, constant_sample)
+VALUE_CHECKS = (non_finite, beyond_float16, beyond_float32, constant_sample)

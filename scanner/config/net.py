@@ -19,7 +19,8 @@ V1_TYPES = {"DATA": "Data", "HDF5_DATA": "HDF5Data", "IMAGE_DATA": "ImageData",
             "MEMORY_DATA": "MemoryData", "DUMMY_DATA": "DummyData",
             "WINDOW_DATA": "WindowData", "SPLIT": "Split", "SOFTMAX": "Softmax"}
 DATA_TYPES = {"Data": "data_param", "HDF5Data": "hdf5_data_param",
-              "ImageData": "image_data_param"}
+              "ImageData": "image_data_param", "AnnotatedData": "data_param"}
+DB_TYPES = ("Data", "AnnotatedData")  # layers reading an LMDB/LevelDB through data_param
 OTHER_INPUTS = ("MemoryData", "DummyData", "WindowData", "Input", "Python")
 CLASS_LOSSES = {"SoftmaxWithLoss": "loss_param", "Accuracy": "accuracy_param",
                 "MultinomialLogisticLoss": "loss_param", "InfogainLoss": "loss_param"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..checks.net_checks import missing_file
 from ..settings import ScanSettings
 from .findings import place
-from .net import DATA_TYPES, ClassCount, Layer
+from .net import DATA_TYPES, DB_TYPES, ClassCount, Layer
 from .prototxt import Message
 
 BACKENDS = {"LMDB": "lmdb", "LEVELDB": "leveldb"}
@@ -66,7 +66,7 @@ class DataLayer:
 
     @property
     def backend(self) -> str:
-        if self.layer.type == "Data":
+        if self.layer.type in DB_TYPES:
             return BACKENDS.get(self.params.word("backend", "LEVELDB"), "leveldb")
         return {"HDF5Data": "hdf5", "ImageData": "images"}[self.layer.type]
 
@@ -82,7 +82,7 @@ class DataLayer:
     @property
     def shuffled(self) -> bool:
         """HDF5Data and ImageData can shuffle: then no read order is known in advance."""
-        return self.layer.type != "Data" and self.params.flag("shuffle")
+        return self.layer.type not in DB_TYPES and self.params.flag("shuffle")
 
     def settings(self, base: ScanSettings, classes: ClassCount | None,
                  given_classes: int | None, given_ignore: int | None) -> ScanSettings:
@@ -108,7 +108,7 @@ class DataLayer:
             return {"force_channels": 3 if params.flag("is_color", True) else 1,
                     "resize_to": size if min(size) > 0 else None,
                     "root_folder": params.text("root_folder", "") or ""}
-        if self.layer.type == "Data":
+        if self.layer.type in DB_TYPES:
             transform = self.transform
             if transform.flag("force_color") != transform.flag("force_gray"):
                 return {"force_channels": 3 if transform.flag("force_color") else 1}

@@ -42,6 +42,8 @@ def hdf5_rows(source: str | None, tops: list[str]) -> dict[str, Shape]:
 def section_tops(section) -> list[Shape | None] | None:
     """A scanned data layer section's top shapes, or None when its data was not read."""
     layer, batch = section.layer, section.batch_size or 0
+    if layer.type not in ("Data", "ImageData", "HDF5Data"):  # AnnotatedData resizes, and
+        return None  # its label blob holds boxes: not modelled
     if layer.type == "HDF5Data":
         path = section.source.path if section.source else None
         return data_tops(layer, batch, None, 0, hdf5_rows(path, layer.tops)) if path else None

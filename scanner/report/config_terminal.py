@@ -4,15 +4,25 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..net_scan import NetOutcome
+from ..checks import CATALOGUE
 from . import terminal
+from .console import Console
 from .keys import printable
 
 
 def findings(items: list[dict], out: TextIO, indent: str = "  ") -> None:
+    console = Console(out)
+    fixes_shown = set()
     for item in items:
-        layer = f" [{printable(item['layer'], 40)}]" if item.get("layer") else ""
-        print(f"{indent}{item['code']} {item['severity']:<7} {printable(item['where'], 60)}"
-              f"{layer}: {printable(item['message'], 160)}", file=out)
+        layer = f" [{printable(item['layer'])}]" if item.get("layer") else ""
+        console.line(f"{item['code']} {item['severity']:<7} {printable(item['where'])}"
+                     f"{layer}: {printable(item['message'])}", indent=len(indent),
+                     hanging=len(indent) + 14, marks={item["severity"]: item["severity"]})
+        fix = CATALOGUE[item["code"]].fix if item["code"] in CATALOGUE else None
+        if fix and item["code"] not in fixes_shown:
+            fixes_shown.add(item["code"])
+            console.line(f"fix: {fix}", indent=len(indent) + 14, hanging=len(indent) + 19,
+                         marks={"fix:": "dim"})
 
 
 def _tally(summary: dict) -> str:
@@ -23,7 +33,7 @@ def _tally(summary: dict) -> str:
 
 def render_net(outcome: NetOutcome, report: dict, out: TextIO, examples: int = 3,
                quiet: bool = False) -> None:
-    name = f" ({printable(report['net']['name'], 40)})" if report["net"]["name"] else ""
+    name = f" ({printable(report['net']['name'])})" if report["net"]["name"] else ""
     print(f"dscan net {printable(report['net']['path'])}{name}: phases "
           f"{', '.join(report['phases'])}; {len(report['sections'])} data layer(s)"
           + (f" and {len(report['not_scanned'])} of a fork's type, not scanned"
@@ -39,15 +49,15 @@ def render_net(outcome: NetOutcome, report: dict, out: TextIO, examples: int = 3
         findings(report["findings"], out)
     _shapes(report.get("shapes", {}), out, detailed=examples > 3)
     for item in report.get("not_scanned", []):
-        print(f"\n== layer '{printable(item['layer'], 40)}' ({printable(item['type'], 40)}, "
-              f"{'/'.join(item['phases'])}) at {printable(item['where'], 60)}\n"
+        print(f"\n== layer '{printable(item['layer'])}' ({printable(item['type'])}, "
+              f"{'/'.join(item['phases'])}) at {printable(item['where'])}\n"
               f"   not scanned: {item['skipped']}", file=out)
     for section, data in zip(outcome.sections, report["sections"]):
-        print(f"\n== layer '{printable(data['layer'], 40)}' ({data['type']}, "
-              f"{'/'.join(data['phases'])}) at {printable(data['where'], 60)}", file=out)
+        print(f"\n== layer '{printable(data['layer'])}' ({data['type']}, "
+              f"{'/'.join(data['phases'])}) at {printable(data['where'])}", file=out)
         for phase, tops in (data.get("top_shapes") or {}).items():
             print(f"   {phase} tops: " + ", ".join(
-                f"{printable(name, 30)} {_dims(shape)}" for name, shape in
+                f"{printable(name)} {_dims(shape)}" for name, shape in
                 zip(data["tops"], tops)), file=out)
         if data["skipped"]:
             print(f"   not scanned: {data['skipped']}", file=out)
@@ -86,11 +96,11 @@ def _shapes(shapes: dict, out: TextIO, detailed: bool) -> None:
         if facts["unknown_types"]:
             first = facts["unknown_types"][0]
             kinds = sorted({item["type"] for item in facts["unknown_types"]})
-            print(f"  unknown downstream of layer '{printable(first['layer'], 40)}': type(s) "
-                  f"{', '.join(printable(k, 30) for k in kinds)} not modelled", file=out)
+            print(f"  unknown downstream of layer '{printable(first['layer'])}': type(s) "
+                  f"{', '.join(printable(k) for k in kinds)} not modelled", file=out)
         if facts["data_not_read"]:
             print(f"  unknown downstream of data layer(s) "
-                  f"{', '.join(printable(n, 30) for n in facts['data_not_read'])}: their "
+                  f"{', '.join(printable(n) for n in facts['data_not_read'])}: their "
                   "records were not read", file=out)
         rows = layers if detailed else [item for item in layers
                                         if item["type"] in ("Pooling", "Convolution",
@@ -99,7 +109,7 @@ def _shapes(shapes: dict, out: TextIO, detailed: bool) -> None:
         if len(rows) > 8 and not detailed:
             rows = rows[:4] + [None] + rows[-3:]
         if rows:
-            print("  " + "; ".join("..." if item is None else f"{printable(item['layer'], 30)} "
+            print("  " + "; ".join("..." if item is None else f"{printable(item['layer'])} "
                                    + ", ".join(_dims(t) for t in item["tops"].values())
                                    for item in rows), file=out)
 

@@ -9,10 +9,12 @@ import numpy as np
 
 from ..aggregate import ScanTotals
 from ..datum import decode_datum
+from ..detection.pictures import record_picture
 from ..errors import DscanError
 from ..types import Shard
 
 IMAGE_CODES = ("DS201", "DS202")
+BOX_CODES = tuple(f"DS{n}" for n in range(353, 366))  # detection records: image and boxes
 VALUE_CODES = ("DS101",)
 PER_CODE = 12  # records read back per code
 
@@ -22,6 +24,7 @@ class Evidence:
     code: str
     image: bytes | None = None  # encoded image bytes
     values: np.ndarray | None = None  # one sample's values (C, H, W) or its row's shape
+    boxes: list | None = None  # detection records: (label, coords, fate) of every box
 
 
 def collect(backend_class, shards: dict[int, Shard], totals: ScanTotals) -> dict[int, Evidence]:
@@ -30,7 +33,8 @@ def collect(backend_class, shards: dict[int, Shard], totals: ScanTotals) -> dict
     per_code: dict[str, int] = {}
     for finding in totals.findings():
         code = finding.code
-        if code in IMAGE_CODES + VALUE_CODES and finding.index is not None and \
+        if (code in IMAGE_CODES + VALUE_CODES or code in BOX_CODES) and \
+                finding.index is not None and \
                 per_code.get(code, 0) < PER_CODE and finding.index not in wanted:
             wanted[finding.index] = code
             per_code[code] = per_code.get(code, 0) + 1
@@ -77,6 +81,9 @@ def _evidence(code: str, kind: str, payload) -> Evidence | None:
         return Evidence(code, values=payload)
     if kind == "image":
         return Evidence(code, image=payload)
+    pictured = record_picture(payload)  # an AnnotatedDatum: its image and boxes
+    if pictured is not None:
+        return Evidence(code, image=pictured[0], boxes=pictured[1])
     try:
         datum = decode_datum(payload)
     except DscanError:

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 import jinja2
 
 from .. import __version__
+from ..detection.pictures import boxed_thumbnail
+from ..detection.pictures import plots as detection_plots
 from ..checks import CATALOGUE
 from ..errors import DscanError
 from ..scan import ScanOutcome
@@ -105,7 +107,11 @@ def _example(finding: dict, evidence) -> dict:
                "picture": None, "caption": None}
     if evidence is None:
         return example
-    if evidence.image is not None:
+    if evidence.boxes is not None:
+        example["picture"] = boxed_thumbnail(evidence.image, evidence.boxes)
+        example["caption"] = "boxes: green kept, orange clipped, red dropped" if \
+            example["picture"] else "no decoder makes pixels of it"
+    elif evidence.image is not None:
         example["picture"] = thumbnail(evidence.image)
         example["caption"] = "lenient decode" if example["picture"] else \
             "no decoder makes pixels of it"
@@ -129,9 +135,10 @@ def _plots(outcome: ScanOutcome, report: dict) -> list[dict]:
                       "svg": svg.classes_per_batch(batches.distinct,
                                                    batches.expected_distinct,
                                                    len(batches.classes))})
+    plots += detection_plots(outcome.totals, report)
     found = main_stats(outcome.totals.stats)
-    if found:
-        (dtype, _), stats = found
+    values = svg.channel_values(found[1], found[0][0]) if found else None
+    if values:
         plots.append({"title": "Values per channel (stored order; BGR for Caffe's images)",
-                      "svg": svg.channel_values(stats, dtype)})
+                      "svg": values})
     return plots

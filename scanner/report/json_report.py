@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter
 from importlib import resources
@@ -65,7 +66,8 @@ def _finding(finding: Finding) -> dict:
 
 
 def plain(value):
-    """Detail values as JSON types: keys (bytes) as text, numpy scalars as numbers."""
+    """Detail values as strict JSON types: keys (bytes) as text, numpy scalars as numbers,
+    NaN and Inf (a constant sample of Inf, say) as null."""
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -73,7 +75,9 @@ def plain(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return key_text(bytes(value))
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
@@ -99,6 +103,8 @@ def _stats(outcome: ScanOutcome) -> dict:
                    "pixel_histogram": {str(k): v for k, v in
                                        sorted(totals.pixel_classes.items())} or None},
         "values": _values(totals.stats),
+        "detection": None if totals.detection is None else totals.detection.as_report(
+            totals.records, outcome.settings.batch_size, outcome.settings.solvers),
     }
 
 

@@ -12,6 +12,12 @@ def key_text(key: bytes | None) -> str | None:
         return key.decode("utf-8", "backslashreplace")
 
 
+def quoted_key(key) -> str:
+    """A key for a message: its text (undecodable bytes as \\xNN) in quotes, never a Python
+    bytes literal."""
+    return "'" + printable(key_text(bytes(key))) + "'" if key is not None else "(none)"
+
+
 def is_utf8(key: bytes) -> bool:
     try:
         key.decode("utf-8")
@@ -20,10 +26,11 @@ def is_utf8(key: bytes) -> bool:
         return False
 
 
-def printable(text: str | None, limit: int = 120) -> str:
-    """Text safe for a terminal: control characters escaped, long keys shortened."""
+def printable(text: str | None, limit: int | None = None) -> str:
+    """Text safe for a terminal: control characters escaped; shortened only if a `limit` is
+    given (the terminal summary never shortens: it wraps)."""
     if text is None:
         return "-"
     safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
-    return safe if len(safe) <= limit else safe[:limit - 3] + "..."
+    return safe if limit is None or len(safe) <= limit else safe[:limit - 3] + "..."

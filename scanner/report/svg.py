@@ -30,13 +30,18 @@ def _frame(body: list, title: str, x_label: str, y_label: str) -> Markup:
 
 
 def _scale(value: float, low: float, high: float, start: float, end: float) -> float:
-    return start + (value - low) / ((high - low) or 1.0) * (end - start)
+    """Where `value` lies between `low` and `high`, mapped onto [start, end]. Halved first,
+    so that a span beyond float64 (-1e308..1e308) still maps; never NaN for finite input."""
+    span = high / 2 - low / 2
+    share = (value / 2 - low / 2) / span if span else 0.0
+    return start + share * (end - start)
 
 
 def _ticks(low: float, high: float, vertical: bool, shown_as=lambda v: f"{v:.3g}",
            whole: bool = False) -> list:
     """Five ticks along an axis; `whole`: only whole numbers (counts, indices)."""
-    values = np.linspace(low, high, 5) if high > low else np.array([low])
+    values = np.array([low * (1 - t) + high * t for t in np.linspace(0, 1, 5)]) \
+        if high > low else np.array([low])
     if whole:
         values, shown_as = np.unique(np.round(values)), (lambda v: str(int(v)))
     marks = []
@@ -58,6 +63,11 @@ def class_histogram(histogram: dict[str, int]) -> Markup | None:
         return None
     labels = sorted(histogram, key=int)
     counts = [histogram[label] for label in labels]
+    if len(labels) > MAX_POINTS:  # one bar per run of neighbouring classes
+        runs = np.array_split(np.arange(len(labels)), MAX_POINTS)
+        counts = [sum(counts[i] for i in run) for run in runs]
+        labels = [f"{labels[run[0]]}..{labels[run[-1]]}" if len(run) > 1 else labels[run[0]]
+                  for run in runs]
     top = max(counts)
     slot = (WIDTH - LEFT - RIGHT) / len(labels)
     bars = []
@@ -145,26 +155,42 @@ def _legend(channels: int) -> list:
         CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)], name) for i, name in enumerate(names)]
 
 
-def _ranges(channels: list[dict], dtype: str) -> Markup:
-    low = min(c["min"] for c in channels)
-    high = max(c["max"] for c in channels)
+def _ranges(channels: list[dict], dtype: str) -> Markup | None:
+    """Per channel: a line from min to max, a box of mean +- std. A figure the statistics
+    could not give (None: it overflowed) is left out, never drawn at NaN."""
+    shown = [c for c in channels if c["min"] is not None and c["max"] is not None]
+    if not shown:
+        return None
+    low = min(c["min"] for c in shown)
+    high = max(c["max"] for c in shown)
     slot = (HEIGHT - TOP - BOTTOM) / len(channels)
     body = []
     for number, channel in enumerate(channels):
+        if channel["min"] is None or channel["max"] is None:
+            continue
         y = TOP + (number + 0.5) * slot
         colour = CHANNEL_COLOURS[number % len(CHANNEL_COLOURS)]
-        x = {k: _scale(channel[k], low, high, LEFT, WIDTH - RIGHT) for k in ("min", "max",
-                                                                            "mean")}
-        spread = channel["std"] / ((high - low) or 1.0) * (WIDTH - LEFT - RIGHT)
-        body += [Markup('<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" '
-                        'class="range"/>').format(x["min"], y, x["max"], y, colour),
-                 Markup('<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}" '
-                        'class="spread"><title>channel {}: mean {:.4g}, std {:.4g}, min {:.4g}, '
-                        'max {:.4g}</title></rect>').format(
-                            x["mean"] - spread, y - slot * 0.25, max(2 * spread, 1.5),
-                            slot * 0.5, colour, number, channel["mean"], channel["std"],
-                            channel["min"], channel["max"]),
-                 Markup('<text x="{}" y="{:.1f}" class="tick" text-anchor="end">c{}</text>')
-                 .format(LEFT - 4, y + 3, number)]
+        x = {k: _scale(channel[k], low, high, LEFT, WIDTH - RIGHT) for k in ("min", "max")}
+        body.append(Markup('<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" '
+                           'class="range"/>').format(x["min"], y, x["max"], y, colour))
+        mean, std = channel["mean"], channel["std"]
+        if mean is not None:
+            centre = _scale(mean, low, high, LEFT, WIDTH - RIGHT)
+            spread = 0.0
+            if std is not None and high > low:
+                spread = min(_scale(low + std, low, high, 0, WIDTH - LEFT - RIGHT), WIDTH)
+            body.append(Markup(
+                '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}" '
+                'class="spread"><title>channel {}: mean {}, std {}, min {:.4g}, max {:.4g}'
+                '</title></rect>').format(centre - spread, y - slot * 0.25,
+                                          max(2 * spread, 1.5), slot * 0.5, colour, number,
+                                          _figure(mean), _figure(std), channel["min"],
+                                          channel["max"]))
+        body.append(Markup('<text x="{}" y="{:.1f}" class="tick" text-anchor="end">c{}</text>')
+                    .format(LEFT - 4, y + 3, number))
     body += _ticks(low, high, vertical=False)
     return _frame(body, "Value range per channel", f"value ({escape(dtype)})", "channel")
+
+
+def _figure(value: float | None) -> str:
+    return "n/a (overflowed)" if value is None else f"{value:.4g}"

@@ -4,15 +4,20 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..checks import CATALOGUE
+from ..detection.summary import terminal_lines
 from ..scan import ScanOutcome
+from .console import Console
 from .keys import key_text, printable
 
 _VERDICT = {"crashes": "CRASHES", "trains_on_garbage": "TRAINS ON GARBAGE", "ok": "ok",
             "unknown": "unknown (the scan was interrupted before finding a problem)"}
+_VERDICT_STYLE = {"crashes": "error", "trains_on_garbage": "warning", "ok": "ok",
+                  "unknown": "warning"}
 
 
 def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
            quiet: bool = False) -> None:
+    console = Console(out)
     summary, verdict = report["summary"], report["verdict"]
     source = report["source"]
     counts = summary["by_severity"]
@@ -20,43 +25,64 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
                       for s in ("error", "warning", "info"))
     partial = "  [PARTIAL: interrupted]" if report["partial"] else ""
     entries = "?" if source["entries"] is None else source["entries"]
-    print(f"dscan {source['backend']} {printable(source['path'])}: {summary['records']} of "
-          f"{entries} records in {report['duration_s']:.2f} s "
-          f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}"
-          f"{'' if outcome.executor['name'] == 'local' else ' on ' + outcome.executor['name']})"
-          f"{partial}", file=out)
-    print(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", file=out)
-    print(f"Findings: {tally} on {summary['records_with_findings']} records", file=out)
+    console.line(f"dscan {source['backend']} {printable(source['path'])}: {summary['records']} "
+                 f"of {entries} records in {report['duration_s']:.2f} s "
+                 f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}"
+                 f"{'' if outcome.executor['name'] == 'local' else ' on ' + outcome.executor['name']})"
+                 f"{partial}")
+    headline = _VERDICT[verdict["caffe"]]
+    console.line(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", hanging=7,
+                 marks={headline: _VERDICT_STYLE[verdict["caffe"]]})
+    marked = summary["records_with_findings"]
+    console.line(f"Findings: {tally}" + (
+        f" on {marked} record{'s' if marked != 1 else ''}" if marked else
+        " (about the dataset as a whole, not single records)" if sum(counts.values()) else ""))
     if quiet:
         return
+    _findings(console, outcome, summary, examples)
+    _statistics(console, report)
+
+
+def _findings(console: Console, outcome: ScanOutcome, summary: dict, examples: int) -> None:
+    """Per code: its count and title, the first examples in full, and the fix, once."""
     by_code = outcome.totals.findings()
     severities = _severities(outcome.totals.sink.counts)
     for code, count in sorted(summary["by_code"].items()):
-        print(f"  {code} {severities[code]:<15} {count:>8}  {CATALOGUE[code].title}", file=out)
+        check = CATALOGUE[code]
+        severity = severities[code]
+        console.line(f"{code} {severity:<15} {count:>8}  {check.title}", indent=2, hanging=30,
+                     marks={severity: severity.split("/")[0]})
         shown = [f for f in by_code if f.code == code][:examples]
         for finding in shown:
             where = "-" if finding.index is None else f"#{finding.index}"
-            print(f"      {where:>9}  {printable(key_text(finding.key), 60):<40}  "
-                  f"{printable(finding.message, 100)}", file=out)
+            console.line(f"{where:>9}  {printable(key_text(finding.key))}  "
+                         f"{printable(finding.message)}", indent=6, hanging=17)
         if count > len(shown):
-            print(f"      {'':>9}  ... {count - len(shown)} more (see --json)", file=out)
+            console.line(f"... {count - len(shown)} more (see --json)", indent=17)
+        if check.fix:
+            console.line(f"fix: {check.fix}", indent=17, hanging=22, marks={"fix:": "dim"})
+
+
+def _statistics(console: Console, report: dict) -> None:
     stats = report["stats"]
-    print("Shapes: " + _top(stats["shapes"]) + "   Encodings: " + _top(stats["encodings"]),
-          file=out)
+    console.line("Shapes: " + _top(stats["shapes"]) + "   Encodings: " +
+                 _top(stats["encodings"]))
     labels = stats["labels"]
     if labels["histogram"]:
         inferred = " (inferred)" if labels.get("num_classes_inferred") else ""
-        print(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}..{labels['max']}; "
-              f"classes: {labels.get('num_classes')}{inferred}", file=out)
+        console.line(f"Labels: {len(labels['histogram'])} distinct, {labels['min']}.."
+                     f"{labels['max']}; classes: {labels.get('num_classes')}{inferred}")
+    for line in terminal_lines(report):  # detection stores: boxes and lost objects
+        console.line(line)
     batches = report["batches"]
     if "distinct_classes_per_batch" in batches:
         coverage = batches["distinct_classes_per_batch"]
-        print(f"Batches of {batches['batch_size']}: {batches['count']}, "
-              f"{batches['batches_missing_classes']} missing a class (a shuffle: "
-              f"~{batches['expected_batches_missing_classes_if_shuffled']:g}), "
-              f"{batches['single_class_batches']} single-class; classes per batch "
-              f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} min/median/max "
-              f"(a shuffle: {coverage['expected_if_shuffled']:g})", file=out)
+        console.line(f"Batches of {batches['batch_size']}: {batches['count']}, "
+                     f"{batches['batches_missing_classes']} missing a class (a shuffle: "
+                     f"~{batches['expected_batches_missing_classes_if_shuffled']:g}), "
+                     f"{batches['single_class_batches']} single-class; classes per batch "
+                     f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} "
+                     f"min/median/max (a shuffle: {coverage['expected_if_shuffled']:g})")
 
 
 def _severities(counts: dict) -> dict[str, str]:
@@ -73,7 +99,7 @@ def _verdict_line(verdict: dict, batch_size: int) -> str:
     crash = verdict.get("first_crash")
     if crash:
         check = CATALOGUE[crash["code"]]
-        text += (f" at record #{crash['index']} ({printable(crash['key'], 60)}) in batch "
+        text += (f" at record #{crash['index']} ({printable(crash['key'])}) in batch "
                  f"{crash['batch']} (batch size {batch_size}): {crash['code']} {check.title}")
     if verdict["garbage_records"]:
         count = verdict["garbage_records"]
