@@ -5,17 +5,23 @@ table and rewrites MANIFEST and CURRENT, and it holds an exclusive LOCK. So dsca
 the user's directory. It builds a snapshot in a temporary directory: the immutable table
 files are hard-linked (copied across filesystems) and the small mutable files are copied.
 Each worker opens its own cheap copy of that snapshot, since one LevelDB allows one handle.
+
+LevelDB runs compactions on a background thread that a forked child does not have: a child
+that opens a database needing one waits for it forever when it closes. So workers that read
+LevelDB are started fresh (forkserver), never forked from a process that used LevelDB.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
 import plyvel
 
+from scanner import interrupts
 from scanner.kinds import suggestion
 from scanner.errors import InputNotFoundError, StoreError, StoreReadError, WrongKindError
 from scanner.report.keys import quoted_key
@@ -25,6 +31,7 @@ from .keyrange import SMALL_STORE_RECORDS, key_shards, size_splits, walk_splits
 
 _TABLE_SUFFIXES = (".ldb", ".sst")  # written once, never modified: safe to hard-link
 SMALL_STORE_BYTES = 16 << 20  # below this (approximate size), one shard
+COPY_CHUNK = 8 << 20  # bytes per copy call: an interrupt is seen between two
 
 
 def _check_path(path: str) -> None:
@@ -46,18 +53,73 @@ def _snapshot(source: str, parent_dir: str) -> str:
         for name in sorted(os.listdir(source)):
             origin, copy = os.path.join(source, name), os.path.join(target, name)
             if name.endswith(_TABLE_SUFFIXES):
+                size = _regular_size(origin, name)
                 try:
-                    os.link(origin, copy)
+                    os.link(origin, copy, follow_symlinks=True)
                 except OSError:  # another filesystem, or links not allowed
-                    shutil.copyfile(origin, copy)
+                    _copy_bounded(origin, copy, size)
             elif name == "CURRENT" or name.startswith("MANIFEST-") or name.endswith(".log"):
-                shutil.copyfile(origin, copy)
+                _copy_bounded(origin, copy, _regular_size(origin, name))
+    except StoreError:
+        if target:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     except OSError as exc:
         if target:
             shutil.rmtree(target, ignore_errors=True)
         raise StoreError(f"cannot make a private snapshot of {source}: "
                          f"{exc.strerror or exc}") from None
+    except BaseException:  # StoreError, an interrupt: no half-made copy is left behind
+        if target:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     return target
+
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISDIR, "a directory"))
+
+
+def _regular_size(path: str, name: str) -> int:
+    """The size the directory listing gives a file LevelDB keeps; only regular files (or
+    links to them) are part of a store: a link to /dev/zero would be copied forever."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((text for test, text in _KINDS if test(info.st_mode)), "not a regular file")
+        via = " (through a symbolic link)" if os.path.islink(path) else ""
+        raise StoreError(f"{name} is {kind}{via}, not a regular file; a LevelDB directory "
+                         "holds only regular files")
+    return info.st_size
+
+
+def _copy_bounded(origin: str, copy: str, size: int) -> None:
+    """Copy at most `size` bytes (the size when the directory was listed): a log a writer
+    keeps appending to is copied as it was, and the copy always ends."""
+    source = os.open(origin, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(source).st_mode):  # replaced since it was listed
+            raise StoreError(f"{os.path.basename(origin)} is not a regular file")
+        target = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(target, source, offset, min(COPY_CHUNK, size - offset))
+                if sent == 0:  # the file shrank
+                    break
+                offset += sent
+        finally:
+            os.close(target)
+    finally:
+        os.close(source)
+
+
+def _workspace(path: str) -> str:
+    try:
+        return tempfile.mkdtemp(prefix="dscan-leveldb-")
+    except OSError as exc:
+        raise StoreError(f"cannot make a private snapshot to read from: "
+                         f"{exc.strerror or exc}") from None
 
 
 def _open(path: str) -> plyvel.DB:
@@ -70,24 +132,27 @@ def _open(path: str) -> plyvel.DB:
 class LevelDbBackend:
     name = "leveldb"
     record_format = "datum"
+    fork_safe = False  # see the module's docstring
 
     def __init__(self, path: str, settings=None):
         _check_path(path)
         self.path = path
         # One workspace per scan holds the snapshot and every worker's copy of it, so that
         # removing it cleans up whatever happened to the workers.
+        self.workspace = None
         try:
-            self.workspace = tempfile.mkdtemp(prefix="dscan-leveldb-")
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot make a private snapshot to read from: "
-                             f"{exc.strerror or exc}") from None
-        try:
-            self.snapshot = _snapshot(path, self.workspace)
+            with interrupts.deferred():  # made and remembered, or not made at all
+                self.workspace = _workspace(path)
+            with interrupts.phase("snapshot"):
+                self.snapshot = _snapshot(path, self.workspace)
             self.db = _open(self.snapshot)
+            self._first_last = self._ends()
         except StoreError as exc:
-            shutil.rmtree(self.workspace, ignore_errors=True)
+            self.cleanup()
             raise StoreError(f"{path}: {exc}") from None
-        self._first_last = self._ends()
+        except BaseException:  # an interrupt: the snapshot goes too
+            self.cleanup()
+            raise
 
     def _ends(self) -> tuple[bytes, bytes] | None:
         first = next(self.db.iterator(include_value=False), None)
@@ -129,12 +194,14 @@ class LevelDbBackend:
         return key_shards(self.name, self.snapshot, splits, None)
 
     def close(self) -> None:
-        if not self.db.closed:
-            self.db.close()
+        db = getattr(self, "db", None)
+        if db is not None and not db.closed:
+            db.close()
 
     def cleanup(self) -> None:
         self.close()
-        shutil.rmtree(self.workspace, ignore_errors=True)
+        if self.workspace:
+            shutil.rmtree(self.workspace, ignore_errors=True)
 
     @staticmethod
     @contextmanager

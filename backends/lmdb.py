@@ -1,11 +1,19 @@
 """LMDB stores as Caffe writes them: a directory holding data.mdb, keys in read order.
 
-Opened read-only and without the lock file (works on read-only media and beside a writer:
-each read transaction is an MVCC snapshot). Values are read zero-copy from the map.
+Each read transaction is an MVCC snapshot, but a writer only keeps the pages of snapshots
+whose readers it can see in lock.mdb, LMDB's reader table. So when lock.mdb exists and can
+be written, the store is read as a registered reader, as Caffe's own reader does: that
+writes a reader slot into lock.mdb, and nothing else (data.mdb stays byte-identical). dscan
+never creates lock.mdb: without one (or with --lmdb-lock never, or on read-only media) it
+reads lock-free, and each shard notes whether a writer committed while it read (the meta
+pages' transaction id), so that the scan re-reads what a writer may have disturbed.
+Values are read zero-copy from the map.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -21,11 +29,45 @@ from .child import in_child
 from .keyrange import SMALL_STORE_RECORDS, key_shards, split_keys, walk_splits
 
 
-def _open_env(path: str) -> lmdb.Environment:
+REOPENS = 5  # a writer growing the map (MDB_MAP_RESIZED): reopen, this many times
+
+
+def _open_env(path: str, registered: bool = False) -> lmdb.Environment:
     try:
-        return lmdb.open(path, readonly=True, lock=False, subdir=True, max_dbs=0)
+        return lmdb.open(path, readonly=True, lock=registered, subdir=True, max_dbs=0)
     except lmdb.Error as exc:
         raise StoreError(f"{path}: cannot open as LMDB: {exc}") from None
+
+
+def read_mode(path: str, wanted: str = "auto") -> tuple[bool, str]:
+    """Whether to register as a reader in lock.mdb, and the report's words for the mode.
+    Registering never creates lock.mdb: only an existing, writable one is used."""
+    lock = os.path.join(path, "lock.mdb")
+    if wanted == "never":
+        return False, "lock-free (--lmdb-lock never): invisible to writers"
+    if not os.path.isfile(lock):
+        return False, "lock-free (no lock.mdb, and dscan never creates one)"
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        return False, "lock-free (read-only filesystem)"
+    if not os.access(lock, os.R_OK | os.W_OK):
+        return False, "lock-free (lock.mdb cannot be written)"
+    return True, "registered reader (a slot in lock.mdb, as Caffe reads)"
+
+
+def _begin(path: str, registered: bool, env: lmdb.Environment | None = None):
+    """An environment and a read transaction on it; a map a writer grew is reopened."""
+    for attempt in range(REOPENS):
+        env = env or _open_env(path, registered)
+        try:
+            return env, env.begin(buffers=True)
+        except lmdb.MapResizedError:
+            env.close()
+            env = None
+            time.sleep(0.01 * attempt)
+        except lmdb.Error:
+            env.close()
+            raise
+    raise StoreError(f"{path}: a writer keeps resizing the map (MDB_MAP_RESIZED)")
 
 
 def _check_path(path: str) -> None:
@@ -50,7 +92,14 @@ class LmdbBackend:
     def __init__(self, path: str, settings=None):
         _check_path(path)
         self.path = path
-        self.env = _open_env(path)
+        self.registered, self.mode = read_mode(path, getattr(settings, "lmdb_lock", "auto"))
+        try:
+            self.env = _open_env(path, self.registered)
+        except StoreError:
+            if not self.registered:
+                raise
+            self.registered, self.mode = False, "lock-free (lock.mdb cannot be opened)"
+            self.env = _open_env(path)
         try:
             self.stat = self.env.stat()
             self.info = self.env.info()
@@ -73,7 +122,7 @@ class LmdbBackend:
     def describe(self) -> dict:
         return {"backend": self.name, "path": self.path, "entries": self.stat["entries"],
                 "map_size": self.info["map_size"], "page_size": self.stat["psize"],
-                "last_txnid": self.info["last_txnid"]}
+                "last_txnid": self.info["last_txnid"], "read_mode": self.mode}
 
     def count(self) -> int:
         return self.stat["entries"]
@@ -90,17 +139,22 @@ class LmdbBackend:
             return []
         parts = 1 if wanted < SMALL_STORE_RECORDS else max(1, min(count, wanted))
         try:
-            with self.env.begin(buffers=True) as txn:
+            self.env, txn = _begin(self.path, self.registered, self.env)
+            with txn:
                 cursor = txn.cursor()
                 cursor.first()
                 first = bytes(cursor.key())
                 cursor.last()
                 last = bytes(cursor.key())
-                walked = in_child(lambda: self._walk(wanted, parts))
-                if walked is None and wanted < self.count():
-                    # the walk died within the first `wanted` records: the scan stops there
-                    walked = [], None
-                elif walked is None:  # the walk died: interpolate between the ends instead
+            # No transaction is open now: the child closes its copy of the environment, and
+            # closing one with a transaction would free this process's reader slot.
+            walked = in_child(lambda: self._walk(wanted, parts))
+            if walked is None and wanted < self.count():
+                # the walk died within the first `wanted` records: the scan stops there
+                walked = [], None
+            elif walked is None:  # the walk died: interpolate between the ends instead
+                self.env, txn = _begin(self.path, self.registered, self.env)
+                with txn:
                     snap_cursor = txn.cursor()
 
                     def snap(probe: bytes) -> bytes | None:
@@ -111,39 +165,54 @@ class LmdbBackend:
         except lmdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read LMDB: {exc}") from None
         splits, beyond = walked
-        if wanted < self.count():
-            return key_shards(self.name, self.path, splits, beyond)
-        return key_shards(self.name, self.path, splits, last + b"\0")  # not keys appended later
+        # The whole store: each shard reads to the end of the version it reads, so that a
+        # scan that read one version read all of it (see scanner.snapshots).
+        stop = beyond if wanted < self.count() else None
+        shards = key_shards(self.name, self.path, splits, stop)
+        return [dataclasses.replace(shard, registered=self.registered) for shard in shards]
 
     def _walk(self, wanted: int, parts: int) -> tuple[list[bytes], bytes | None]:
-        self.env.close()  # in the child: a handle of its own
-        self.env = _open_env(self.path)
+        self.env.close()  # in the child: a handle of its own (lock-free: it leaves with
+        self.env = _open_env(self.path)  # os._exit, and would leave a reader slot behind)
         with self.env.begin(buffers=True) as txn:
             return walk_splits(txn.cursor().iternext(values=False), wanted, parts)
 
     def cleanup(self) -> None:
-        """Nothing to remove: LMDB is read in place."""
+        """Nothing to remove (LMDB is read in place), but a worker killed mid-read (an
+        interrupt, a crash) leaves its reader slot behind, and a writer keeps the pages of
+        a slot's version until the slot is freed: free the slots of dead processes."""
+        if not self.registered:
+            return
+        try:
+            env = _open_env(self.path, True)
+        except StoreError:
+            return
+        try:
+            env.reader_check()
+        except lmdb.Error:
+            pass  # the slots stay; LMDB frees them when a writer checks
+        finally:
+            env.close()
 
     @staticmethod
     @contextmanager
     def read(shard: Shard) -> Iterator[Iterator[tuple]]:
-        env = _open_env(shard.path)
         try:
-            try:
-                txn = env.begin(buffers=True)
-            except lmdb.Error as exc:  # e.g. MDB_MAP_RESIZED by a writer, MDB_READERS_FULL
-                raise StoreReadError(f"cannot start a read transaction: {exc}", None) from None
+            env, txn = _begin(shard.path, shard.registered)
+        except lmdb.Error as exc:  # e.g. MDB_READERS_FULL
+            raise StoreReadError(f"cannot start a read transaction: {exc}", None) from None
+        try:
             with txn:
-                yield _iterate(txn, shard, env=env)
+                yield _Records(env, txn, shard)
         finally:
             env.close()
 
     @staticmethod
     def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:
         wanted, found = set(positions), {}
-        env = _open_env(shard.path)
+        env, txn = _begin(shard.path, shard.registered)
         try:
-            with env.begin(buffers=True) as txn:
+            with txn:
                 for position, key in enumerate(_iterate(txn, shard, values=False)):
                     if position in wanted:
                         found[position] = bytes(key)
@@ -154,6 +223,39 @@ class LmdbBackend:
         finally:
             env.close()
         return found
+
+    @staticmethod
+    def current_version(shard: Shard) -> int:
+        """The store's newest transaction id, read from its meta pages."""
+        env = _open_env(shard.path, False)
+        try:
+            return env.info()["last_txnid"]
+        finally:
+            env.close()
+
+
+class _Records:
+    """A shard's records in one read transaction, and which version of the store they are:
+    its transaction id, its entry count, and (lock-free) whether a writer committed while
+    the shard was read, which may have reused the pages it read."""
+
+    def __init__(self, env: lmdb.Environment, txn: lmdb.Transaction, shard: Shard):
+        self.env, self.txn, self.shard = env, txn, shard
+
+    def __iter__(self):
+        # A registered reader's pages cannot be reused: an error there is the store's own.
+        return _iterate(self.txn, self.shard, env=None if self.shard.registered else self.env)
+
+    @property
+    def snapshot(self) -> dict:
+        newest = self.env.info()["last_txnid"]
+        try:
+            entries = self.txn.stat(self.env.open_db(txn=self.txn))["entries"]
+        except lmdb.Error:  # a transaction that met a broken page can tell nothing more
+            entries = None
+        return {"txnid": self.txn.id(), "entries": entries,
+                "registered": self.shard.registered,
+                "disturbed": not self.shard.registered and newest != self.txn.id()}
 
 
 def _iterate(txn: lmdb.Transaction, shard: Shard, values: bool = True,

@@ -73,7 +73,12 @@ def main() -> None:
                         help="runs of each measurement; the median is shown (default 3)")
     parser.add_argument("--no-dask", action="store_true",
                         help="skip the Dask executor's overhead against the local pool")
+    parser.add_argument("--duplicates-only", action="store_true",
+                        help="only the duplicate step's overhead (with and without it)")
     args = parser.parse_args()
+    if args.duplicates_only:
+        _duplicates_overhead(args)
+        return
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
           f"{'anon MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
     for name in [n for n in args.only if n not in DETECTION]:
@@ -98,6 +103,7 @@ def main() -> None:
         _scaling(args)
     if "raw" in args.only:
         _cores(args)
+    _duplicates_overhead(args)
     if not args.no_dask:
         _dask_overhead(args)
 
@@ -138,6 +144,25 @@ def _detection(args) -> None:
                   f"{_data_bytes(paths[workload]) / figures['seconds'] / 1e6:>9,.0f} "
                   f"{figures['peak_kib'] / 1024:>9,.0f}")
         print(f"{'':<10} ratio {rates[name] / rates[plain]:.2f}\n")
+
+
+def _duplicates_overhead(args) -> None:
+    """The duplicate step (fingerprints in the workers, the join in the parent): the same
+    scan with and without it, in this run, runs interleaved, medians; 1M raw records at
+    full size."""
+    print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10}   duplicate step")
+    for name in [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]:
+        path = _workload(name, args.quick)
+        runs = {"with": [], "without": []}
+        for _ in range(max(1, args.repeat)):  # interleaved: a shared machine's load drifts
+            runs["with"].append(_dscan(name, path, args.jobs))
+            runs["without"].append(_dscan(name, path, args.jobs, ("--no-duplicates",)))
+        runs = {run: sorted(figures, key=lambda f: f["seconds"])[len(figures) // 2]
+                for run, figures in runs.items()}
+        with_s, without_s = runs["with"]["seconds"], runs["without"]["seconds"]
+        print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f}   "
+              f"{(with_s / without_s - 1) * 100:+.0f}% of the scan time (target <= 10%)")
+    print()
 
 
 def _cores(args) -> None:

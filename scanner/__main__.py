@@ -1,5 +1,6 @@
 import sys
 
-from .cli import main
+from .launch import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker server imports the main module
+    sys.exit(main())

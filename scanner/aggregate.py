@@ -11,6 +11,7 @@ import numpy as np
 
 from . import checks
 from .checks.registry import Problem
+from .duplicates.fingerprints import merged as merged_fingerprints
 from .labels import LabelRange, infer_range
 from .settings import ScanSettings
 
@@ -85,7 +86,9 @@ class ShardResult:
     stats: dict[tuple[str, int], ChannelStats]
     store_error: dict | None = None
     pixel_classes: dict[int, int] = field(default_factory=dict)
+    snapshot: dict | None = None  # the store's version the shard read (LMDB: txnid, entries)
     seconds: float = 0.0  # time the worker spent on the shard (the last try, if retried)
+    fingerprints: object = None  # duplicates.Fingerprints of the shard's records (or None)
 
 
 @dataclass
@@ -105,6 +108,7 @@ class ScanTotals:
     pixel_classes: Counter = field(default_factory=Counter)  # label maps: pixels per class
     batches: "BatchAnalysis | None" = None  # set after the merge, from the labels
     detection: object = None  # DetectionStats of an AnnotatedDatum store (see detection)
+    fingerprints: object = None  # duplicates.Fingerprints, in read order (None: not made)
 
     @cached_property
     def label_range(self) -> LabelRange | None:
@@ -165,6 +169,7 @@ def merge(results: list[ShardResult], settings: ScanSettings) -> ScanTotals:
                                         "index": result.store_error["index"] + offset})
         totals.records += result.records
     totals.shapes = list(shape_table)
+    totals.fingerprints = merged_fingerprints(sorted(results, key=lambda r: r.number))
     if labels:
         totals.labels = np.concatenate(labels)
         totals.shape_ids = np.concatenate(shape_ids)

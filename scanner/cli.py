@@ -9,9 +9,11 @@ import re
 import sys
 import traceback
 
-from . import __version__
+from . import __version__, interrupts
 from .checks import CATALOGUE, matching
 from .errors import DscanError, InputNotFoundError, UsageError
+from .interrupts import Interrupted
+from .output import guard_standard_streams, require_stdout, writing_stdout
 from .progress import Progress
 from .settings import ScanSettings
 from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED
@@ -127,10 +129,34 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="refuse to decode images declaring more pixels (default 1e8)")
     parser.add_argument("--limit", type=_non_negative, metavar="N",
                         help="scan only the first N records in read order")
+    parser.add_argument("--lmdb-lock", choices=("auto", "never"), default="auto",
+                        help="LMDB: auto (default) reads as a reader registered in an existing "
+                             "lock.mdb, which keeps a writer off the pages being read (it "
+                             "writes a reader slot there); never reads lock-free")
+    _duplicate_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-q", "--quiet", action="store_true", help="summary lines only")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="more examples; tracebacks on errors")
+
+
+def _duplicate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-duplicates", action="store_true",
+                        help="no fingerprints: skip the duplicate and leakage checks (DS8xx)")
+    parser.add_argument("--near-distance", type=_hash_distance, default=10, metavar="D",
+                        help="near duplicates: at most D of 64 perceptual-hash bits differ "
+                             "(0-16, default %(default)s; 0: exact copies only)")
+    if parser.prog.split()[-1] in SCAN_COMMANDS:
+        parser.add_argument("--against", action="append", default=[], metavar="PATH",
+                            help="a training store (any kind) to check this store's records "
+                                 "against for leakage (DS804; repeatable)")
+
+
+def _hash_distance(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"must lie in 0..16, got {value}")
+    return value
 
 
 def _net_options(parser: argparse.ArgumentParser) -> None:
@@ -244,22 +270,29 @@ def checks_table() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     verbose = "-v" in (argv if argv is not None else sys.argv[1:])
+    interrupts.install()  # a signal from here on ends with a report, once one can be written
     try:
+        guard_standard_streams()
         return _dispatch(build_parser().parse_args(argv))
     except DscanError as exc:
         if verbose:
             traceback.print_exc()
         print(f"dscan: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         print("dscan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FINDINGS
+    finally:
+        interrupts.uninstall()
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    require_stdout(args)
+    if args.command not in SCAN_COMMANDS:
+        interrupts.started()  # a signal during start-up ends these here
     if args.command == "checks":
         print(checks_table() if args.markdown else "\n".join(
             f"{c.code}  {c.severity:<7}  {c.title}" for c in sorted(CATALOGUE.values(),
@@ -293,7 +326,9 @@ def _settings(args: argparse.Namespace) -> ScanSettings:
                         batch_size=args.batch_size, solvers=args.solvers,
                         max_examples=args.max_examples, enabled=frozenset(enabled),
                         max_pixels=args.max_pixels, limit=args.limit, fail_on=args.fail_on,
-                        imbalance_ratio=args.imbalance_ratio, **extra)
+                        imbalance_ratio=args.imbalance_ratio, lmdb_lock=args.lmdb_lock,
+                        duplicates=not args.no_duplicates and bool(matching(["DS8"]) & enabled),
+                        near_distance=args.near_distance, **extra)
 
 
 def _detection_settings(args: argparse.Namespace) -> dict:
@@ -309,31 +344,75 @@ def _detection_settings(args: argparse.Namespace) -> dict:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from .executor import make_executor  # the scan machinery loads only for scans
-    from .report import json_report, terminal
-    from .scan import scan
+    from .duplicates.keys import sniff_kind
+    from .duplicates.leakage import against
+    from .scan import nothing_scanned, scan
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    logging.basicConfig(level=_log_level(args),
                         format="dscan[%(process)d]: %(levelname)s: %(message)s")
     settings = _settings(args)
     collect = None
     if args.html:
         from .report.evidence import collect  # reads back the records the page shows
-    if not os.path.exists(args.path):  # before connecting to a cluster
-        raise InputNotFoundError(f"{args.path}: no such file or directory")
-    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    executor = None
     try:
-        outcome = scan(args.command, args.path, settings, args.jobs,
-                       Progress(enabled=not args.no_progress), collect, executor, args.shards)
-    finally:
-        executor.close()
+        interrupts.started()  # from here on an interrupt still writes a report
+        if not os.path.exists(args.path):  # before connecting to a cluster
+            raise InputNotFoundError(f"{args.path}: no such file or directory")
+        for reference in args.against:  # a wrong path fails before the scan
+            sniff_kind(reference)
+        executor = make_executor(args.executor, args.jobs, args.scheduler)
+        try:
+            outcome = scan(args.command, args.path, settings, args.jobs,
+                           Progress(enabled=not args.no_progress), collect, executor,
+                           args.shards)
+            if outcome.interrupted is None:
+                against(outcome, args.command, args.against, lambda kind, path, quiet: scan(
+                    kind, path, quiet, args.jobs, None, None, executor, args.shards))
+        finally:
+            with interrupts.deferred():
+                executor.close()
+    except Interrupted as exc:
+        outcome = nothing_scanned(args.command, args.path, settings, executor, args.jobs, exc)
+    with interrupts.deferred("writing"):
+        status = _write_reports(args, outcome)
+    late = interrupts.received()
+    if outcome.interrupted is None and late is not None:  # interrupted while writing
+        outcome.interrupted, outcome.partial = late.as_report(), True
+        with interrupts.deferred():
+            status = _write_reports(args, outcome, files_only=True)
+        print("dscan: interrupted while writing the report; it is marked partial",
+              file=sys.stderr)
+    return status
+
+
+def _log_level(args: argparse.Namespace) -> int:
+    if args.verbose:
+        return logging.DEBUG
+    return logging.ERROR if args.quiet else logging.WARNING
+
+
+def _write_reports(args: argparse.Namespace, outcome, files_only: bool = False) -> int:
+    """The JSON and HTML reports, then the summary (`files_only`: the report files again,
+    for a run interrupted while writing them)."""
+    from .report import json_report, terminal
+
     status = outcome.exit_status
     report = json_report.build(outcome, status)
-    if args.json:
-        json_report.write(args.json, report)
-    if args.html:
-        from .report import html_report
-        html_report.write(args.html, html_report.render(outcome, report))
-    summary_out = sys.stderr if args.json == "-" else sys.stdout
-    terminal.render(outcome, report, summary_out, examples=10 if args.verbose else 3,
-                    quiet=args.quiet)
+    if files_only:
+        if args.json and args.json != "-":
+            json_report.write(args.json, report)
+        if args.html:
+            from .report import html_report
+            html_report.write(args.html, html_report.render(outcome, report))
+        return status
+    with writing_stdout():
+        if args.json:
+            json_report.write(args.json, report)
+        if args.html:
+            from .report import html_report
+            html_report.write(args.html, html_report.render(outcome, report))
+        summary_out = sys.stderr if args.json == "-" else sys.stdout
+        terminal.render(outcome, report, summary_out, examples=10 if args.verbose else 3,
+                        quiet=args.quiet)
     return status

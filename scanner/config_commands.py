@@ -9,6 +9,7 @@ import sys
 from .config.mean import read_mean
 from .errors import ConfigError, InputNotFoundError, UsageError
 from .executor import make_executor
+from .output import writing_stdout
 from .net_scan import NetRequest, scan_net
 from .report.evidence import collect
 from .report import config_report, config_terminal, html_report, json_report
@@ -99,7 +100,8 @@ def _examples(args) -> int:
 
 
 def _emit(args, report: dict, render) -> int:
-    if args.json:
-        json_report.write(args.json, report)
-    render(sys.stderr if args.json == "-" else sys.stdout)
+    with writing_stdout():
+        if args.json:
+            json_report.write(args.json, report)
+        render(sys.stderr if args.json == "-" else sys.stdout)
     return report["exit_status"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DatumDecodeError, WireFormatError
-from .wire import int32, skip_field, varint
+from .wire import int32, length, skip_field, tag, varint
 
 _FLOAT_TAG = (6 << 3) | 5  # unpacked float_data element: one tag byte + 4 bytes
 _INT_FIELDS = {1: "channels", 2: "height", 3: "width", 5: "label"}
@@ -38,8 +38,8 @@ class Datum:
 def _float_run(buf: memoryview, tag_start: int, end: int) -> tuple[np.ndarray, int]:
     """Unpacked float_data: take the whole run of consecutive elements as one strided view."""
     stride_tags = np.frombuffer(buf, np.uint8)[tag_start:end:5]
-    count = int(np.argmin(stride_tags == _FLOAT_TAG)) if stride_tags.min() != _FLOAT_TAG \
-        else len(stride_tags)
+    is_tag = stride_tags == _FLOAT_TAG  # the run ends at the first other byte in a tag's place
+    count = len(stride_tags) if is_tag.all() else int(np.argmin(is_tag))
     if tag_start + 5 * count > end:  # the last element is cut short
         count -= 1
     if count <= 0:
@@ -66,12 +66,12 @@ def _decode(value) -> Datum:
     pos, end = 0, len(buf)
     while pos < end:
         tag_start = pos
-        tag = buf[pos]
-        if tag < 0x80:  # every Datum tag is one byte: skip the call for the common case
+        field_tag = buf[pos]
+        if field_tag < 0x80:  # every Datum tag is one byte: skip the call for the common case
             pos += 1
         else:
-            tag, pos = varint(buf, pos, end)
-        field, wire = tag >> 3, tag & 7
+            field_tag, pos = tag(buf, pos, end)
+        field, wire = field_tag >> 3, field_tag & 7
         if field == 0:
             raise DatumDecodeError("field number 0")
         if wire == 0 and field in (1, 2, 3, 5, 7):
@@ -85,16 +85,16 @@ def _decode(value) -> Datum:
             else:
                 setattr(datum, _INT_FIELDS[field], int32(raw))
         elif wire == 2 and field in (4, 6):
-            length, pos = varint(buf, pos, end)
-            if pos + length > end:
+            size, pos = length(buf, pos, end)
+            if pos + size > end:
                 raise DatumDecodeError(f"field {field} runs past the end of the value")
             if field == 4:
-                datum.data = buf[pos:pos + length]
-            elif length % 4:
+                datum.data = buf[pos:pos + size]
+            elif size % 4:
                 raise DatumDecodeError("packed float_data length is not a multiple of 4")
             else:
-                floats.append(np.frombuffer(buf[pos:pos + length], "<f4"))
-            pos += length
+                floats.append(np.frombuffer(buf[pos:pos + size], "<f4"))
+            pos += size
         elif wire == 5 and field == 6:
             if pos == tag_start + 1:
                 run, pos = _float_run(buf, tag_start, end)

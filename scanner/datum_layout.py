@@ -16,7 +16,7 @@ import numpy as np
 
 from .datum import Datum
 from .errors import WireFormatError
-from .wire import varint
+from .wire import length, tag, varint
 
 _FLOAT_TAG = (6 << 3) | 5
 _TAGGED_FLOAT = np.dtype([("tag", "u1"), ("value", "<f4")], align=False)
@@ -60,14 +60,14 @@ def _fields(raw: bytes) -> list[tuple[int, int, int, int]]:
     buf, pos, found = memoryview(raw), 0, []
     while pos < len(raw):
         start = pos
-        tag, pos = varint(buf, pos, len(raw))
-        number, wire = tag >> 3, tag & 7
+        field_tag, pos = tag(buf, pos, len(raw))
+        number, wire = field_tag >> 3, field_tag & 7
         if number in (1, 2, 3, 5, 7) and wire == 0:
             _, end = varint(buf, pos, len(raw))
         elif number in (4, 6) and wire == 2:
-            length, pos = varint(buf, pos, len(raw))
-            end = pos + length
-        elif number == 6 and wire == 5 and tag == _FLOAT_TAG:
+            size, pos = length(buf, pos, len(raw))
+            end = pos + size
+        elif number == 6 and wire == 5 and field_tag == _FLOAT_TAG:
             end = pos + 4
             while end + 5 <= len(raw) and raw[end] == _FLOAT_TAG:
                 end += 5

@@ -47,6 +47,10 @@ class StoreChangedError(StoreReadError):
     """A read failed while a writer was changing the store: re-read, it is not corruption."""
 
 
+class WorkersKeptDyingError(DscanError):
+    """A shard killed worker after worker, never at the same record twice."""
+
+
 class PrototxtError(DscanError, ValueError):
     """A prototxt file that cannot be read or parsed; the message names file:line:column."""
 

@@ -20,26 +20,32 @@ from typing import Callable, Protocol
 
 import multiprocessing_logging
 
+import backends
+
+from . import interrupts
 from .aggregate import ShardResult
-from .errors import DscanError, UsageError
+from .capture import LibraryOutput
+from .errors import DscanError, UsageError, WorkersKeptDyingError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
 
 log = logging.getLogger("dscan")
 SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
-MAX_CRASHES_PER_SHARD = 32
+MAX_CRASHES_PER_SHARD = 32  # crashes in a row that do not repeat at the same record
 STOP_GRACE_S = 10.0  # after a stop request, how long workers get to return by themselves
 _NOT_STARTED = -1
 _shared = {}  # in each worker: the progress counter, per-shard states, the stop flag
 
 
-class _Stopped(Exception):
-    """Raised inside a worker when the parent asked the scan to stop."""
+class _Stopped(BaseException):
+    """Raised inside a worker when the parent asked the scan to stop; not an Exception, so
+    that the record boundary (scanner/boundary.py) lets it through."""
 
 
 def _init_worker(counter, states, stop_flag) -> None:
-    _shared.update(counter=counter, states=states, stop_flag=stop_flag)
+    _shared.update(counter=counter, states=states, stop_flag=stop_flag,
+                   library_output=LibraryOutput())  # quiet means quiet: see capture
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: die when told
 
@@ -62,16 +68,25 @@ def _run(shard: Shard, settings: ScanSettings) -> ShardResult | None:
         return scan_shard(shard, settings, _tick, track)
     except _Stopped:
         return None  # a worker that returns is safe; one killed mid-reply can hang the pool
+    finally:
+        _shared["library_output"].drain(shard.number)
 
 
 @contextmanager
 def stop_on_signals(stop: threading.Event):
-    """SIGINT and SIGTERM ask the scan to stop; the loop notices within 0.1 s."""
+    """SIGINT and SIGTERM ask the scan to stop; the loop notices within 0.1 s. The signal
+    is noted as interrupting the scanning phase (see interrupts)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    if interrupts.received() is not None:  # a signal came before the loop could start
+        stop.set()
+
+    def request_stop(signum, _frame):
+        interrupts.note(signum, "scanning")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in interrupts.SIGNALS}
     try:
         yield
     finally:
@@ -165,10 +180,12 @@ class LocalExecutor:
 
     def isolate(self, shard: Shard, settings: ScanSettings) -> ShardResult | None:
         """Re-run a shard alone until it completes. A crash that repeats at the same place is
-        the data's: that record is skipped (or the read stops there). One that does not
-        repeat was passing (a writer changing the store, memory pressure) and costs nothing."""
-        previous = None
-        for _ in range(MAX_CRASHES_PER_SHARD):
+        the data's: the record to blame is found (see `_culprit`) and skipped, or the read
+        stops there. One that does not repeat was passing (a writer changing the store,
+        memory pressure) and costs nothing; crashes that never repeat are no record's fault
+        (WorkersKeptDyingError: the scan then asks whether the store moved)."""
+        previous, unrepeated = None, 0
+        while True:
             round_ = self._round([shard], settings, None, 1)
             if shard.number in round_.results:
                 return round_.results[shard.number]
@@ -176,23 +193,52 @@ class LocalExecutor:
                 return None
             state = round_.states[shard.number]
             if state == _NOT_STARTED or state != previous:
+                unrepeated += 1
+                if unrepeated > MAX_CRASHES_PER_SHARD:  # not the data's: a writer, memory
+                    raise WorkersKeptDyingError(
+                        f"shard {shard.number} of {shard.path} killed {unrepeated} worker "
+                        "processes, never twice at the same record")
                 previous = state
                 continue
-            previous = None
+            previous, unrepeated = None, 0
             position = state // 2  # odd: inspecting record state // 2; even: fetching it
             if state % 2:
-                log.warning("shard %d: record %d killed a worker; skipping it",
-                            shard.number, position)
-                shard = dataclasses.replace(shard, crashed_at=shard.crashed_at + (position,))
+                culprit = self._culprit(shard, settings, position)
+                if culprit is None:
+                    return None
+                log.warning("shard %d: record %d killed a worker%s; skipping it", shard.number,
+                            culprit, "" if culprit == position else
+                            f" (which died later, at record {position})")
+                shard = dataclasses.replace(shard, crashed_at=shard.crashed_at + (culprit,))
             else:
                 log.warning("shard %d: reading record %d killed a worker", shard.number, position)
                 shard = dataclasses.replace(shard, reader_died_at=position)
-        raise DscanError(f"shard {shard.number} of {shard.path} killed {MAX_CRASHES_PER_SHARD} "
-                         "worker processes; giving up")
+
+    def _culprit(self, shard: Shard, settings: ScanSettings, died_at: int) -> int | None:
+        """The record to blame for workers that die inspecting record `died_at`: that record
+        itself, or, when a decoder corrupted memory and the worker died later, the last
+        record from which inspecting up to `died_at` still kills a fresh worker (a bisection
+        of the records before it, in probe runs). None if the scan was asked to stop."""
+        def kills(first: int) -> bool | None:
+            probe = dataclasses.replace(shard, probe=(first, died_at))
+            round_ = self._round([probe], settings, None, 1)
+            return None if self.stop.is_set() else shard.number not in round_.results
+
+        alone = kills(died_at)
+        if alone is None or alone:
+            return None if alone is None else died_at
+        low, high = 0, died_at - 1  # inspecting from `low` kills a worker (the full run did)
+        while low < high:
+            middle = (low + high + 1) // 2
+            verdict = kills(middle)
+            if verdict is None:
+                return None
+            low, high = (middle, high) if verdict else (low, middle - 1)
+        return low
 
     def _round(self, shards: list[Shard], settings: ScanSettings,
                progress: Callable[[int], None] | None, jobs: int) -> _Round:
-        context = multiprocessing.get_context("fork")
+        context = _context(shards)
         counter, stop_flag = context.Value("q", 0), context.RawValue("b", 0)
         states = context.RawArray("q", [_NOT_STARTED] * (max(s.number for s in shards) + 1))
         # Frozen objects are left alone by the collector of the forked workers, which would
@@ -233,6 +279,17 @@ class LocalExecutor:
             else:
                 if result is not None:  # None: the worker stopped on request
                     round_.results[result.number] = result
+
+
+def _context(shards: list[Shard]):
+    """Fork is cheapest (workers share the parent's pages); a backend whose library keeps
+    threads that a fork does not copy (LevelDB) gets workers started by a fresh server."""
+    if all(getattr(backends.get(shard.backend), "fork_safe", True) for shard in shards):
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scanner.pipeline"] + sorted(
+        {backends.REGISTRY[shard.backend][0] for shard in shards}))
+    return context
 
 
 def _retire(wrapper: logging.Handler) -> None:

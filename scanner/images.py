@@ -1,19 +1,25 @@
 """Verify encoded image bytes the way Caffe will meet them, strictly and without bombs.
 
-JPEG goes through libjpeg-turbo (simplejpeg) in strict mode, where every libjpeg warning is
-an error, decoded at reduced DCT scale (all entropy data is still read). Other formats go
-through Pillow with truncated images refused. A strict failure is then retried leniently,
-as Caffe's OpenCV decodes: if that works, Caffe trains on the damaged pixels; if not, it dies.
+Caffe decodes with OpenCV's `imdecode`, so OpenCV decides whether an image decodes at all.
+Before it, JPEG goes through libjpeg-turbo (simplejpeg) in strict mode, where every libjpeg
+warning is an error, decoded at reduced DCT scale (all entropy data is still read). A JPEG
+that passes is clean and OpenCV never sees it; one the strict pass rejects is damaged if
+OpenCV still decodes it (Caffe trains on the damaged pixels), undecodable if not (Caffe
+dies). Kinds of JPEG the strict pass cannot judge (see jpeg_markers) and the other formats
+are judged by OpenCV alone. Sizes come from the headers first, so a bomb is never decoded.
 """
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import simplejpeg
 from PIL import Image
+
+from . import opencv_decode as opencv
+from .jpeg_markers import read_header
 
 Image.MAX_IMAGE_PIXELS = None  # dscan applies its own limit from the header, before decoding
 
@@ -27,12 +33,12 @@ _MAGIC = (
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
 )
-# Formats OpenCV 4 (Caffe's decoder) cannot read although Pillow can.
+# Formats the OpenCV releases Caffe is built with (2.4 to 4.10) cannot read.
 _OPENCV_UNSUPPORTED = {"gif"}
 # Channels OpenCV's native decode (IMREAD_UNCHANGED) yields for each Pillow mode.
 _MODE_CHANNELS = {"1": 1, "L": 1, "I": 1, "I;16": 1, "F": 1, "P": 3, "LA": 4, "RGB": 3,
                   "RGBA": 4, "CMYK": 3, "YCbCr": 3, "PA": 4}
-_OBJECT_REPR = re.compile(r" ?<[^<>]* at 0x[0-9a-f]+>")  # Pillow names its BytesIO in messages
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 4, 6: 4}  # IHDR colour type -> OpenCV's channels
 _SCALED_MIN_SIDE = 32  # decode at the smallest DCT scale that keeps >= 32 px per side
 
 
@@ -46,6 +52,10 @@ class ImageCheck:
     width: int = 0
     problem: str | None = None  # "no_image", "undecodable", "damaged", "too_large"
     message: str = ""
+    # The decode that decided: libjpeg-turbo's reduced-scale JPEG (RGB or GRAY) or
+    # OpenCV's full image (BGR, or its own channels); None when nothing was decoded.
+    pixels: np.ndarray | None = None
+    pixel_order: str = ""
 
 
 def sniff_format(data) -> str | None:
@@ -55,101 +65,109 @@ def sniff_format(data) -> str | None:
             return name
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    return None
-
-
-def _start_of_frame(data) -> tuple[int, int, int] | None:
-    """Walk the JPEG markers up to the first scan: (SOF marker, height, width) or None."""
-    pos, end = 2, len(data)
-    while pos + 4 <= end and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and pos + 9 <= end:
-            return marker, data[pos + 5] << 8 | data[pos + 6], data[pos + 7] << 8 | data[pos + 8]
-        if marker == 0xDA:
-            return None
-        pos += 2 + (data[pos + 2] << 8 | data[pos + 3])
+    if head[:1] == b"P" and head[1:2] in (b"1", b"2", b"3", b"4", b"5", b"6") and \
+            head[2:3] in (b" ", b"\t", b"\n", b"\r"):
+        return "pnm"
     return None
 
 
 def is_progressive_jpeg(data) -> bool:
-    frame = _start_of_frame(data)
-    return frame is not None and frame[0] in (0xC2, 0xC6, 0xCA, 0xCE)
+    return read_header(data).sof in (0xC2, 0xC6, 0xCA, 0xCE)
 
 
-def check_image(data, max_pixels: int) -> ImageCheck:
-    """Verify one encoded image; never allocates for more than `max_pixels` pixels."""
+def check_image(data, max_pixels: int, channels: int | None = None) -> ImageCheck:
+    """Verify one encoded image as the data layer decodes it (`channels`: 1 or 3 when the
+    layer forces grey or colour, None for the image's own); never allocates for more than
+    `max_pixels` pixels."""
     fmt = sniff_format(data)
     if fmt is None:
         return ImageCheck(None, problem="no_image", message="bytes carry no known image signature")
     if fmt == "jpeg":
-        return _check_jpeg(data, max_pixels)
-    return _check_pillow(data, fmt, max_pixels)
+        return _check_jpeg(data, max_pixels, channels)
+    return _check_other(data, fmt, max_pixels, channels)
 
 
-def _too_large(result: ImageCheck, max_pixels: int) -> ImageCheck | None:
-    if result.height * result.width > max_pixels:
+def _refused_by_size(result: ImageCheck, max_pixels: int) -> ImageCheck | None:
+    """The header's size alone decides: over --max-pixels (not decoded), or over OpenCV's
+    own limits (it refuses the image, so Caffe cannot decode it)."""
+    pixels = result.height * result.width
+    if pixels > max_pixels:
         result.problem = "too_large"
         result.message = (f"header declares {result.width}x{result.height} pixels "
                           f"(limit {max_pixels}); not decoded")
-        return result
-    return None
-
-
-def _check_jpeg(data, max_pixels: int) -> ImageCheck:
-    try:
-        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data, strict=False)
-    except ValueError as exc:
-        frame = _start_of_frame(data)  # libjpeg refuses sides over 65500: still a bomb
-        result = ImageCheck("jpeg", 3, *(frame[1:] if frame else (0, 0)))
-        if _too_large(result, max_pixels):
-            return result
-        return ImageCheck("jpeg", problem="undecodable", message=f"JPEG header: {exc}")
-    result = ImageCheck("jpeg", 1 if colorspace == "Gray" else 3, height, width)
-    if _too_large(result, max_pixels):
-        return result
-    target = "GRAY" if colorspace == "Gray" else "RGB"
-    try:
-        simplejpeg.decode_jpeg(data, colorspace=target, strict=True, min_height=_SCALED_MIN_SIDE,
-                               min_width=_SCALED_MIN_SIDE)
-        return result
-    except ValueError as exc:
-        result.message = str(exc)
-    try:
-        simplejpeg.decode_jpeg(data, colorspace=target, strict=False,
-                               min_height=_SCALED_MIN_SIDE, min_width=_SCALED_MIN_SIDE)
-    except ValueError as exc:
-        result.problem, result.message = "undecodable", f"{result.message}; lenient: {exc}"
-        return result
-    # OpenCV gives up on a progressive JPEG cut short; libjpeg-turbo's lenient mode does not.
-    truncated = "premature end" in result.message.lower()
-    result.problem = "undecodable" if truncated and is_progressive_jpeg(data) else "damaged"
+    elif max(result.height, result.width) > opencv.MAX_SIDE or pixels > opencv.MAX_PIXELS:
+        result.problem = "undecodable"
+        result.message = (f"{result.width}x{result.height} pixels: OpenCV refuses images with "
+                          f"a side over {opencv.MAX_SIDE} or over {opencv.MAX_PIXELS} pixels")
+    else:
+        return None
     return result
 
 
-def _check_pillow(data, fmt: str, max_pixels: int) -> ImageCheck:
+def _check_jpeg(data, max_pixels: int, channels: int | None) -> ImageCheck:
+    header = read_header(data)
+    result = ImageCheck("jpeg", 1 if header.components == 1 else 3, header.height, header.width)
+    if header.sof is not None and _refused_by_size(result, max_pixels):
+        return result
+    if not header.turbo_can_judge():
+        judged = _judged_by_opencv(result, data, channels)
+        if judged.problem and header.sof is None:
+            judged.message += "; the bytes end before a frame header (SOF)"
+        return judged
+    strict_input = header.cleaned(data) if header.junk else data
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            result = ImageCheck(fmt, _MODE_CHANNELS.get(image.mode, 3), image.height, image.width)
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-        return ImageCheck(fmt, problem="undecodable",
-                          message=f"{fmt.upper()} header: {_OBJECT_REPR.sub('', str(exc))}")
-    if _too_large(result, max_pixels):
+        result.pixels = simplejpeg.decode_jpeg(
+            strict_input, colorspace="GRAY" if header.components == 1 else "RGB", strict=True,
+            min_height=_SCALED_MIN_SIDE, min_width=_SCALED_MIN_SIDE)
+        result.pixel_order = "GRAY" if header.components == 1 else "RGB"
+        return result
+    except ValueError as exc:
+        strict_message = str(exc)
+    # libjpeg-turbo found damage; OpenCV says whether Caffe still gets pixels out of it
+    judged = _judged_by_opencv(result, data, channels)
+    if judged.problem is None:
+        judged.problem, judged.message = "damaged", strict_message
+    return judged
+
+
+def _check_other(data, fmt: str, max_pixels: int, channels: int | None) -> ImageCheck:
+    result = _header_size(data, fmt)
+    if result.height and _refused_by_size(result, max_pixels):
         return result
     if fmt in _OPENCV_UNSUPPORTED:
         result.problem = "undecodable"
-        result.message = f"{fmt.upper()} is not a format OpenCV (Caffe's decoder) reads"
+        result.message = (f"{fmt.upper()} is not a format the OpenCV Caffe is built with "
+                          "reads (OpenCV reads GIF only from 4.11 on)")
         return result
+    return _judged_by_opencv(result, data, channels)
+
+
+def _header_size(data, fmt: str) -> ImageCheck:
+    """The size a header declares, before anything is decoded (0 x 0 when unreadable)."""
+    if fmt == "png":  # IHDR is the first chunk, at a fixed place
+        if bytes(data[12:16]) == b"IHDR" and len(data) >= 24:
+            width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+            return ImageCheck(fmt, _PNG_CHANNELS.get(data[25] if len(data) > 25 else 2, 3),
+                              height, width)
+        return ImageCheck(fmt)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image.load()
-    except Exception as exc:  # Pillow raises many types for broken streams
-        result.problem = "undecodable"
-        result.message = f"{type(exc).__name__}: {_OBJECT_REPR.sub('', str(exc))}"
-    return result
+            image = Image.open(io.BytesIO(data))
+            return ImageCheck(fmt, _MODE_CHANNELS.get(image.mode, 3), image.height, image.width)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return ImageCheck(fmt)  # OpenCV's own reader decides
 
+
+def _judged_by_opencv(result: ImageCheck, data, channels: int | None) -> ImageCheck:
+    """OpenCV's verdict, and the size and channels of the image it made."""
+    decoded = opencv.imdecode(data, channels)
+    if decoded.image is None:
+        result.problem = "undecodable"
+        result.message = "OpenCV's imdecode makes no image of it" + \
+            (f" ({decoded.message})" if decoded.message else "")
+        return result
+    result.height, result.width = decoded.image.shape[:2]
+    result.channels = decoded.channels
+    result.pixels, result.pixel_order = decoded.image, "BGR"
+    return result

@@ -8,12 +8,14 @@ from collections import Counter
 import numpy as np
 
 from .aggregate import FindingSink, ShardResult
+from .boundary import guarded, raised
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
 from .checks.registry import Problem
 from .checks.value_checks import VALUE_CHECKS, summarize
 from .datum import Datum, DatumDecodeError, decode_datum
 from .datum_layout import Layout, parse_batch
+from .duplicates.fingerprints import FingerprintSink
 from .settings import ScanSettings
 from .stats import ChannelStats
 from .types import MISSING_LABEL
@@ -45,6 +47,7 @@ class ShardInspector:
         self.shapes: dict[tuple, int] = {}
         self.encodings: Counter = Counter()
         self.stats: dict[tuple[str, int], ChannelStats] = {}
+        self.prints = FingerprintSink(settings.duplicates)
 
     def shape_id(self, shape: tuple | None) -> int:
         return -1 if shape is None else self.shapes.setdefault(shape, len(self.shapes))
@@ -57,17 +60,51 @@ class ShardInspector:
         self.labels.append(MISSING_LABEL)
         self.shape_ids.append(-1)
 
-    def check_values(self, values: np.ndarray, indices, keys, stats_group) -> None:
-        """Run the value checks on samples (n, C, L); add finite rows to the statistics."""
+    def checkpoint(self) -> tuple:
+        """The per-record state, to be put back when inspecting a record raises."""
+        return self.records, len(self.labels), len(self.shape_ids), dict(self.encodings)
+
+    def restore(self, checkpoint: tuple) -> None:
+        """Undo what the records inspected since the checkpoint added to the counts."""
+        self.records, labels, shape_ids, encodings = checkpoint
+        del self.labels[labels:]
+        del self.shape_ids[shape_ids:]
+        self.encodings = Counter(encodings)
+
+    def abandon(self, checkpoint: tuple, key, exc: Exception) -> None:
+        """A record whose inspection raised: undo what it had added and count it as not
+        inspected (DS009); findings it had already earned stay."""
+        self.restore(checkpoint)
+        ShardInspector.skip(self, key, raised(exc, key), "raised")
+
+    def check_values(self, values: np.ndarray, indices, keys, stats_group,
+                     shape: tuple | None = None) -> None:
+        """Run the value checks on samples (n, C, L) of shape C, H, W (None: not known) and
+        fingerprint them, each group inside the record boundary: if checking the group
+        raises, each sample is checked alone, and one that raises again gets finding DS009."""
+        def one_by_one(_: Exception) -> None:
+            for row in range(len(values)):
+                guarded(self._check_values_of, lambda exc: self.sink.add(
+                    indices[row], keys[row], raised(exc, keys[row], "its values not checked")),
+                    values[row:row + 1], indices[row:row + 1], keys[row:row + 1], stats_group,
+                    shape)
+        guarded(self._check_values_of, one_by_one, values, indices, keys, stats_group, shape)
+
+    def _check_values_of(self, values: np.ndarray, indices, keys, stats_group,
+                         shape: tuple | None) -> None:
+        """Add finite rows to the statistics; findings and fingerprints are added only once
+        all checks ran, so that a group checked again sample by sample is not counted
+        twice."""
         summary = summarize(values)
-        for value_check in VALUE_CHECKS:
-            for row, problem in value_check(values, summary).items():
-                self.sink.add(indices[row], keys[row], problem)
-        if stats_group is None:
-            return
-        usable = summary.finite_rows if values.dtype.kind == "f" else None
-        self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(values, summary,
-                                                                               usable)
+        found = [(row, problem) for value_check in VALUE_CHECKS
+                 for row, problem in value_check(values, summary).items()]
+        if stats_group is not None:
+            usable = summary.finite_rows if values.dtype.kind == "f" else None
+            self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(
+                values, summary, usable)
+        for row, problem in found:
+            self.sink.add(indices[row], keys[row], problem)
+        self.prints.add_values(indices, values, shape)
 
     def finish(self) -> None:
         """Check whatever is still queued; runs while the store's buffers are valid."""
@@ -78,7 +115,7 @@ class ShardInspector:
         return ShardResult(
             number=number, records=self.records, counts=self.sink.counts,
             examples=self.sink.examples, marked=marked, marks=marks,
-            crashes=self.sink.crashes,
+            crashes=self.sink.crashes, fingerprints=self.prints.result(self.records),
             labels=np.frombuffer(self.labels, np.int64).copy(),
             shape_ids=np.frombuffer(self.shape_ids, np.int32).copy(),
             shapes=list(self.shapes), encodings=self.encodings, stats=self.stats,
@@ -143,8 +180,10 @@ class DatumInspector(ShardInspector):
             return
         keys, values = self.batch_keys, self.batch_values
         self.batch_keys, self.batch_values, self.batch_bytes = [], [], 0
-        parsed = self._parse(values)
-        if parsed is None:  # a record that does not fit its layout: the full decoder decides
+        # a record that does not fit its layout, or a parse that raised: the full decoder
+        # decides, one record at a time, each inside the record boundary
+        parsed = guarded(self._parse, lambda exc: None, values)
+        if parsed is None:
             for key, value in zip(keys, values):
                 self._inspect_deferred(key, value)
             if self.track:
@@ -155,10 +194,10 @@ class DatumInspector(ShardInspector):
         self.records += len(keys)
         self.labels.frombytes(labels.tobytes())
         self.shape_ids.frombytes(shape_ids.astype(np.int32).tobytes())
-        for (dtype, _), (positions, payloads) in groups.items():
+        for (dtype, shape), (positions, payloads) in groups.items():
             self.encodings["raw" if dtype == "uint8" else "float"] += len(positions)
             self.check_values(payloads, [base + p for p in positions],
-                              [keys[p] for p in positions], (dtype, payloads.shape[1]))
+                              [keys[p] for p in positions], (dtype, payloads.shape[1]), shape)
 
     def _parse(self, values: list):
         """Per layout: parse its records; None if any of them is not what its layout says."""
@@ -187,8 +226,9 @@ class DatumInspector(ShardInspector):
         layouts, self.layouts = self.layouts, {}  # no new layout from a suspect batch
         if self.track:
             self.track(2 * self.records + 1)
+        checkpoint = self.checkpoint()
         try:
-            self.inspect(key, value)
+            guarded(self.inspect, lambda exc: self.abandon(checkpoint, key, exc), key, value)
         finally:
             self.layouts = layouts
 
@@ -223,6 +263,7 @@ class DatumInspector(ShardInspector):
             self.encodings["image-flagged-raw"] += 1
             return None
         if self._report(index, key, non_positive_shape(datum)):
+            self.encodings["raw" if datum.data_len else "float"] += 1
             return None
         mismatch = self._report(index, key, length_mismatch(datum))
         if datum.data_len:
@@ -238,17 +279,24 @@ class DatumInspector(ShardInspector):
 
     def _image(self, index: int, key, data, in_datum: bool = True) -> tuple | None:
         """Check an encoded image; its shape as the data layer decodes it."""
-        image, problem = encoded_image(data, self.settings.max_pixels, in_datum)
-        self.encodings[image.format or "not-an-image"] += 1
-        self._report(index, key, problem)
+        image = self._check_image(index, key, data, in_datum)
         if not image.height:
             return None
         height, width = self.settings.resize_to or (image.height, image.width)
         return self.settings.force_channels or image.channels, height, width
 
+    def _check_image(self, index: int, key, data, in_datum: bool):
+        """Verify the image bytes as the data layer decodes them; report what is wrong."""
+        image, problem = encoded_image(data, self.settings.max_pixels, in_datum,
+                                       self.settings.force_channels)
+        self.prints.add_image(index, data, image.pixels, image.pixel_order)
+        self.encodings[image.format or "not-an-image"] += 1
+        self._report(index, key, problem)
+        return image
+
     def _queue(self, dtype: str, shape: tuple, index: int, key, payload,
                shaped: bool = True) -> None:
-        group_key = (dtype, shape[0], shape[1] * shape[2], shaped)
+        group_key = (dtype, shape[0], shape[1] * shape[2], shaped, shape)
         group = self.groups.setdefault(group_key, _ValueGroup())
         group.indices.append(index)
         group.keys.append(key)
@@ -258,7 +306,7 @@ class DatumInspector(ShardInspector):
             self._check_values(group_key, self.groups.pop(group_key))
 
     def _check_values(self, group_key: tuple, group: _ValueGroup) -> None:
-        dtype, channels, length, shaped = group_key
+        dtype, channels, length, shaped, shape = group_key
         if dtype == "uint8":
             flat = np.frombuffer(b"".join(group.payloads), np.uint8)
         else:
@@ -267,7 +315,7 @@ class DatumInspector(ShardInspector):
         values = flat.reshape(len(group.indices), channels, length)
         # a float count that does not match the shape is no basis for statistics
         self.check_values(values, group.indices, group.keys,
-                          (dtype, channels) if shaped else None)
+                          (dtype, channels) if shaped else None, shape if shaped else None)
 
     def finish(self) -> None:
         self.flush()

@@ -52,7 +52,8 @@ class RowInspector(ShardInspector):
         channels, height, width = sample_shape(data.shape[1:])
         if height * width:  # samples of shape (0,) hold no value to check (DS408)
             values = data.reshape(rows, channels, height * width)
-            self.check_values(values, indices, keys, (data.dtype.name, channels))
+            self.check_values(values, indices, keys, (data.dtype.name, channels),
+                              (channels, height, width))
         self.shape_ids.extend([self.shape_id((channels, height, width))] * rows)
         self.encodings[f"hdf5-{data.dtype.name}"] += rows
         label_top = self.settings.label_top

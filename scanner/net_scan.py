@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime, timezone
 
+from . import interrupts
 from .checks import net_checks
 from .checks.shape_checks import random_skip
 from .config.findings import ConfigFinding, place
@@ -17,6 +18,7 @@ from .config.prototxt import Message, read
 from .config.sources import DataLayer, Resolved, locate
 from .config.transform import transform_problems
 from .detection.netlayer import layer_settings
+from .duplicates.leakage import net_leakage
 from .errors import ConfigError
 from .executor import Executor
 from .netshape import NetShapes
@@ -25,6 +27,9 @@ from .progress import Progress
 from .scan import ScanOutcome, scan
 from .settings import ScanSettings
 from .types import CRASH
+
+
+INTERRUPTED = "the run was interrupted before this layer was scanned"
 
 
 @dataclass
@@ -87,7 +92,13 @@ class NetOutcome:
 
     @property
     def partial(self) -> bool:
-        return any(s.outcome is not None and s.outcome.partial for s in self.sections)
+        return any(s.outcome is not None and s.outcome.partial for s in self.sections) or \
+            any(s.skipped == INTERRUPTED for s in self.sections)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(s.outcome is not None and s.outcome.interrupted for s in self.sections) \
+            or any(s.skipped == INTERRUPTED for s in self.sections)
 
 
 def scan_net(request: NetRequest) -> NetOutcome:
@@ -123,6 +134,7 @@ def scan_net(request: NetRequest) -> NetOutcome:
                     f"{layer.type} is a data layer type of a Caffe fork; dscan does not "
                     "read it"))).phases, state.phase)
     sections = [_scan_layer(data, net, request, findings) for data in data_layers.values()]
+    net_leakage(sections)  # DS804: TEST sources against TRAIN sources
     sections = sorted(sections + list(others.values()), key=lambda s: s.layer.index)
     shapes = shape_findings(built, sections, findings, deploy)
     infogain_findings(built, shapes, request.path, findings)
@@ -180,6 +192,9 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     section.classes_from = classes.layer if classes and classes.num_classes else None
     settings = data.settings(request.settings, classes, request.num_classes,
                              request.ignore_label)
+    if interrupts.received() is not None:  # an earlier layer's scan was interrupted
+        section.skipped = INTERRUPTED
+        return section
     if layer.type == "AnnotatedData":  # SSD: boxes, label map, MultiBoxLoss settings
         settings = layer_settings(data, net, request, settings, findings)
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 from typing import Callable
 
 import backends
 
 from .aggregate import ShardResult
+from .boundary import guarded
 from .checks.registry import Problem
 from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
+from .hooks import KILL_HOOK, Hooks, raise_for_test  # noqa: F401  (KILL_HOOK: its old home)
 from .report.keys import quoted_key
 from .inspect import DatumInspector
 from .inspect_images import ImageFileInspector
@@ -23,9 +23,6 @@ from .types import Shard
 TICK_RECORDS = 1024  # records between progress updates
 CHANGED_STORE_RETRIES = 5  # reads of a shard whose store a writer keeps changing
 log = logging.getLogger("dscan")
-# Test hook: a worker kills itself (SIGKILL) on the record with this key, as the OOM
-# killer or a segfaulting decoder would. Unset in normal use.
-KILL_HOOK = "DSCAN_TEST_KILL_ON_KEY"
 
 
 def scan_shard(shard: Shard, settings: ScanSettings,
@@ -51,6 +48,7 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
     result = inspector.result(shard.number, store_error)
+    result.snapshot = getattr(inspector, "snapshot", None)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
@@ -71,6 +69,7 @@ def _read_shard(backend, shard: Shard, settings: ScanSettings, track, progress, 
         except _StoreFailed as failed:
             inspector, store_error = failed.inspector, failed.store_error
         inspector.finish()
+        inspector.snapshot = getattr(records, "snapshot", None)  # which version was read
     return inspector, store_error
 
 
@@ -106,23 +105,35 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
                  retry: bool):
     inspector.track = track
     crashed_at = set(shard.crashed_at)
-    kill_on_key = os.environ.get(KILL_HOOK, "").encode() or None
+    hooks = Hooks()
     limit = shard.reader_died_at  # fetching this record killed a worker: stop before it
+    first, last = shard.probe or (0, None)
+    if last is not None:
+        limit = last + 1 if limit is None else min(limit, last + 1)
     last_key, seen = None, 0
     try:
-        for key, value in (records if limit != 0 else ()):
+        records = iter(records if limit != 0 else ())
+        while seen < first and next(records, None) is not None:  # a probe: fetched only
+            seen += 1
+            if track:
+                track(2 * seen)
+        for key, value in records:
             if seen in crashed_at:
                 if track:
                     track(2 * seen + 1)
                 inspector.skip(key, Problem(
                     "DS005", "a worker process died inspecting this record; skipped"))
-            elif kill_on_key is not None or not inspector.take(key, value):
+            elif hooks.active or not inspector.take(key, value):
                 # inspected now; a record the inspector deferred cannot crash it
                 if track:
                     track(2 * seen + 1)
-                if kill_on_key is not None and bytes(key) == kill_on_key:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                inspector.inspect(key, value)
+                work = inspector.inspect
+                if hooks.active and hooks.before_inspecting(seen, key):
+                    work = raise_for_test
+                inspector.flush()  # the records deferred before it are not its own
+                # the record boundary: whatever inspecting it raises is its finding (DS009)
+                checkpoint = inspector.checkpoint()
+                guarded(work, lambda exc: inspector.abandon(checkpoint, key, exc), key, value)
             seen += 1
             if track:
                 track(2 * seen)  # fetching the next record
@@ -143,17 +154,24 @@ def _walk_datums(inspector: DatumInspector, shard: Shard, records, track, progre
 def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, retry: bool):
     crashed_at = set(shard.crashed_at)
     limit = shard.reader_died_at
+    first, last = shard.probe or (0, None)
     try:
         for position, arrays in (slabs if limit != 0 else ()):
             rows = len(next(iter(arrays.values())))
+            if last is not None and position > last:
+                break
             if track:
                 track(2 * position + 1)
-            if position in crashed_at:  # the whole slab killed a worker: name every row
+            if position < first:  # a probe: fetched only
+                pass
+            elif position in crashed_at:  # the whole slab killed a worker: name every row
                 for row in range(rows):
                     inspector.skip(inspector.key(position + row), Problem(
                         "DS005", "a worker process died inspecting these rows; skipped"))
-            else:
-                inspector.inspect_slab(position, arrays)
+            else:  # the slab boundary: a slab that raises is inspected again row by row
+                checkpoint = inspector.checkpoint()
+                guarded(inspector.inspect_slab, lambda exc: _rows_one_by_one(
+                    inspector, checkpoint, position, arrays, rows), position, arrays)
             if track:
                 track(2 * (position + rows))
             progress.update(inspector.records)
@@ -164,6 +182,18 @@ def _walk_rows(inspector: RowInspector, shard: Shard, slabs, track, progress, re
                                        "message": str(exc)}) from None
     last = inspector.key(inspector.records - 1) if inspector.records else None
     return inspector, last
+
+
+def _rows_one_by_one(inspector: RowInspector, checkpoint: tuple, position: int, arrays: dict,
+                     rows: int) -> None:
+    """Inspect a slab that raised one row at a time; a row that raises again is DS009."""
+    inspector.restore(checkpoint)
+    for row in range(rows):
+        started = inspector.checkpoint()
+        key = inspector.key(position + row)
+        guarded(inspector.inspect_slab,
+                lambda exc: inspector.abandon(started, key, exc),
+                position + row, {top: array[row:row + 1] for top, array in arrays.items()})
 
 
 def _reader_died(index: int, last_key) -> dict:

@@ -1,25 +1,35 @@
-"""One scan from path to outcome: open, shard, run, merge, dataset checks, verdict."""
+"""One scan from path to outcome: open, shard, run, merge, dataset checks, verdict.
+
+Every phase may be interrupted (SIGINT, SIGTERM: see interrupts); the outcome then keeps
+what was finished and says what was not."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import backends
 
+from . import interrupts
 from .aggregate import ScanTotals, merge
 from .batches import analyse
 from .checks.dataset_checks import DATASET_CHECKS
 from .checks.label_checks import LABEL_CHECKS
 from .checks.registry import Problem
 from .checks.registry import get as get_check
+from .coverage import coverage, partial_verdict
 from .detection import attach as attach_detection
 from .detection import resolve as resolve_record
+from .duplicates.findings import report_within as report_duplicates
+from .duplicates.keys import live_keys
 from .executor import Executor, LocalExecutor
+from .interrupts import Interrupted
 from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
 from .settings import ScanSettings
+from .errors import WorkersKeptDyingError
+from .snapshots import mark_changed, moved, report_changed, settle
 from .status import exit_status
 from .types import MISSING_LABEL, Finding
 from .verdict import verdict
@@ -37,61 +47,156 @@ class ScanOutcome:
     jobs: int
     executor: dict  # the report's `executor` section: name, jobs (and where it ran)
     evidence: dict | None = None  # index -> what a report shows of the record (--html)
+    interrupted: dict | None = None  # {phase, signal} when a signal stopped the scan
+    coverage: dict = field(default_factory=dict)  # what was read, what was not (see coverage)
 
     @property
     def exit_status(self) -> int:
-        return exit_status(self.totals.sink.by_severity(), self.settings.fail_on, self.partial)
+        return exit_status(self.totals.sink.by_severity(), self.settings.fail_on,
+                           self.interrupted is not None)
+
+
+@dataclass
+class _Run:
+    """What a scan has done so far; an interrupt at any point leaves a consistent part."""
+
+    backend: str
+    path: str
+    settings: ScanSettings
+    executor: Executor
+    source: dict = field(default_factory=dict)
+    shards: list | None = None  # None: planning did not finish
+    results: list = field(default_factory=list)
+    finished: bool = False  # every planned shard finished
+    totals: ScanTotals | None = None
+    verdict: dict | None = None
+    evidence: dict | None = None
+    store_changed: dict | None = None  # set when no single version of the store was read
+    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(
+        timespec="seconds"))
+    clock: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self):
+        self.source = {"backend": self.backend, "path": self.path, "entries": None}
+
+    def outcome(self, interrupted: Interrupted | None) -> ScanOutcome:
+        if self.totals is None:  # interrupted before the merge
+            self.totals = merge(self.results, self.settings)
+        covered = coverage(self.shards, self.results)
+        if self.store_changed:
+            covered.update(complete=False, store_changed=self.store_changed)
+        complete = covered["complete"] and interrupted is None
+        if self.verdict is None or not complete:
+            self.verdict = partial_verdict(self.totals, covered) if not complete else \
+                verdict(self.totals, True)
+        if not complete:
+            self.totals.batches = None  # read-order results need every record, in order
+        self.verdict.setdefault("complete", True)
+        return ScanOutcome(self.source, self.settings, self.totals, self.verdict,
+                           not complete, self.started_at,
+                           round(time.perf_counter() - self.clock, 3), self.executor.jobs,
+                           {**self.executor.describe(), "shards": _shard_balance(self.results)},
+                           self.evidence,
+                           interrupted.as_report() if interrupted else None, covered)
+
+
+def nothing_scanned(backend_name: str, path: str, settings: ScanSettings,
+                    executor: Executor | None, jobs: int,
+                    interrupted: Interrupted) -> ScanOutcome:
+    """The outcome of a run interrupted before its scan began."""
+    return _Run(backend_name, path, settings, executor or LocalExecutor(jobs)).outcome(
+        interrupted)
 
 
 def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
          progress: Progress | None = None, collect=None, executor: Executor | None = None,
          shard_count: int | None = None) -> ScanOutcome:
     """Scan a store with an executor (default: a local pool of `jobs` processes), in about
-    `shard_count` shards (default: what the executor asks for).
+    `shard_count` shards (default: what the executor asks for). An interrupt ends it early
+    with a partial outcome; it does not raise.
 
     `collect(backend_class, shards, totals)`, if given, runs while the store can still be
     read (before a snapshot is removed) and returns the outcome's `evidence`."""
-    executor = executor or LocalExecutor(jobs)
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    clock = time.perf_counter()
+    interrupts.begin_run()
+    run = _Run(backend_name, path, settings, executor or LocalExecutor(jobs))
     backend_class = backends.get(backend_name)
-    store = backend_class(path, settings)
-    try:  # cleanup() removes what opening made (a LevelDB snapshot), also on error and Ctrl-C
-        try:
-            source = store.describe()
-            shards = store.shards(shard_count or executor.shard_count(), settings.limit)
-            total = store.count()
-            planning = store.findings()
-        finally:
-            store.close()  # workers open their own handles
-        settings = resolve_record(backend_class, shards, settings)  # AnnotatedDatum or Datum
-        results, complete = _run(executor, shards, settings, progress,
-                                 None if total is None else min(total, settings.limit or total))
-        kept = _contiguous(results)
-        totals = merge(kept, settings)
-        attach_detection(totals, kept)
-        if complete and totals.records == 0 and settings.limit != 0 and not planning:
-            planning = [_empty(source)]  # nothing else explains why there is nothing
-        _report_planning(totals, planning)
-        if source.get("entries") is None and complete:
-            source["entries"] = totals.records  # a store that cannot count without reading
-        if complete:
-            classes = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
-                                   MISSING_LABEL, totals.label_range)
-            totals.batches = analyse(classes, settings.batch_size, settings.solvers,
-                                     MISSING_LABEL)
-            for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
-                dataset_check(totals)
-        _report_store_errors(totals, source, settings, complete)
-        outcome_verdict = verdict(totals, complete)
-        _name_keys(backend_class, {s.number: s for s in shards}, totals, outcome_verdict)
-        evidence = collect(backend_class, {s.number: s for s in shards}, totals) \
-            if collect else None
+    store = None
+    try:
+        with interrupts.phase("planning"):
+            store = backend_class(path, settings)
+            try:
+                run.source = store.describe()
+                shards = store.shards(shard_count or run.executor.shard_count(),
+                                      settings.limit)
+                total = store.count()
+                planning = store.findings()
+            finally:
+                with interrupts.deferred():
+                    store.close()  # workers open their own handles
+            run.shards = shards
+            # AnnotatedDatum or Datum, from a sample of records
+            settings = run.settings = resolve_record(backend_class, shards, settings)
+        with interrupts.phase("scanning"):
+            try:
+                run.results, run.finished = _run(
+                    run.executor, shards, settings, progress,
+                    None if total is None else min(total, settings.limit or total))
+            except WorkersKeptDyingError:  # on pages a lock-free read shares with a writer?
+                if not moved(backend_class, run):
+                    raise
+                mark_changed(run)
+            if run.finished:
+                settle(run, backend_class)
+        with interrupts.deferred():  # the merge renumbers the results: all or nothing
+            run.totals = merge(run.results, settings)
+            attach_detection(run.totals, run.results)
+            _report_planning(run.totals, planning)
+            _report_store_errors(run.totals, run.source, settings, run.finished)
+            if run.store_changed:
+                report_changed(run.totals, run.store_changed, path)
+        if run.finished and not run.store_changed:
+            with interrupts.phase("checks"):
+                _finish(run, backend_class, planning, collect)
+    except Interrupted as exc:
+        return run.outcome(exc)
     finally:
-        store.cleanup()
-    return ScanOutcome(source, settings, totals, outcome_verdict, not complete, started_at,
-                       round(time.perf_counter() - clock, 3), executor.jobs,
-                       {**executor.describe(), "shards": _shard_balance(results)}, evidence)
+        if store is not None:
+            with interrupts.deferred():
+                store.cleanup()
+    return run.outcome(interrupts.received())
+
+
+def _finish(run: _Run, backend_class, planning: list, collect) -> None:
+    """After a complete read: store-level findings, dataset checks, verdict, keys."""
+    totals, settings, source = run.totals, run.settings, run.source
+    if totals.records == 0 and settings.limit != 0 and not planning:
+        _report_planning(totals, [_empty(source)])  # nothing else explains the nothing
+    if source.get("entries") is None and not totals.store_errors:
+        source["entries"] = totals.records  # a store that cannot count without reading
+    classes = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
+                           MISSING_LABEL, totals.label_range)
+    totals.batches = analyse(classes, settings.batch_size, settings.solvers, MISSING_LABEL)
+    for dataset_check in DATASET_CHECKS + LABEL_CHECKS:
+        dataset_check(totals)
+    shards = {s.number: s for s in run.shards}
+    moved = _moved_on(backend_class, run)  # positions would name another version's keys
+    report_duplicates(totals, (lambda indices: {}) if moved else
+                      live_keys(backend_class, shards, totals))
+    run.verdict = verdict(totals, True)
+    if not moved:
+        _name_keys(backend_class, shards, totals, run.verdict)
+    run.evidence = collect(backend_class, shards, totals) if collect else None
+
+
+def _moved_on(backend_class, run: _Run) -> bool:
+    """Has a writer committed since the version the scan read? Then the positions of the
+    records read no longer name the same keys, and a lock-free reader would walk pages the
+    writer may be reusing: dataset findings keep their indices only."""
+    read = run.source.get("snapshot", {}).get("txnid") if isinstance(
+        run.source.get("snapshot"), dict) else None
+    if read is None or not run.shards:
+        return False
+    return backend_class.current_version(run.shards[0]) != read
 
 
 def _shard_balance(results) -> list[dict]:
@@ -107,16 +212,6 @@ def _run(executor, shards, settings, progress, total):
         return executor.run(shards, settings, progress.update)
     finally:
         progress.close()
-
-
-def _contiguous(results: list) -> list:
-    """Keep the shards that finished without a gap before them, so indices stay exact."""
-    by_number = {result.number: result for result in results}
-    kept, number = [], 0
-    while number in by_number:
-        kept.append(by_number[number])
-        number += 1
-    return kept
 
 
 def _empty(source: dict) -> backends.PlanningFinding:
@@ -140,17 +235,30 @@ def _report_planning(totals: ScanTotals, planning: list) -> None:
 
 def _report_store_errors(totals: ScanTotals, source: dict, settings: ScanSettings,
                          complete: bool) -> None:
+    """DS001 where reading failed. The records not reached are counted from what the store
+    claims to hold; a store that claims nothing (LevelDB) leaves them unknown."""
     if not totals.store_errors:
         return
-    expected = source.get("entries", 0) if settings.limit is None else settings.limit
-    unreached = max(expected - totals.records, 0) if complete else None
+    claimed = source.get("entries")
+    if claimed is not None and settings.limit is not None:
+        claimed = min(claimed, settings.limit)
+    unreached = max(claimed - totals.records, 0) if complete and claimed is not None \
+        else None
     for error in totals.store_errors:
         check = get_check("DS001")
         totals.sink.keep(Finding(
             "DS001", check.severity, error["index"], None,
-            error["message"] + ("" if unreached is None else
-                                f"; {unreached} records could not be reached"),
+            error["message"] + _unreached_text(unreached, complete),
             {"last_good_key": error["last_key"], "records_not_reached": unreached}))
+
+
+def _unreached_text(unreached: int | None, complete: bool) -> str:
+    if unreached is not None:
+        return f"; {unreached} records could not be reached"
+    if not complete:
+        return "; the scan did not finish, so the records not reached are not counted"
+    return "; the records after it could not be reached (how many is unknown: the store " \
+        "keeps no count)"
 
 
 def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict: dict) -> None:

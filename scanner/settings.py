@@ -25,6 +25,7 @@ class ScanSettings:
     force_channels: int | None = None
     resize_to: tuple[int, int] | None = None
     root_folder: str = ""  # ImageData: prefix of every listed path
+    lmdb_lock: str = "auto"  # auto: register as a reader when lock.mdb exists; never
     # Detection (SSD's AnnotatedDatum): the record type (None: found by sampling), the label
     # map's (label, name) items, MultiBoxLoss's use_difficult_gt, and whether the first
     # record in read order has a type (the data layer decides from it).
@@ -38,6 +39,8 @@ class ScanSettings:
     # The AnnotatedData layer's resize_param: True/False as the net says, None when no net
     # is known (then the images are taken to be resized, as every SSD net does).
     resizes: bool | None = None
+    duplicates: bool = True  # fingerprint every record for the DS8xx checks
+    near_distance: int = 10  # DS802-DS804: most differing bits of two near-duplicate hashes
 
     def reports(self, code: str) -> bool:
         return code in self.enabled
@@ -51,7 +54,9 @@ class ScanSettings:
                 "background": self.background, "imbalance_ratio": self.imbalance_ratio,
                 "force_channels": self.force_channels,
                 "resize_to": list(self.resize_to) if self.resize_to else None,
-                "root_folder": self.root_folder, "record": self.record,
+                "root_folder": self.root_folder, "lmdb_lock": self.lmdb_lock,
+                "record": self.record,
                 "label_map": None if self.label_map is None else
                 {str(label): name for label, name in self.label_map},
-                "use_difficult_gt": self.use_difficult_gt}
+                "use_difficult_gt": self.use_difficult_gt, "duplicates": self.duplicates,
+                "near_distance": self.near_distance}

@@ -29,10 +29,14 @@ class Shard:
     stop: Any = None  # exclusive bound; None means "to the end"
     datasets: tuple[str, ...] = ()  # HDF5: the datasets (top blobs) to read
     prefix: str = ""  # image lists: the root_folder put before every listed path
+    registered: bool = False  # LMDB: read as a reader registered in lock.mdb
     # Set after a worker died on this shard (see executor): positions whose inspection
     # killed the worker, and where reading the store itself killed it.
     crashed_at: tuple[int, ...] = ()
     reader_died_at: int | None = None
+    # A probe run, to find which record corrupts a worker that dies later: only the records
+    # at positions first..last are inspected, the read stops after last; no result is kept.
+    probe: tuple[int, int] | None = None
 
 
 @dataclass

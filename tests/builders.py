@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 
 import lmdb
 import numpy as np
@@ -109,14 +110,28 @@ def garble_pages(path, seed: int, pages: int = 4) -> None:
         handle.write(garbage.tobytes())
 
 
-def tree_state(path) -> dict[str, tuple[str, int]]:
-    """Every file below path with its content hash and mtime: proof nothing was changed."""
+# lock.mdb (LMDB's reader table) on x86-64 Linux: magic and format (bytes 0-7), the reader
+# mutex (8-47), the last transaction id (48-55), the reader count (56-59), the writer mutex
+# (64-103), then one 64-byte slot per reader from byte 128.
+LOCK_KEPT = ((0, 8), (48, 56))  # what a reader must not change: identity, transaction id
+
+
+def tree_state(path, reader_table: bool = False) -> dict[str, tuple]:
+    """Every file below path with its content hash and mtime: proof nothing was changed.
+    With reader_table, lock.mdb is compared by its size, magic, format and transaction id
+    only: a registered reader writes its slot, the reader count and the mutexes there (and
+    so its mtime), exactly as Caffe's reader does; every other file must keep every byte."""
     state = {}
     for folder, _, files in os.walk(path):
         for name in files:
             full = os.path.join(folder, name)
             with open(full, "rb") as handle:
-                digest = hashlib.sha256(handle.read()).hexdigest()
+                content = handle.read()
+            if reader_table and name == "lock.mdb":
+                kept = b"".join(content[start:end] for start, end in LOCK_KEPT)
+                state[os.path.relpath(full, path)] = ("reader table", len(content), kept)
+                continue
+            digest = hashlib.sha256(content).hexdigest()
             state[os.path.relpath(full, path)] = (digest, os.stat(full).st_mtime_ns)
     return state
 
@@ -199,6 +214,33 @@ def caffe_test_layout_h5(folder) -> dict[str, str]:
 
 def float_rows(count: int, shape=(3, 4, 4), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((count, *shape), dtype=np.float32)
+
+
+def _append_for(path: str, seconds: float, started) -> None:
+    env = lmdb.open(path, map_size=1 << 30)
+    number, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with env.begin(write=True) as txn:
+            txn.put(b"zz_%08d" % number, raw_datum(seed=number, shape=(1, 4, 4)))
+            number += 1
+        started.set()
+        time.sleep(0.003)
+    env.close()
+
+
+def start_writer(path, seconds: float = 20.0):
+    """A writer process committing to an LMDB every few milliseconds for `seconds` (long
+    enough to outlast a scan on a loaded machine; it writes only to its own test store);
+    returns once its first commit is in."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    started = context.Event()
+    writer = context.Process(target=_append_for, args=(str(path), seconds, started),
+                             daemon=True)
+    writer.start()
+    assert started.wait(60), "the writer did not start"
+    return writer
 
 
 BOXES = [(1, [(0.1, 0.2, 0.5, 0.6)]), (2, [(0.55, 0.1, 0.9, 0.45), (0.05, 0.6, 0.3, 0.95)])]

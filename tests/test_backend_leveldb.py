@@ -1,9 +1,16 @@
 """LevelDB backend: the shared contract, plus the traps of a store that rewrites itself."""
+import json
 import multiprocessing
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 
 import plyvel
 import pytest
+
+from scanner.checks import CATALOGUE
 
 from . import builders as b
 from .backend_contract import BackendContract
@@ -95,3 +102,86 @@ def test_no_room_for_a_snapshot_exits_2(tmp_path, monkeypatch, capsys):
     assert main(["leveldb", path, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "cannot make a private snapshot" in err and err.count("\n") == 1
+
+
+def _caffe_style_log(path, megabytes: int) -> str:
+    """A log-only LevelDB as Caffe's convert_imageset leaves it: one put per record under a
+    256 MB write buffer, closed before anything reopened (and compacted) it."""
+    import numpy as np
+
+    width = 30000  # incompressible raw datums of 3x100x100
+    count = megabytes * 1_000_000 // width
+    noise = np.random.default_rng(0).integers(0, 256, width * count, dtype=np.uint8).tobytes()
+    db = plyvel.DB(str(path), create_if_missing=True, write_buffer_size=256 << 20)
+    for index in range(count):
+        db.put(b"%08d_img_%d.jpg" % (index, index),
+               b.raw_datum(label=index % 10, shape=(3, 100, 100),
+                           data=noise[index * width:(index + 1) * width]))
+    db.close()
+    return str(path)
+
+
+def _cli_report(path, tmp_path, timeout=120):
+    target = tmp_path / f"report-{os.path.basename(path)}.json"
+    done = subprocess.run([sys.executable, "-m", "scanner", "leveldb", path, "-j", "2",
+                           "--no-progress", "--json", str(target)], capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return json.loads(target.read_text())
+
+
+SIZES = [30] + ([155] if os.environ.get("DSCAN_LONG_TESTS") == "1" else [])
+
+
+@pytest.mark.parametrize("megabytes", SIZES)
+def test_a_log_only_store_bigger_than_the_buffer_scans_to_the_end(tmp_path, megabytes):
+    """Opening it replays the log into many tables, so a compaction is due: a worker forked
+    from a process that opened LevelDB waited forever for it. (DSCAN_LONG_TESTS=1 adds the
+    155 MB store of the report that found it.)"""
+    path = _caffe_style_log(tmp_path / "db", megabytes)
+    assert [n for n in os.listdir(path) if n.endswith(".log")] and \
+        not [n for n in os.listdir(path) if n.endswith(".ldb")]
+    compacted = shutil.copytree(path, tmp_path / "compacted")
+    db = plyvel.DB(str(compacted))
+    db.compact_range()
+    db.close()
+    as_left = _cli_report(path, tmp_path, timeout=60 + megabytes)  # a hang fails here
+    after = scan_report(str(compacted), jobs=2, backend="leveldb",
+                        enabled=frozenset(CATALOGUE))
+    assert as_left["summary"]["records"] == megabytes * 1_000_000 // 30000
+    for part in ("summary", "findings", "stats", "verdict"):
+        assert as_left[part] == after[part], part
+
+
+@pytest.mark.parametrize("make", [
+    lambda log: os.symlink("/dev/zero", log),
+    lambda log: os.mkfifo(log),
+], ids=["symlink-to-dev-zero", "fifo"])
+def test_a_log_that_is_not_a_regular_file_is_refused(tmp_path, monkeypatch, capsys, make):
+    from scanner.cli import main
+
+    path = b.make_leveldb(tmp_path / "db", [b.raw_datum(seed=i) for i in range(10)])
+    make(os.path.join(path, "000099.log"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert main(["leveldb", path, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "000099.log is " in err and "not a regular file" in err
+    assert os.listdir(scratch) == []  # no snapshot left behind
+
+
+def test_a_corrupted_table_block_does_not_claim_zero_records_unreached(tmp_path):
+    values = [b.raw_datum(seed=i, shape=(1, 16, 16)) for i in range(8000)]
+    path = b.make_leveldb(tmp_path / "db", values)
+    [table] = [os.path.join(path, n) for n in os.listdir(path) if n.endswith(".ldb")]
+    with open(table, "r+b") as handle:  # garbage over a block in the middle
+        handle.seek(os.path.getsize(table) // 2)
+        handle.write(bytes(range(256)) * 64)
+    report = scan_report(path, backend="leveldb")
+    [error] = [f for f in report["findings"] if f["code"] == "DS001"]
+    assert report["summary"]["records"] < 8000
+    assert report["source"]["entries"] is None  # LevelDB claims no count; none is made up
+    assert error["detail"]["records_not_reached"] is None
+    assert "0 records could not be reached" not in error["message"]
+    assert "unknown" in error["message"]

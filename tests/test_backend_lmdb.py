@@ -1,6 +1,9 @@
 """LMDB backend: the shared contract, plus LMDB's own traps."""
+import multiprocessing
 import os
+import signal
 
+import lmdb
 import pytest
 
 import backends
@@ -13,6 +16,7 @@ from .scanning import scan_report
 
 class TestLmdbContract(BackendContract):
     backend_name = "lmdb"
+    reader_table = True
 
     def make_store(self, tmp_path, count):
         # Irregular keys (varying length, non-UTF-8 bytes) exercise the key-range splits.
@@ -54,3 +58,37 @@ def test_unusable_paths_raise_one_clear_error(tmp_path, make, error):
     with pytest.raises(error) as raised:
         backends.get("lmdb")(make(tmp_path))
     assert str(tmp_path) in str(raised.value)
+
+
+def _read_and_die(path):
+    env = lmdb.open(path, readonly=True, lock=True)
+    env.begin()  # a registered reader, killed mid-read: its slot stays in lock.mdb
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _keep_open(path, ready, release, seen):
+    env = lmdb.open(path)  # a writer keeps the environment (and the reader table) alive
+    ready.set()
+    release.wait(60)
+    seen.value = env.readers().count("\n") - 1  # lines after the header: live slots
+    env.close()
+
+
+def test_slots_of_killed_workers_are_freed_for_the_writer(tmp_path):
+    path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i) for i in range(10)])
+    context = multiprocessing.get_context("spawn")
+    ready, release, seen = context.Event(), context.Event(), context.Value("i", -1)
+    writer = context.Process(target=_keep_open, args=(path, ready, release, seen))
+    writer.start()
+    try:
+        assert ready.wait(60)
+        reader = context.Process(target=_read_and_die, args=(path,))
+        reader.start()
+        reader.join(60)
+        store = backends.get("lmdb")(path)
+        store.close()
+        store.cleanup()  # what a scan does at its end, also after an interrupt
+    finally:
+        release.set()
+        writer.join(60)
+    assert seen.value == 0  # the writer may reuse those pages again

@@ -3,12 +3,14 @@ does not. A meta test fails when a code has no case or no doc."""
 import numpy as np
 import pytest
 
+from scanner.hooks import RAISE_HOOK
 from scanner.checks import CATALOGUE
-from scanner.pipeline import KILL_HOOK
+from scanner.hooks import KILL_HOOK
 
 from . import builders as b
 from .config_cases import CONFIG_CASES
 from .detection_cases import DETECTION_CASES
+from .duplicate_cases import DUPLICATE_CASES
 from .scanning import any_report
 
 
@@ -24,9 +26,24 @@ def _corrupt_pages(tmp_path, corrupt: bool):
     return path, {}, {}
 
 
+def _changing(tmp_path, writing: bool):
+    """Read lock-free beside a writer that commits every few milliseconds: no shard can be
+    read without a commit landing during its read."""
+    path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i, shape=(1, 4, 4))
+                                         for i in range(3000)])
+    if writing:
+        b.start_writer(path)
+    return path, {"lmdb_lock": "never"}, {}
+
+
 def _killer(tmp_path, kill: bool):
     path = b.make_lmdb(tmp_path / "db", RAW)
     return path, {}, {KILL_HOOK: "00000002_img_2.jpg"} if kill else {}
+
+
+def _raiser(tmp_path, raises: bool):
+    path = b.make_lmdb(tmp_path / "db", _jpegs(4))
+    return path, {}, {RAISE_HOOK: "00000002_img_2.jpg"} if raises else {}
 
 
 def _store(values, **settings):
@@ -70,6 +87,8 @@ CASES = {
     "DS002": (_store(RAW + [b"\x07" + bytes(63)]), _store(RAW)),
     "DS005": (lambda t: _killer(t, True), lambda t: _killer(t, False)),
     "DS006": (_store([]), _store(RAW)),
+    "DS009": (lambda t: _raiser(t, True), lambda t: _raiser(t, False)),
+    "DS010": (lambda t: _changing(t, True), lambda t: _changing(t, False)),
     "DS003": (_store(_jpegs(2) + [b.encoded_datum(b"")]), _store(_jpegs(3))),
     "DS101": (_store([b.float_datum([0.5, float("nan"), 1.0], (1, 1, 3))]),
               _store([b.float_datum([0.5, 0.25, 1.0], (1, 1, 3))])),
@@ -118,6 +137,7 @@ CASES = {
               _store(RAW + [b.raw_datum(label=9)], num_classes=10)),
     **CONFIG_CASES,
     **DETECTION_CASES,
+    **DUPLICATE_CASES,
 }
 
 
@@ -128,7 +148,8 @@ def test_check_fires(code, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     report = any_report(path, **settings)
     assert code in report["summary"]["by_code"], report["summary"]
-    assert any(f["code"] == code for f in report["findings"])
+    sections = [s["report"]["findings"] for s in report.get("sections", []) if s.get("report")]
+    assert any(f["code"] == code for f in report["findings"] + sum(sections, []))
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

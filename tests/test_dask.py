@@ -7,7 +7,7 @@ import pytest
 from scanner.checks import CATALOGUE
 from scanner.errors import DscanError
 from scanner.executor import LocalExecutor
-from scanner.pipeline import KILL_HOOK
+from scanner.hooks import KILL_HOOK
 from scanner.report import json_report
 from scanner.scan import scan
 from scanner.settings import ScanSettings
@@ -43,6 +43,9 @@ def cluster():
 
 
 def _settings(**options) -> ScanSettings:
+    # The checkout's fixtures are scanned in place: lock-free, so not even a reader slot
+    # is written into their lock.mdb.
+    options.setdefault("lmdb_lock", "never")
     return ScanSettings(enabled=frozenset(CATALOGUE), batch_size=16, **options)
 
 
@@ -71,6 +74,23 @@ def test_reports_equal_the_local_pool_field_by_field(cluster, backend, path, opt
     local = _report(backend, path, LocalExecutor(2), **options)
     assert remote == local
     assert remote["summary"]["records"] > 0
+
+
+def test_duplicate_groups_equal_the_local_pool(cluster, tmp_path):
+    """Fingerprints come back with the shard results; the join in the parent sees the same."""
+    from .planted import planted_jpegs
+
+    values, _ = planted_jpegs("quality70", originals=30)
+    twice = [b.encoded_datum(b.jpeg(width=64, height=64, seed=99))] * 2  # exact copies
+    path = b.make_lmdb(tmp_path / "db", values + twice)  # near copies in `values`
+    executor = DaskExecutor(cluster)
+    try:
+        remote = _report("lmdb", path, executor)
+    finally:
+        executor.close()
+    local = _report("lmdb", path, LocalExecutor(2))
+    assert remote == local
+    assert {"DS801", "DS802"} <= set(remote["summary"]["by_code"])
 
 
 def test_a_record_that_kills_workers_is_isolated_as_locally(cluster, tmp_path):

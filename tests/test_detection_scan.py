@@ -107,11 +107,11 @@ def test_two_workers_report_what_one_does(tmp_path):
 def test_the_command_line_with_a_label_map(tmp_path, capsys):
     path = _store(tmp_path, {6: b.annotated([(7, [BOX])])})
     labels = b.label_map(tmp_path / "labelmap.prototxt")
-    before = b.tree_state(path)
+    before = b.tree_state(path, reader_table=True)  # every byte but lock.mdb's reader slots
     assert main(["lmdb", path, "--label-map", labels, "--no-progress", "-j", "1"]) == 1
     out = capsys.readouterr().out
     assert "DS360" in out and "label map" in out and "Boxes: 15 in 8 images" in out
-    assert b.tree_state(path) == before  # read, never written
+    assert b.tree_state(path, reader_table=True) == before  # read, never written
     assert main(["lmdb", path, "--label-map", str(tmp_path / "gone.prototxt")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 

@@ -1,12 +1,13 @@
 """Parallel scans: real worker processes give the same report as one process."""
 import numpy as np
 
-from scanner.pipeline import KILL_HOOK
+from scanner import executor
+from scanner.hooks import KILL_HOOK, KILL_LATER_HOOK
 
 from . import builders as b
 from .scanning import scan_report
 
-TIMING = ("started_at", "duration_s", "executor")
+TIMING = ("started_at", "duration_s", "executor", "coverage")  # how it ran, not what it found
 
 
 def _faulty_store(tmp_path, count=9000):
@@ -70,3 +71,28 @@ def test_a_store_that_aborts_its_reader_is_a_finding_not_a_crash(tmp_path):
     assert len(store_errors) == 1 and "crashed the reader" in store_errors[0]["message"]
     assert store_errors[0]["detail"]["records_not_reached"] == 3000 - report["summary"]["records"]
     assert report["verdict"]["first_crash"]["code"] == "DS001"
+
+
+def test_a_record_that_kills_the_worker_later_is_found_by_bisection(tmp_path, monkeypatch):
+    """Memory corruption: the worker dies three records after the one that corrupted it. The
+    record to blame is isolated (DS005), not the one the worker died on."""
+    path = _faulty_store(tmp_path, count=3000)
+    clean = scan_report(path, jobs=2)
+    monkeypatch.setenv(KILL_LATER_HOOK, "00001234_img_1234.jpg")
+    report = scan_report(path, jobs=2)
+    assert report["summary"]["records"] == 3000
+    killed = [(f["index"], f["key"]) for f in report["findings"] if f["code"] == "DS005"]
+    assert killed == [(1234, "00001234_img_1234.jpg")]
+    others = {code: n for code, n in report["summary"]["by_code"].items() if code != "DS005"}
+    assert others == clean["summary"]["by_code"]
+
+
+def test_the_retry_budget_counts_only_crashes_that_do_not_repeat(tmp_path, monkeypatch):
+    """A record that kills every worker costs more crashes than the budget: still isolated."""
+    values = [b.raw_datum(shape=(1, 2, 2), seed=i) for i in range(40)]
+    path = b.make_lmdb(tmp_path / "db", values)
+    monkeypatch.setattr(executor, "MAX_CRASHES_PER_SHARD", 2)
+    monkeypatch.setenv(KILL_HOOK, "00000007_img_7.jpg")
+    report = scan_report(path, jobs=1)
+    assert report["summary"]["records"] == 40
+    assert [f["index"] for f in report["findings"] if f["code"] == "DS005"] == [7]

@@ -192,7 +192,7 @@ def test_layers_without_a_dataset_file_are_listed_as_not_scanned(tmp_path):
 
 def test_the_data_is_left_untouched(in_tests):
     before = b.tree_state(os.path.join(TESTS, "fixtures", "gray_lmdb"))
-    net_report(os.path.join(NETS, "lenet_train_test.prototxt"), jobs=2)
+    net_report(os.path.join(NETS, "lenet_train_test.prototxt"), jobs=2)  # lock-free
     assert b.tree_state(os.path.join(TESTS, "fixtures", "gray_lmdb")) == before
 
 
@@ -200,7 +200,8 @@ def test_cli_net_with_root_json_and_exit_code(tmp_path):
     out = tmp_path / "report.json"
     run = subprocess.run([sys.executable, "-m", "scanner", "net",
                           os.path.join(NETS, "cifar_mismatch.prototxt"), "--root", TESTS,
-                          "--json", str(out), "--no-progress", "-j", "2"],
+                          "--json", str(out), "--no-progress", "-j", "2",
+                          "--lmdb-lock", "never"],  # the checkout's fixtures, in place
                          capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 1, run.stderr
     assert "Caffe: CRASHES" in run.stdout and "DS511" in run.stdout

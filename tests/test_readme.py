@@ -23,4 +23,4 @@ def test_the_sample_image_list_gives_what_the_readme_says(capsys, monkeypatch):
     import json
     report = json.loads(capsys.readouterr().out)
     assert {(f["code"], f["index"]) for f in report["findings"]} == \
-        {("DS202", 3), ("DS007", 9), ("DS008", 11)}
+        {("DS202", 3), ("DS007", 9), ("DS008", 11), ("DS802", 0)}

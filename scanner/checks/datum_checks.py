@@ -112,9 +112,10 @@ def encoded_flag_mismatch(datum: Datum) -> Problem | None:
 
 @register("DS201", ERROR, "encoded image cannot be decoded", "record", CRASH)
 def undecodable_image():
-    """What it finds: an encoded image that no decoder can make pixels of (random bytes with an
-    image signature, a progressive JPEG or PNG cut short, a PNG with a bad CRC, a format
-    OpenCV does not read).
+    """What it finds: an encoded image that OpenCV's `imdecode`, Caffe's decoder, makes no
+    pixels of (random bytes with an image signature, a progressive JPEG or PNG cut short, a
+    PNG with a bad CRC, a side over OpenCV's limit of 2^20 pixels, a format the OpenCV
+    releases Caffe is built with do not read, such as GIF).
 
     Why it matters: Caffe logs `Could not decode datum` and dies on the next shape check.
 
@@ -125,8 +126,9 @@ def undecodable_image():
 @register("DS202", ERROR, "encoded image decodes only with warnings (damaged)", "record",
           GARBAGE)
 def damaged_image():
-    """What it finds: a JPEG that a strict decoder rejects (truncated, corrupt entropy data,
-    missing end marker) but a lenient one still turns into pixels.
+    """What it finds: a JPEG that libjpeg-turbo in strict mode rejects (truncated, corrupt
+    entropy data, missing end marker) but OpenCV's `imdecode`, Caffe's decoder, still turns
+    into pixels.
 
     Why it matters: Caffe's OpenCV decoder accepts it with at most a libjpeg warning on
     stderr, and the net trains on a grey or smeared image under a real label.
@@ -151,11 +153,12 @@ _IMAGE_CODES = {"no_image": "DS206", "undecodable": "DS201", "damaged": "DS202",
                 "too_large": "DS209"}
 
 
-def encoded_image(data, max_pixels: int, in_datum: bool = True
+def encoded_image(data, max_pixels: int, in_datum: bool = True, channels: int | None = None
                   ) -> tuple[ImageCheck, Problem | None]:
-    """Verify the bytes of an encoded image (in a Datum, or an image file of a list); the
-    problem, if any, carries its code."""
-    result = check_image(data if data is not None else b"", max_pixels)
+    """Verify the bytes of an encoded image (in a Datum, or an image file of a list), decoded
+    to `channels` (1, 3, or None for its own) as the data layer does; the problem, if any,
+    carries its code."""
+    result = check_image(data if data is not None else b"", max_pixels, channels)
     if result.problem is None:
         return result, None
     detail = {"format": result.format}

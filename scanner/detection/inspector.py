@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..aggregate import ShardResult
-from ..checks.datum_checks import encoded_image, invalid_datum
+from ..checks.datum_checks import invalid_datum
 from ..datum import DatumDecodeError, decode_datum
 from ..inspect import DatumInspector
 from ..settings import ScanSettings
@@ -73,16 +73,12 @@ class AnnotatedInspector(DatumInspector):
             self._size(index, key, (datum.height, datum.width), self.image_hw)
         self._annotations(index, key, record, shape)
 
-    def _image(self, index: int, key, data, in_datum: bool = True) -> tuple | None:
-        """As DatumInspector's, and keep the size the image's header declares."""
-        image, problem = encoded_image(data, self.settings.max_pixels, in_datum)
-        self.encodings[image.format or "not-an-image"] += 1
-        self._report(index, key, problem)
+    def _check_image(self, index: int, key, data, in_datum: bool):
+        """As DatumInspector's (decoded as the layer asks), and keep the size the image's
+        header declares."""
+        image = super()._check_image(index, key, data, in_datum)
         self.image_hw = (image.height, image.width) if image.height else None
-        if not image.height:
-            return None
-        height, width = self.settings.resize_to or (image.height, image.width)
-        return self.settings.force_channels or image.channels, height, width
+        return image
 
     def _without_datum(self, value, record: AnnotatedDatum):
         try:

@@ -41,7 +41,7 @@ def net_report(outcome: NetOutcome, fail_on: str) -> dict:
             "not_scanned": [{"layer": s.layer.name, "type": s.layer.type,
                              "where": s.layer.where, "phases": s.phases,
                              "skipped": s.skipped} for s in outcome.not_scanned],
-            "exit_status": exit_status(summary["by_severity"], fail_on, outcome.partial)}
+            "exit_status": exit_status(summary["by_severity"], fail_on, outcome.interrupted)}
 
 
 def _net_verdicts(findings: list[ConfigFinding]) -> list[str]:

@@ -11,6 +11,7 @@ from .. import __version__
 from ..detection.pictures import boxed_thumbnail
 from ..detection.pictures import plots as detection_plots
 from ..checks import CATALOGUE
+from ..duplicates.pictures import group_pictures
 from ..errors import DscanError
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK
@@ -91,20 +92,22 @@ def _rows(outcome: ScanOutcome, report: dict) -> list[dict]:
     for (code, severity), _ in outcome.totals.sink.counts.items():
         severities.setdefault(code, set()).add(severity)
     evidence = outcome.evidence or {}
+    groups = group_pictures(report["findings"], report["source"]["backend"],
+                            report["source"]["path"], outcome.settings)
     rows = []
     for code, count in sorted(report["summary"]["by_code"].items()):
         found = sorted(severities.get(code, {CATALOGUE[code].severity}),
                        key=SEVERITY_RANK.get, reverse=True)
-        examples = [_example(f, evidence.get(f["index"])) for f in report["findings"]
-                    if f["code"] == code]
+        examples = [_example(f, evidence.get(f["index"]), groups.get(position))
+                    for position, f in enumerate(report["findings"]) if f["code"] == code]
         rows.append({"code": code, "severity": found[0], "severities": "/".join(found),
                      "title": CATALOGUE[code].title, "count": count, "examples": examples})
     return rows
 
 
-def _example(finding: dict, evidence) -> dict:
+def _example(finding: dict, evidence, group: dict | None = None) -> dict:
     example = {"index": finding["index"], "key": finding["key"], "message": finding["message"],
-               "picture": None, "caption": None}
+               "picture": None, "caption": None, "group": group}
     if evidence is None:
         return example
     if evidence.boxes is not None:

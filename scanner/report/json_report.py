@@ -32,6 +32,7 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
         by_code[code] += count
         by_severity[severity] += count
     crash = outcome.verdict.get("first_crash")
+    exact = outcome.coverage.get("exact_records", totals.records)
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "dscan", "version": __version__},
@@ -41,24 +42,39 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
         "started_at": outcome.started_at,
         "duration_s": outcome.duration_s,
         "partial": outcome.partial,
+        "interrupted": outcome.interrupted,
+        "coverage": outcome.coverage,
         "summary": {"records": totals.records,
                     "records_with_findings": len(totals.sink.marks),
                     "by_severity": by_severity, "by_code": dict(sorted(by_code.items()))},
         "verdict": {**outcome.verdict,
                     "first_crash": crash and {**crash, "key": key_text(crash["key"])}},
-        "findings": [_finding(f) for f in totals.findings()],
+        "findings": [_finding(f, exact) for f in totals.findings()],
         "stats": _stats(outcome),
-        "batches": totals.batches.summary if totals.batches else {
-            "batch_size": outcome.settings.batch_size, "solvers": outcome.settings.solvers,
-            "count": -(-totals.records // (outcome.settings.batch_size *
-                                           outcome.settings.solvers))},
+        "batches": _batches(outcome),
         "exit_status": exit_status,
     }
 
 
-def _finding(finding: Finding) -> dict:
+def _batches(outcome: ScanOutcome) -> dict:
+    """Caffe's batches need every record in read order: a partial scan says so instead of
+    computing them from the part it read."""
+    settings, totals = outcome.settings, outcome.totals
+    if totals.batches:
+        return {**totals.batches.summary, "complete": True}
+    if outcome.partial:
+        return {"batch_size": settings.batch_size, "solvers": settings.solvers, "count": None,
+                "complete": False}
+    return {"batch_size": settings.batch_size, "solvers": settings.solvers,
+            "count": -(-totals.records // (settings.batch_size * settings.solvers)),
+            "complete": True}
+
+
+def _finding(finding: Finding, exact: int) -> dict:
+    # Past a range a partial scan did not read, a record's index in read order is unknown.
+    index = finding.index if finding.index is None or finding.index < exact else None
     entry = {"code": finding.code, "severity": finding.severity, "key": key_text(finding.key),
-             "index": finding.index, "message": finding.message,
+             "index": index, "message": finding.message,
              "detail": plain(finding.detail)}
     if finding.key is not None and not is_utf8(finding.key):
         entry["key_hex"] = finding.key.hex()

@@ -23,7 +23,7 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
     counts = summary["by_severity"]
     tally = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
                       for s in ("error", "warning", "info"))
-    partial = "  [PARTIAL: interrupted]" if report["partial"] else ""
+    partial = _partial_note(report)
     entries = "?" if source["entries"] is None else source["entries"]
     console.line(f"dscan {source['backend']} {printable(source['path'])}: {summary['records']} "
                  f"of {entries} records in {report['duration_s']:.2f} s "
@@ -83,6 +83,19 @@ def _statistics(console: Console, report: dict) -> None:
                      f"{batches['single_class_batches']} single-class; classes per batch "
                      f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} "
                      f"min/median/max (a shuffle: {coverage['expected_if_shuffled']:g})")
+
+
+def _partial_note(report: dict) -> str:
+    if not report["partial"]:
+        return ""
+    interrupted, covered = report.get("interrupted"), report.get("coverage") or {}
+    why = f"interrupted ({interrupted['signal']}) during {interrupted['phase']}" \
+        if interrupted else "the store changed during the scan"
+    if covered.get("shards_finished") == 0 and not report["summary"]["records"]:
+        return f"  [PARTIAL: {why}; nothing was scanned]"
+    left = len(covered.get("not_covered", []))
+    return f"  [PARTIAL: {why}; {left} of {covered.get('shards')} shards not read]" if left \
+        else f"  [PARTIAL: {why}]"
 
 
 def _severities(counts: dict) -> dict[str, str]:

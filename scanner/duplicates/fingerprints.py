@@ -1,0 +1,143 @@
+"""Per-record fingerprints as a shard collects them and as the merge concatenates them:
+17 bytes a record (exact hash, perceptual hash, kind)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .hashing import (KIND_IMAGE, KIND_VALUES, bytes_hash, image_phash,
+                      rows_hash, shape_tag, values_phash)
+
+_PICTURE_BATCH = 256  # decoded pictures of one size hashed together
+
+
+@dataclass
+class Fingerprints:
+    """Dense per-record arrays, local to a shard or global after the merge."""
+
+    exact: np.ndarray  # uint64
+    perceptual: np.ndarray  # uint64
+    kind: np.ndarray  # uint8: KIND_NONE (nothing hashed), KIND_IMAGE, KIND_VALUES
+
+    @classmethod
+    def empty(cls, records: int = 0) -> "Fingerprints":
+        return cls(np.zeros(records, np.uint64), np.zeros(records, np.uint64),
+                   np.zeros(records, np.uint8))
+
+    @classmethod
+    def concatenate(cls, parts: list["Fingerprints"]) -> "Fingerprints":
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("exact", "perceptual", "kind")))
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+class FingerprintSink:
+    """Collects fingerprints in a worker as the inspectors meet the payloads, in any order."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.indices: list[np.ndarray] = []
+        self.exact: list[np.ndarray] = []
+        self.perceptual: list[np.ndarray] = []
+        self.kinds: list[int] = []
+        # decoded pictures waiting, by size: (indices, exact hashes, pictures)
+        self.pictures: dict[tuple, tuple[list, list, list]] = {}
+        self.waiting = 0  # pictures held, all sizes
+
+    def add_image(self, index: int, data, pixels, order: str = "RGB") -> None:
+        """An encoded image: its bytes, and the pixels its check decoded (or None) in their
+        channel order ("RGB", "BGR" from OpenCV, "GRAY")."""
+        if not self.enabled or data is None or not len(data):
+            return  # no payload: nothing to be the same as
+        picture = _as_picture(pixels, order)
+        if picture is None:  # undecodable: only its bytes can match
+            self._add([index], [bytes_hash(data, KIND_IMAGE)], None, KIND_IMAGE)
+            return
+        waiting = self.pictures.setdefault(picture.shape, ([], [], []))
+        waiting[0].append(index)
+        waiting[1].append(bytes_hash(data, KIND_IMAGE))
+        waiting[2].append(picture)
+        self.waiting += 1
+        if len(waiting[0]) >= _PICTURE_BATCH:
+            self._hash_pictures(picture.shape)
+        elif self.waiting >= 4 * _PICTURE_BATCH:  # pictures of many sizes: bound the memory
+            for shape in list(self.pictures):
+                self._hash_pictures(shape)
+
+    def add_values(self, indices, values: np.ndarray, shape: tuple | None) -> None:
+        """Samples (n, C, L) of one dtype and shape (raw data, float_data, HDF5 rows)."""
+        if not self.enabled or not len(values):
+            return
+        tag = shape_tag(KIND_VALUES, str(values.dtype), shape or values.shape[1:])
+        exact = rows_hash(values, tag)
+        perceptual = values_phash(values, shape[1], shape[2]) if shape else None
+        self._add(indices, exact, perceptual, KIND_VALUES)
+
+    def _hash_pictures(self, shape: tuple) -> None:
+        indices, exact, pictures = self.pictures.pop(shape)
+        self.waiting -= len(indices)
+        self._add(indices, exact, image_phash(np.stack(pictures)), KIND_IMAGE)
+
+    def _add(self, indices, exact, perceptual, kind: int) -> None:
+        self.indices.append(np.asarray(indices, np.int64))
+        self.exact.append(np.asarray(exact, np.uint64))
+        self.perceptual.append(np.zeros(len(self.indices[-1]), np.uint64) if perceptual is None
+                               else np.asarray(perceptual, np.uint64))
+        self.kinds.append(kind if perceptual is not None else -kind)
+
+    def result(self, records: int) -> Fingerprints | None:
+        """Dense arrays over the shard's records (KIND_NONE where nothing was hashed)."""
+        if not self.enabled:
+            return None
+        for shape in list(self.pictures):
+            self._hash_pictures(shape)
+        prints = Fingerprints.empty(records)
+        for indices, exact, perceptual, kind in zip(self.indices, self.exact, self.perceptual,
+                                                    self.kinds):
+            prints.exact[indices] = exact
+            prints.perceptual[indices] = perceptual
+            prints.kind[indices] = abs(kind) | (0 if kind > 0 else 0x80)  # 0x80: no picture
+        return prints
+
+
+def _as_picture(pixels, order: str) -> np.ndarray | None:
+    """A decoded picture as (h, w) or (h, w, 3) RGB uint8 of at most about 64 pixels on its
+    short side (area-reduced); None if there is none to use."""
+    if pixels is None or not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3):
+        return None
+    if pixels.dtype == np.uint16:  # 16-bit PNG or TIFF as OpenCV decodes it
+        pixels = (pixels >> 8).astype(np.uint8)
+    elif pixels.dtype != np.uint8:
+        return None
+    if pixels.ndim == 3:
+        if pixels.shape[2] >= 3:  # drop alpha; OpenCV's BGR as RGB
+            pixels = pixels[:, :, 2::-1] if order == "BGR" else pixels[:, :, :3]
+        else:
+            pixels = pixels[:, :, 0]  # grey (and alpha)
+    if min(pixels.shape[:2]) < 1:
+        return None
+    factor = min(pixels.shape[:2]) // 64
+    if factor > 1:  # OpenCV decodes at full size; the hash needs no more than this
+        pixels = _reduced(np.ascontiguousarray(pixels), factor)
+    return pixels
+
+
+def _reduced(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of factor x factor blocks (what a reduced-scale JPEG decode gives)."""
+    height, width = (pixels.shape[0] // factor) * factor, (pixels.shape[1] // factor) * factor
+    blocks = pixels[:height, :width].reshape(height // factor, factor, width // factor, factor,
+                                             *pixels.shape[2:])
+    return blocks.mean(axis=(1, 3)).astype(np.uint8)
+
+
+def merged(results: list) -> Fingerprints | None:
+    """The shards' fingerprints concatenated in shard order (results already sorted)."""
+    if all(getattr(r, "fingerprints", None) is None for r in results):
+        return None
+    return Fingerprints.concatenate([r.fingerprints if r.fingerprints is not None
+                                     else Fingerprints.empty(r.records) for r in results])

@@ -1,0 +1,127 @@
+"""Pairs of 64-bit hashes within a Hamming distance: all pairs for small sets, multi-index
+hashing over bands for large ones (sub-quadratic: any two hashes within distance d agree
+within d // m bits on one of m bands, so only hashes that do are compared)."""
+from __future__ import annotations
+
+from itertools import combinations
+from math import comb, log2
+
+import numpy as np
+
+from .hashing import hamming
+
+BRUTE_FORCE_MAX = 2048  # up to this many distinct hashes every pair is compared
+_BLOCK = 512
+_LOOKUP_BUDGET = 2_000_000  # band lookups in all: beyond, the guaranteed distance narrows
+_CHANCE = 0.1  # pairs that chance alone may put within the distance, among uniform hashes
+
+
+def chance_distance(count: int, wanted: int) -> int:
+    """The largest distance (at most `wanted`) at which fewer than _CHANCE pairs of `count`
+    unrelated uniform 64-bit hashes would fall: beyond it, matches are coincidences."""
+    pairs = count * (count - 1) / 2
+    if pairs < 1:
+        return wanted
+    cumulative = 0.0
+    for distance in range(wanted + 1):
+        cumulative += comb(64, distance) / 2.0 ** 64
+        if pairs * cumulative > _CHANCE:
+            return max(distance - 1, 0)
+    return wanted
+
+
+def near_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                           int]:
+    """Index pairs (i < j) of `hashes` (distinct uint64) within `distance` bits, their
+    distances, and the distance up to which no pair can have been missed."""
+    if len(hashes) < 2 or distance <= 0:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty, distance
+    if len(hashes) <= BRUTE_FORCE_MAX:
+        return (*_all_pairs(hashes, distance), distance)
+    return _multi_index(hashes, distance)
+
+
+def _all_pairs(hashes: np.ndarray, distance: int):
+    firsts, seconds, dists = [], [], []
+    for start in range(0, len(hashes), _BLOCK):
+        block = hashes[start:start + _BLOCK]
+        d = hamming(block[:, None], hashes[None, :])
+        rows, cols = np.nonzero(d <= distance)
+        keep = cols > rows + start
+        firsts.append(rows[keep] + start)
+        seconds.append(cols[keep])
+        dists.append(d[rows[keep], cols[keep]])
+    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(dists)
+
+
+def plan_bands(count: int, distance: int) -> tuple[int, int, int]:
+    """(bands, bits per band, probe radius) for `count` hashes: bands wide enough that a
+    band value is shared by few hashes, and the radius that covers `distance` when the
+    number of lookups allows it."""
+    width = min(24, max(16, int(log2(max(count, 2))) + 1))
+    bands = 64 // width
+    radius = -(-(distance + 1) // bands) - 1
+    while radius > 0 and sum(comb(width, r) for r in range(radius + 1)) * bands * count > \
+            _LOOKUP_BUDGET:
+        radius -= 1
+    return bands, width, radius
+
+
+def _masks(width: int, radius: int) -> list[int]:
+    masks = []
+    for r in range(1, radius + 1):
+        masks += [sum(1 << b for b in bits) for bits in combinations(range(width), r)]
+    return masks
+
+
+def _multi_index(hashes: np.ndarray, distance: int):
+    bands, width, radius = plan_bands(len(hashes), distance)
+    found_i, found_j = [], []
+    for band in range(bands):
+        values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
+                  ).astype(np.int32)
+        order = np.argsort(values).astype(np.int32)
+        _equal_runs(order, values[order], found_i, found_j)
+        if radius:  # a dense table: band value -> where its run starts in `order`
+            starts = np.zeros((1 << width) + 1, np.int32)
+            np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
+        for flip in _masks(width, radius):
+            probe = values ^ np.int32(flip)
+            lo = starts[probe]
+            counts = starts[probe + 1] - lo
+            hit = np.flatnonzero(counts)  # the few hashes whose probe finds anything
+            if not len(hit):
+                continue
+            counts, lo = counts[hit], lo[hit]
+            total = int(counts.sum())
+            first = np.repeat(hit.astype(np.int32), counts)
+            second = order[np.repeat(lo - np.cumsum(counts) + counts, counts) +
+                           np.arange(total)]
+            keep = first < second
+            found_i.append(first[keep])
+            found_j.append(second[keep])
+    covered = bands * (radius + 1) - 1
+    if not found_i:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty, min(distance, covered)
+    codes = np.sort(np.concatenate(found_i).astype(np.int64) * len(hashes) +
+                    np.concatenate(found_j))
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
+    first, second = codes // len(hashes), codes % len(hashes)
+    dists = hamming(hashes[first], hashes[second])
+    keep = dists <= distance
+    return first[keep], second[keep], dists[keep], min(distance, covered)
+
+
+def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: list) -> None:
+    """Pairs of positions whose band values are equal (each run of equal sorted values)."""
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    gap = 1
+    while len(same):  # pairs (k, k + gap) inside a run, for growing gaps
+        a, b = order[same], order[same + gap]
+        found_i.append(np.minimum(a, b))
+        found_j.append(np.maximum(a, b))
+        same = same[same + gap + 1 < len(ordered)]
+        same = same[ordered[same + gap + 1] == ordered[same]]
+        gap += 1

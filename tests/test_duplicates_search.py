@@ -1,0 +1,45 @@
+"""The near-duplicate search: multi-index hashing against every pair, and the distance cap
+for many pictures."""
+import numpy as np
+
+from scanner.duplicates.fingerprints import Fingerprints
+from scanner.duplicates.groups import join
+from scanner.duplicates.hashing import hamming
+from scanner.duplicates.search import _all_pairs, chance_distance, near_pairs
+
+
+def _hashes_with_near_pairs(count: int, planted: int, most_bits: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 1 << 63, count, dtype=np.uint64) * np.uint64(2)
+    flips = np.zeros(planted, np.uint64)
+    for i in range(planted):
+        for bit in rng.choice(64, int(rng.integers(1, most_bits + 1)), replace=False):
+            flips[i] |= np.uint64(1) << np.uint64(int(bit))
+    return np.unique(np.concatenate([hashes, hashes[:planted] ^ flips]))
+
+
+def test_banded_search_misses_no_pair_within_its_guarantee():
+    hashes = _hashes_with_near_pairs(6_000, 200, 8)
+    first, second, dists, guaranteed = near_pairs(hashes, 8)
+    every = set(zip(*[a.tolist() for a in _all_pairs(hashes, 8)[:2]]))
+    found = set(zip(first.tolist(), second.tolist()))
+    assert found <= every and np.array_equal(dists, hamming(hashes[first], hashes[second]))
+    missed = [(a, b) for a, b in every - found
+              if hamming(hashes[a:a + 1], hashes[b:b + 1])[0] <= guaranteed]
+    assert guaranteed >= 5 and not missed
+    assert len(found) >= 0.9 * len(every)
+
+
+def test_the_distance_shrinks_as_chance_pairs_grow():
+    limits = [chance_distance(n, 10) for n in (100, 4_000, 20_000, 200_000, 1_000_000)]
+    assert limits[0] == limits[1] == 10 and limits == sorted(limits, reverse=True)
+    assert limits[-1] >= 3
+
+
+def test_groups_are_stars_around_their_first_record():
+    base = np.uint64(0)
+    chain = np.array([0, 0b1111, 0b1111_1111, 0b1111_1111_1111], np.uint64) | base
+    prints = Fingerprints(np.arange(4, dtype=np.uint64), chain, np.full(4, 1, np.uint8))
+    groups = join(prints, 4).groups  # 0-1 and 2-3 within 4 bits; 0 and 2 are 8 apart
+    assert [g.members.tolist() for g in groups] == [[0, 1], [2, 3]]
+    assert [g.distances.tolist() for g in groups] == [[0, 4], [0, 4]]
