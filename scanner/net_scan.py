@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from . import interrupts
 from .checks import net_checks
+from .checks.shape_checks import random_skip
 from .config.findings import ConfigFinding, place
 from .config.mean import MeanFile, read_mean
 from .config.net import DATA_TYPES, OTHER_INPUTS, PHASES, Layer, Net, NetState, classes_for
@@ -20,6 +21,8 @@ from .detection.netlayer import layer_settings
 from .duplicates.leakage import net_leakage
 from .errors import ConfigError
 from .executor import Executor
+from .netshape import NetShapes
+from .netshape.checking import infogain_findings, labels_against_shapes, shape_findings
 from .progress import Progress
 from .scan import ScanOutcome, scan
 from .settings import ScanSettings
@@ -44,6 +47,16 @@ class NetRequest:
     collect: Callable | None = None  # evidence for an HTML report (see scan.scan)
     executor: Executor | None = None  # default: a local pool of `jobs` processes
     shard_count: int | None = None
+    # the nets a solver builds (train_state, one TEST state per test_state); default: one
+    # state per phase from phases/level/stages
+    states: tuple[NetState, ...] | None = None
+
+    def net_states(self, net: Net) -> list[NetState]:
+        """The states Caffe builds the net in; the file's own `state` stages are added, as
+        Net::Init merges them."""
+        states = self.states or tuple(NetState(p, self.level, self.stages)
+                                      for p in self.phases)
+        return [NetState(s.phase, s.level, net.own_stages + tuple(s.stages)) for s in states]
 
 
 @dataclass
@@ -59,6 +72,8 @@ class Section:
     outcome: ScanOutcome | None = None
     mean: MeanFile | None = None
     skipped: str | None = None  # why no scan ran
+    tops: dict[str, list] | None = None  # phase -> the top shapes (inferred or declared)
+    read_order: dict | None = None  # rand_skip: the range of skips, or None
 
 
 @dataclass
@@ -70,6 +85,10 @@ class NetOutcome:
     findings: list[ConfigFinding]
     started_at: str
     duration_s: float
+    shapes: dict[str, NetShapes] = field(default_factory=dict)  # phase -> blob shapes
+    not_scanned: list[Section] = field(default_factory=list)  # data layers of fork types
+    lint_phases: tuple[str, ...] = PHASES  # deploy nets: TEST only
+    deploy: bool = False
 
     @property
     def partial(self) -> bool:
@@ -92,22 +111,52 @@ def scan_net(request: NetRequest) -> NetOutcome:
     findings: list[ConfigFinding] = []
     data_layers: dict[int, DataLayer] = {}
     others: dict[int, Section] = {}
-    for phase in request.phases:
-        active = net.active(NetState(phase, request.level, request.stages))
-        findings.extend(_lint(active, phase, findings))
-        for layer in active:
+    forks: dict[int, Section] = {}
+    states = request.net_states(net)
+    # a deploy net runs in TEST only, unless a phase was asked for by name
+    deploy = net.is_deploy and request.states is None and "TEST" in request.phases
+    built = {}  # phase -> layers of the first state of that phase (the one shapes follow)
+    for state in states:
+        layers = net.built(state)
+        built.setdefault(state.phase, layers)
+        if not deploy or state.phase == "TEST":  # Caffe runs a deploy net in TEST only
+            findings.extend(_lint(net.active(state), state.phase, findings))
+        for layer in layers:
             if layer.type in DATA_TYPES:
-                data_layers.setdefault(layer.index, DataLayer(layer, [])).phases.append(phase)
+                _add_phase(data_layers.setdefault(layer.index, DataLayer(layer, [])).phases,
+                           state.phase)
             elif layer.type in OTHER_INPUTS:
-                others.setdefault(layer.index, Section(layer, [], skipped=(
-                    f"a {layer.type} layer reads no dataset file dscan knows"))).phases.append(
-                    phase)
+                _add_phase(others.setdefault(layer.index, Section(layer, [], skipped=(
+                    f"this {layer.type} layer reads no dataset file dscan knows"))).phases,
+                    state.phase)
+            elif _fork_data_type(layer.type):
+                _add_phase(forks.setdefault(layer.index, Section(layer, [], skipped=(
+                    f"{layer.type} is a data layer type of a Caffe fork; dscan does not "
+                    "read it"))).phases, state.phase)
     sections = [_scan_layer(data, net, request, findings) for data in data_layers.values()]
     net_leakage(sections)  # DS804: TEST sources against TRAIN sources
     sections = sorted(sections + list(others.values()), key=lambda s: s.layer.index)
+    shapes = shape_findings(built, sections, findings, deploy)
+    infogain_findings(built, shapes, request.path, findings)
+    for section in sections:
+        labels_against_shapes(section, built, shapes, findings)
     wanted = [f for f in findings if request.settings.reports(f.code)]
     return NetOutcome(request.path, net.name, request.phases, sections, wanted, started_at,
-                      round(time.perf_counter() - clock, 3))
+                      round(time.perf_counter() - clock, 3), shapes,
+                      sorted(forks.values(), key=lambda s: s.layer.index),
+                      ("TEST",) if deploy else tuple(dict.fromkeys(s.phase for s in states)),
+                      deploy)
+
+
+def _add_phase(phases: list[str], phase: str) -> None:
+    if phase not in phases:
+        phases.append(phase)
+
+
+def _fork_data_type(kind: str) -> bool:
+    """A layer type that reads data but is none of BVLC Caffe's (VideoData, DenseImageData,
+    ImageSegData...; SSD's AnnotatedData is read as a data layer)."""
+    return kind.endswith("Data") and kind not in DATA_TYPES and kind not in OTHER_INPUTS
 
 
 def _lint(active: list[Layer], phase: str, seen: list[ConfigFinding]) -> list[ConfigFinding]:
@@ -151,6 +200,13 @@ def _scan_layer(data: DataLayer, net: Net, request: NetRequest,
     section.outcome = scan(data.backend, section.source.path, settings, request.jobs,
                            Progress(enabled=request.progress), request.collect,
                            request.executor, request.shard_count)
+    skip = data.params.integer("rand_skip", 0) if layer.type != "HDF5Data" else 0
+    if skip > 0:
+        problem = random_skip(layer.type, skip, section.outcome.totals.records)
+        findings.append(place(problem, data.params.where("rand_skip"), layer))
+        section.read_order = {"rand_skip": skip, "skip": [0, skip - 1],
+                              "determined": False,
+                              "caffe_1_0": "ignored" if layer.type == "Data" else "applied"}
     for problem in transform_problems(layer.type, data.transform, section.outcome.totals,
                                       section.mean):
         findings.append(place(problem, data.transform.where(), layer))

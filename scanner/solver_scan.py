@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from .checks import solver_checks
 from .config.findings import ConfigFinding, place
 from .config.prototxt import read
-from .config.solver import POLICIES, Schedule, SolverParams, schedule
+from .config.solver import POLICIES, Schedule, SolverParams, schedule, solver_states
 from .config.sources import Resolved, locate
 from .net_scan import NetOutcome, NetRequest, scan_net
 
-DEFAULT_HORIZON = 10_000  # iterations evaluated when the solver sets no max_iter
+DEFAULT_HORIZON = 10_000  # kept for callers; a solver without max_iter trains 0 iterations
 
 
 @dataclass
@@ -37,12 +37,16 @@ def check_solver(path: str, enabled: frozenset[str], horizon: int | None = None,
     problems = [unknown] if unknown else []
     problems += solver_checks.policy_parameters(params)
     crash_first = any(p.effect == "crash" for p in problems)
-    if params.policy in POLICIES and not crash_first:
-        span = horizon or (params.max_iter if params.max_iter > 0 else DEFAULT_HORIZON)
+    # with no max_iter `caffe train` trains 0 iterations and uses no rate: none to check
+    # unless a horizon asks what a script stepping the solver itself would see
+    span = horizon or (params.max_iter if params.max_iter > 0 else None)
+    if params.policy in POLICIES and not crash_first and span:
         outcome.schedule = schedule(params, span)
         rate_checks = (solver_checks.lr_not_finite, solver_checks.lr_negative,
                        solver_checks.lr_zero)
         problems += [p for p in (check(outcome.schedule) for check in rate_checks) if p]
+        grows = solver_checks.lr_grows(outcome.schedule, params.policy)
+        problems += [grows] if grows else []
     outcome.findings = [place(p, solver.where(p.detail.get("parameter")) if p.detail and
                               "parameter" in p.detail else where) for p in problems]
     net_field = next((name for name in ("net", "train_net") if solver.has(name)), None)
@@ -51,6 +55,8 @@ def check_solver(path: str, enabled: frozenset[str], horizon: int | None = None,
                                   outcome.findings)
     inline = next((name for name in ("net_param", "train_net_param") if solver.has(name)),
                   None)
+    if net_request is not None:
+        net_request = dataclasses.replace(net_request, states=solver_states(solver))
     if net_request is not None and inline and not net_field:
         outcome.net = scan_net(dataclasses.replace(net_request, path=path,
                                                    inline=solver.message(inline)))

@@ -33,6 +33,36 @@ def _net(body: str = "", transform: str = "", loss: str = "", include: str = "",
     return build
 
 
+def _with_file(body: str, content: bytes | None = None, data_param: str = ""):
+    """A `_net` whose body names a file (FILE) written with `content`, and whose data
+    layer has extra data_param fields."""
+    def build(tmp_path):
+        store = b.make_lmdb(tmp_path / "db", RAW)
+        if content is not None:
+            (tmp_path / "file.bin").write_bytes(content)
+        text = DATA.format(include="", source=store, transform="").replace(
+            "backend: LMDB", "backend: LMDB " + data_param)
+        text += HEAD.format(body=body.replace("FILE", str(tmp_path / "file.bin")), loss="")
+        (tmp_path / "net.prototxt").write_text(text)
+        return str(tmp_path / "net.prototxt"), {"command": "net"}, {}
+    return build
+
+
+def _layer(kind: str, bottoms: str, params: str = "") -> str:
+    tops = f'top: "{kind.lower()}_out"'
+    inputs = " ".join(f'bottom: "{name}"' for name in bottoms.split())
+    return f'layer {{ name: "{kind.lower()}" type: "{kind}" {inputs} {tops} {params} }}'
+
+
+def _big_input(dims: str) -> str:
+    return (f'layer {{ name: "big" type: "Input" top: "big" input_param {{ shape {{ {dims} }} '
+            '} }')
+
+
+def _infogain(matrix) -> bytes:
+    return blob_bytes([float(v) for row in matrix for v in row], shape=(1, 1, 3, 3))
+
+
 def _solver(text: str):
     def build(tmp_path):
         (tmp_path / "solver.prototxt").write_text(text)
@@ -94,9 +124,25 @@ CONFIG_CASES = {
     "DS514": (_net(transform="force_gray: true"),
               _net(transform="force_gray: true",
                    values=[b.encoded_datum(b.jpeg(seed=i), label=i % 3) for i in range(4)])),
+    "DS515": (_net(_layer("Pooling", "data", "pooling_param { pool: AVE kernel_size: 2 stride: 4 }")),
+              _net(_layer("Pooling", "data",
+                          "pooling_param { pool: AVE kernel_size: 2 stride: 4 pad: 1 }"))),
+    "DS516": (_net(_layer("Eltwise", "data ip")), _net(_layer("Eltwise", "data data"))),
+    "DS517": (_net(_big_input("dim: 64 dim: 512 dim: 256 dim: 256")),
+              _net(_big_input("dim: 64 dim: 512 dim: 25 dim: 25"))),
+    "DS518": (_with_file("", data_param="rand_skip: 100"), _with_file("")),
+    "DS519": (_with_file(_layer("InfogainLoss", "ip label", 'infogain_loss_param { source: "FILE" }'),
+                         blob_bytes([1.0, 0.0, 0.0, 1.0], shape=(1, 1, 2, 2))),
+              _with_file(_layer("InfogainLoss", "ip label", 'infogain_loss_param { source: "FILE" }'),
+                         _infogain([[1, 0, 0], [0, 1, 0], [0, 0, 1]]))),
+    "DS520": (_with_file(_layer("InfogainLoss", "ip label", 'infogain_loss_param { source: "FILE" }'),
+                         _infogain([[1, 0, 0], [0, 2, 0], [0, 0, 1]])),
+              _with_file(_layer("InfogainLoss", "ip label", 'infogain_loss_param { source: "FILE" }'),
+                         _infogain([[0.5, 0.5, 0], [0, 1, 0], [0, 0, 1]]))),
     "DS601": (_mean([1, 2, float("nan"), 4] * 3), _mean([1, 2, 3, 4] * 3)),
     "DS602": (_mean([1, 2, 3] * 3), _mean([1, 2, 3, 4] * 3)),
-    "DS701": (_solver(POLY), _solver(POLY + "max_iter: 1000")),
+    "DS701": (_solver('base_lr: 0.01 lr_policy: "exp" gamma: 1.5 max_iter: 400'),
+              _solver(POLY + "max_iter: 1000")),
     "DS702": (_solver('base_lr: -0.01 lr_policy: "fixed" max_iter: 10'),
               _solver('base_lr: 0.01 lr_policy: "fixed" max_iter: 10')),
     "DS703": (_solver('base_lr: 0.1 lr_policy: "exp" gamma: 0.5 max_iter: 400'),
@@ -105,4 +151,6 @@ CONFIG_CASES = {
               _solver('base_lr: 0.1 lr_policy: "step" gamma: 0.1 stepsize: 10 max_iter: 100')),
     "DS705": (_solver('base_lr: 0.1 lr_policy: "cosine" max_iter: 100'),
               _solver('base_lr: 0.1 lr_policy: "fixed" max_iter: 100')),
+    "DS706": (_solver('base_lr: 0.01 lr_policy: "inv" gamma: 0.1 power: -0.75 max_iter: 200'),
+              _solver('base_lr: 0.01 lr_policy: "inv" gamma: 0.1 power: 0.75 max_iter: 200')),
 }

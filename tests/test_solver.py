@@ -62,14 +62,18 @@ def test_long_horizons_are_evaluated_in_chunks(monkeypatch):
     assert [i for i, _ in result.samples][:2] == [0, 25] and result.samples[-1][0] == 4999
 
 
-def test_poly_without_max_iter_is_nan_and_the_step_schedule_passes(monkeypatch):
+def test_poly_without_max_iter_trains_0_iterations_and_the_step_schedule_passes(monkeypatch):
     monkeypatch.chdir(TESTS)  # where the solvers' net paths point
     poly = solver_report(os.path.join(NETS, "poly_no_max_iter_solver.prototxt"))
     jsonschema.validate(poly, config_report.load_schema())
     codes = {f["code"]: f for f in poly["findings"]}
-    assert codes["DS701"]["message"].startswith("lr = nan from iteration 0")
-    assert codes["DS704"]["detail"]["parameter"] == "max_iter"
-    assert poly["exit_status"] == 1
+    # a real run: max_iter defaults to 0, Caffe trains 0 iterations and prints no rate
+    assert set(codes) == {"DS704"} and poly["schedule"] is None
+    assert codes["DS704"]["message"].startswith("`caffe train` trains 0 iterations")
+    assert codes["DS704"]["severity"] == "warning" and "nan" not in codes["DS704"]["message"]
+    assert poly["exit_status"] == 0
+    stepped = solver_report(os.path.join(NETS, "poly_no_max_iter_solver.prototxt"), horizon=10)
+    assert {f["code"] for f in stepped["findings"]} == {"DS701", "DS704"}
     step = solver_report(os.path.join(NETS, "step_solver.prototxt"))
     jsonschema.validate(step, config_report.load_schema())
     assert step["findings"] == [] and step["exit_status"] == 0
@@ -85,7 +89,7 @@ def test_poly_without_max_iter_is_nan_and_the_step_schedule_passes(monkeypatch):
     ('lr_policy: "multistep" base_lr: 0.1 gamma: 0.1 stepvalue: 5 stepvalue: 2 max_iter: 9',
      "stepvalue", "warning"),
     ('lr_policy: "fixed" max_iter: 9', "base_lr", "error"),
-    ('lr_policy: "fixed" base_lr: 0.1', "max_iter", "error"),
+    ('lr_policy: "fixed" base_lr: 0.1', "max_iter", "warning"),
 ])
 def test_missing_or_invalid_parameters(tmp_path, text, parameter, severity):
     (tmp_path / "solver.prototxt").write_text(text)
@@ -134,3 +138,20 @@ def test_with_net_scans_a_net_written_inside_the_solver(tmp_path):
                            NetRequest("", settings=ScanSettings(enabled=enabled)))
     assert outcome.net.name == "inline"
     assert outcome.net.sections[0].outcome.totals.records == 5
+
+
+def test_a_growing_rate_names_its_factor_and_first_iteration(tmp_path):
+    # inv: base_lr (1 + gamma it)^-power; power < 0 makes it grow: at 199, 20.9^0.75
+    (tmp_path / "solver.prototxt").write_text(
+        'base_lr: 0.01 lr_policy: "inv" gamma: 0.1 power: -0.75 max_iter: 200')
+    report = solver_report(str(tmp_path / "solver.prototxt"))
+    jsonschema.validate(report, config_report.load_schema())
+    [finding] = [f for f in report["findings"] if f["code"] == "DS706"]
+    assert finding["detail"]["factor"] == pytest.approx(20.9 ** 0.75, rel=1e-5)
+    assert finding["detail"]["first_iteration"] == 1 and finding["severity"] == "warning"
+    # sigmoid rises to base_lr by design: info
+    (tmp_path / "solver.prototxt").write_text(
+        'base_lr: 0.01 lr_policy: "sigmoid" gamma: 0.1 stepsize: 50 max_iter: 100')
+    [finding] = [f for f in solver_report(str(tmp_path / "solver.prototxt"))["findings"]
+                 if f["code"] == "DS706"]
+    assert finding["severity"] == "info"

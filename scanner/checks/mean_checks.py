@@ -7,7 +7,8 @@ from ..types import CRASH, ERROR, GARBAGE
 from .registry import Problem, register
 
 
-@register("DS601", ERROR, "mean file holds NaN or infinite values", "mean", GARBAGE)
+@register("DS601", ERROR, "mean file holds NaN or infinite values", "mean", GARBAGE,
+          fix="Recompute the mean file (compute_image_mean) from data without NaN/Inf.")
 def mean_non_finite(values: np.ndarray) -> Problem | None:
     """What it finds: a mean file (BlobProto) with NaN or ±Inf among its values.
 
@@ -27,7 +28,9 @@ def mean_non_finite(values: np.ndarray) -> Problem | None:
                     "first_positions": positions[:20].tolist()})
 
 
-@register("DS602", ERROR, "mean file that Caffe cannot load", "mean", CRASH)
+@register("DS602", ERROR, "mean file that Caffe cannot load", "mean", CRASH,
+          fix=("Recompute the mean file with compute_image_mean; it must be a BlobProto whose "
+               "shape matches its values."))
 def mean_unusable(reason: str) -> Problem:
     """What it finds: a mean file that is not a BlobProto, whose shape does not match its
     number of values, or whose shape Caffe cannot use (negative or more than four axes).

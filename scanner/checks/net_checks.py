@@ -3,20 +3,22 @@ what the net's data layers ask of their data (files, mean, crop, channels)."""
 from __future__ import annotations
 
 from ..config.net import DATA_TYPES, Layer
-from ..types import CRASH, ERROR, GARBAGE, WARNING
+from ..types import CRASH, ERROR, GARBAGE, INFO, WARNING
 from .registry import Problem, register
 
 LARGE_LOSS_RATIO = 10.0  # DS504: a weight above 1 and this many times every other loss's
 
 
-@register("DS501", WARNING, "pooling stride larger than its kernel", "net")
+@register("DS501", INFO, "pooling stride larger than its kernel", "net",
+          fix="nothing, if meant; DS515 says when a window really misses the input")
 def pooling_stride(layer: Layer) -> Problem | None:
     """What it finds: a Pooling layer (not global) whose stride exceeds its kernel size in
     either direction, so some inputs are never pooled.
 
-    Why it matters: the output size formula then leaves windows that start past the padded
-    input; Caffe's pooling has been reported to produce NaN and garbage in such layers, and
-    the skipped rows never get a gradient.
+    Why it matters: the inputs between windows never reach the output nor get a gradient.
+    By itself it does not make NaN: real runs show NaN only when the ceil-rounded output
+    grid has a window wholly outside the input, which DS515 finds from the real input size
+    (with padding Caffe clips the last window; other sizes fit the grid).
 
     Example: `pooling_param { pool: MAX kernel_size: 2 stride: 3 }`.
     """
@@ -37,7 +39,9 @@ def pooling_stride(layer: Layer) -> Problem | None:
                    f"{kernel[0]}x{kernel[1]}", {"stride": list(stride), "kernel": list(kernel)})
 
 
-@register("DS502", WARNING, "BatchNorm use_global_stats does not fit the phase", "net")
+@register("DS502", WARNING, "BatchNorm use_global_stats does not fit the phase", "net",
+          fix=("Leave use_global_stats unset (Caffe picks the right value per phase) unless you "
+               "are fine-tuning on purpose."))
 def batchnorm_phase(layer: Layer, phase: str) -> Problem | None:
     """What it finds: a BatchNorm layer with `use_global_stats: true` in the TRAIN phase
     (statistics frozen while training) or `false` in TEST (test results depend on the
@@ -62,7 +66,8 @@ def batchnorm_phase(layer: Layer, phase: str) -> Problem | None:
                    {"phase": phase, "use_global_stats": frozen})
 
 
-@register("DS503", WARNING, "BatchNorm eps is not positive", "net")
+@register("DS503", WARNING, "BatchNorm eps is not positive", "net",
+          fix="Set a small positive eps (Caffe's default is 1e-5).")
 def batchnorm_eps(layer: Layer) -> Problem | None:
     """What it finds: a BatchNorm layer with `eps` of zero or less.
 
@@ -80,7 +85,8 @@ def batchnorm_eps(layer: Layer) -> Problem | None:
     return Problem("DS503", f"eps = {eps:g}", {"eps": eps})
 
 
-@register("DS504", WARNING, "loss weight far larger than the other losses'", "net")
+@register("DS504", WARNING, "loss weight far larger than the other losses'", "net",
+          fix="Lower the loss_weight, or check that this loss really should dominate the others.")
 def large_loss_weights(losses: list[Layer]) -> list[tuple[Layer, Problem]]:
     """What it finds: a loss layer whose `loss_weight` is above 1 and at least ten times
     the weight of every other loss in the same phase.
@@ -103,7 +109,8 @@ def large_loss_weights(losses: list[Layer]) -> list[tuple[Layer, Problem]]:
     return found
 
 
-@register("DS505", ERROR, "layer settings Caffe refuses to run", "net", CRASH)
+@register("DS505", ERROR, "layer settings Caffe refuses to run", "net", CRASH,
+          fix="Change the layer's settings as the message says; Caffe refuses them at start-up.")
 def refused_settings(layer: Layer) -> list[Problem]:
     """What it finds: settings that fail one of Caffe's CHECKs when the net is set up: both
     `include` and `exclude` rules, a Data or HDF5Data layer without a positive `batch_size`,
@@ -141,7 +148,9 @@ def _refusals(layer: Layer):
         yield "both mean_file and mean_value"
 
 
-@register("DS510", ERROR, "a file the training run reads cannot be found", "net", CRASH)
+@register("DS510", ERROR, "a file the training run reads cannot be found", "net", CRASH,
+          fix=("Fix the path, or start caffe in the directory the paths are relative to (--root "
+               "shows where they resolve)."))
 def missing_file(what: str, given: str, found_at: str | None) -> Problem:
     """What it finds: a data source, mean file or net file named in a prototxt that does not
     exist relative to the directory Caffe runs in (`--root`, default: the working
@@ -162,7 +171,9 @@ def missing_file(what: str, given: str, found_at: str | None) -> Problem:
                    "found_at": found_at}, severity=WARNING, effect=None)
 
 
-@register("DS511", ERROR, "mean file shape differs from the data's", "net", CRASH)
+@register("DS511", ERROR, "mean file shape differs from the data's", "net", CRASH,
+          fix=("Compute the mean file from this data (compute_image_mean), or use mean_value per "
+               "channel."))
 def mean_shape(mean_chw: tuple, data_chw: tuple, first: int, count: int) -> Problem:
     """What it finds: a `transform_param { mean_file }` whose channels x height x width (as
     Caffe reads the blob) differ from the records' (after decoding, force_color/force_gray
@@ -179,7 +190,8 @@ def mean_shape(mean_chw: tuple, data_chw: tuple, first: int, count: int) -> Prob
                     "records": count})
 
 
-@register("DS512", ERROR, "mean_value count is neither 1 nor the channel count", "net", CRASH)
+@register("DS512", ERROR, "mean_value count is neither 1 nor the channel count", "net", CRASH,
+          fix="Give one mean_value, or one per channel of the data.")
 def mean_value_count(values: int, channels: int, first: int, count: int) -> Problem:
     """What it finds: `mean_value` given a number of times that is not 1 and not the
     records' channel count.
@@ -194,7 +206,9 @@ def mean_value_count(values: int, channels: int, first: int, count: int) -> Prob
                     "records": count})
 
 
-@register("DS513", ERROR, "crop_size larger than the images", "net", CRASH)
+@register("DS513", ERROR, "crop_size larger than the images", "net", CRASH,
+          fix=("Lower crop_size to at most the smallest record's height and width, or resize the "
+               "images."))
 def crop_too_large(crop: int, smallest: tuple, first: int, count: int) -> Problem:
     """What it finds: a `crop_size` greater than the height or width of some records.
 
@@ -210,7 +224,9 @@ def crop_too_large(crop: int, smallest: tuple, first: int, count: int) -> Proble
 
 
 @register("DS514", WARNING, "transform setting that has no effect on this data", "net",
-          GARBAGE)
+          GARBAGE,
+          fix=("Remove the setting, or move the transformation into the data itself (HDF5Data "
+               "applies none)."))
 def ignored_setting(setting: str, reason: str) -> Problem:
     """What it finds: a `transform_param` setting Caffe ignores for the data at hand:
     `force_color`/`force_gray` on raw (not encoded) datums, or any transformation on an

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from ..config.solver import POLICIES, Schedule, SolverParams
-from ..types import CRASH, ERROR, GARBAGE, WARNING
+from ..types import CRASH, ERROR, GARBAGE, INFO, WARNING
 from .registry import Problem, register
 
 
-@register("DS701", ERROR, "learning rate is NaN or infinite", "solver", GARBAGE)
+@register("DS701", ERROR, "learning rate is NaN or infinite", "solver", GARBAGE,
+          fix=("Fix the learning-rate parameters so the rate stays finite (no power of a "
+               "negative base, no gamma that overflows exp)."))
 def lr_not_finite(schedule: Schedule) -> Problem | None:
     """What it finds: iterations at which the solver's learning-rate policy yields NaN or
     ±Inf, computed as Caffe's SGDSolver does (float32, iterations from 0).
@@ -14,8 +16,9 @@ def lr_not_finite(schedule: Schedule) -> Problem | None:
     Why it matters: the first update with such a rate turns every weight into NaN; the log
     shows `lr = -nan` and then `loss = nan` for the rest of the run.
 
-    Example: `lr_policy: "poly"` with `power: 0.9` and no `max_iter`: the rate is
-    base_lr * (1 - 0/0)^0.9 = NaN at iteration 0 and infinite after it.
+    Example: `lr_policy: "exp"` with `base_lr: 0.01` and `gamma: 1.5`: float32 overflows
+    to inf from iteration 231 (see DS706). Poly with no `max_iter` is not one: `caffe train`
+    then trains 0 iterations and uses no rate (DS704).
     """
     kinds = [kind for kind in ("nan", "inf") if kind in schedule.first]
     if not kinds:
@@ -27,7 +30,8 @@ def lr_not_finite(schedule: Schedule) -> Problem | None:
                    {"first_iteration": first, "iterations": count})
 
 
-@register("DS702", ERROR, "learning rate is negative", "solver", GARBAGE)
+@register("DS702", ERROR, "learning rate is negative", "solver", GARBAGE,
+          fix="Fix base_lr, gamma and power so the rate stays positive.")
 def lr_negative(schedule: Schedule) -> Problem | None:
     """What it finds: iterations with a negative learning rate.
 
@@ -44,7 +48,9 @@ def lr_negative(schedule: Schedule) -> Problem | None:
                     "iterations": schedule.counts["negative"]})
 
 
-@register("DS703", WARNING, "learning rate is zero", "solver")
+@register("DS703", WARNING, "learning rate is zero", "solver",
+          fix=("Raise base_lr, or change gamma/power/stepsize so the rate does not decay to zero "
+               "before max_iter."))
 def lr_zero(schedule: Schedule) -> Problem | None:
     """What it finds: iterations at which the learning rate is exactly 0, including a rate
     that decays until float32 underflows. An error when it is zero from the first iteration.
@@ -66,13 +72,16 @@ def lr_zero(schedule: Schedule) -> Problem | None:
 
 
 @register("DS704", ERROR, "learning-rate policy lacks a parameter or has an invalid one",
-          "solver")
+          "solver",
+          fix=("Add or correct the parameter the policy needs (step: stepsize; multistep: "
+               "stepvalue; poly: max_iter and power)."))
 def policy_parameters(params: SolverParams) -> list[Problem]:
     """What it finds: a parameter the `lr_policy` needs that is missing (Caffe then uses 0)
-    or invalid: step/sigmoid without `stepsize`, a negative `gamma`, poly without
-    `max_iter`, multistep without `stepvalue`, inv or poly without `power`, no `base_lr`,
-    no `max_iter` at all. Severity follows the consequence: a failed Caffe CHECK or a NaN
-    rate is an error, a rate that silently never decays is a warning.
+    or invalid: step/sigmoid without `stepsize`, a negative `gamma`, multistep without
+    `stepvalue`, inv or poly without `power`, no `base_lr`, no `max_iter` (or 0): then
+    `caffe train` trains 0 iterations, which scripts that step the solver themselves do
+    not mind (a warning). Severity follows the consequence: a failed Caffe CHECK is an
+    error, a rate that silently never decays is a warning.
 
     Why it matters: Caffe does not validate these up front; it fails a CHECK at the first
     iteration (`Check failed: this->param_.stepsize() > 0`), yields NaN, or trains the
@@ -87,18 +96,18 @@ def policy_parameters(params: SolverParams) -> list[Problem]:
 def _parameter_problems(p: SolverParams):
     policy, unset = p.policy, p.unset
     if "max_iter" in unset or p.max_iter <= 0:
-        yield ("max_iter", "max_iter is not set: `caffe train` stops before the first "
-               "iteration" + (", and poly's rate is 0/0 = nan" if policy == "poly" else ""),
-               ERROR, GARBAGE if policy == "poly" else None)
+        said = "max_iter is not set" if "max_iter" in unset else f"max_iter: {p.max_iter}"
+        yield ("max_iter", f"`caffe train` trains 0 iterations: {said} (scripts that step "
+               "the solver, e.g. py-faster-rcnn's --iters, do not read it)", WARNING, None)
     if "base_lr" in unset:
         yield "base_lr", "base_lr is not set: Caffe uses 0 and learns nothing", ERROR, None
     if policy in ("step", "sigmoid") and p.stepsize <= 0:
-        yield ("stepsize", f"'{policy}' needs stepsize > 0 (Caffe: Check failed: "
-               "stepsize() > 0)", ERROR, CRASH)
+        yield ("stepsize", f"'{policy}' needs stepsize > 0: Caffe stops at iteration 0 "
+               "(Check failed: stepsize() > 0)", ERROR, CRASH)
     if policy in ("step", "exp", "inv", "multistep", "sigmoid"):
         if p.gamma < 0:
-            yield "gamma", f"gamma = {p.gamma:g} < 0 (Caffe: Check failed: gamma() >= 0)", \
-                ERROR, CRASH
+            yield "gamma", f"gamma = {p.gamma:g} < 0: Caffe stops at iteration 0 (Check " \
+                "failed: gamma() >= 0)", ERROR, CRASH
         elif "gamma" in unset:
             decays_to_zero = policy in ("step", "exp", "multistep")
             yield ("gamma", f"'{policy}' without gamma: Caffe uses 0, so the rate "
@@ -116,7 +125,8 @@ def _parameter_problems(p: SolverParams):
                    "one step per iteration, so the later steps come late", WARNING, None)
 
 
-@register("DS705", ERROR, "unknown learning-rate policy", "solver", CRASH)
+@register("DS705", ERROR, "unknown learning-rate policy", "solver", CRASH,
+          fix="Use one of Caffe's policies: fixed, step, exp, inv, multistep, poly, sigmoid.")
 def unknown_policy(params: SolverParams) -> Problem | None:
     """What it finds: an `lr_policy` that is none of fixed, step, exp, inv, multistep, poly,
     sigmoid, or no `lr_policy` at all (Caffe has no default).
@@ -129,3 +139,29 @@ def unknown_policy(params: SolverParams) -> Problem | None:
         return None
     shown = f"'{params.policy}'" if params.policy else "not set"
     return Problem("DS705", f"lr_policy {shown}: Caffe knows {', '.join(POLICIES)}")
+
+
+@register("DS706", WARNING, "learning rate grows over the run", "solver", GARBAGE,
+          fix="check the policy's sign and size: inv needs power > 0, exp/step/multistep "
+              "gamma <= 1")
+def lr_grows(schedule: Schedule, policy: str) -> Problem | None:
+    """What it finds: a schedule whose rate rises above its value at iteration 0, with the
+    factor it grows by and the first iteration above the start: `inv` with a negative
+    `power`, `exp`, `step` or `multistep` with `gamma` > 1 (Caffe accepts all of them), and
+    `sigmoid`, which rises by design (info).
+
+    Why it matters: a rate that keeps growing ends in divergence: in a real run `inv` with
+    `power: -1` took the rate from 0.01 to 4.37 over 200 iterations and the loss was NaN
+    at iteration 26.
+
+    Example: `lr_policy: "inv"` with `gamma: 0.1` and `power: -0.75`.
+    """
+    if "rise" not in schedule.first or not schedule.initial or schedule.maximum is None:
+        return None
+    factor = schedule.maximum / schedule.initial
+    return Problem("DS706", f"lr grows from {schedule.initial:.6g} at iteration 0 to "
+                   f"{schedule.maximum:.6g} at iteration {schedule.peak_at} (x{factor:.4g}); "
+                   f"above the start from iteration {schedule.first['rise']}",
+                   {"first_iteration": schedule.first["rise"], "factor": factor,
+                    "peak_iteration": schedule.peak_at},
+                   severity=INFO if policy == "sigmoid" else None)

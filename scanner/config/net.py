@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .prototxt import Message
+from .prototxt import Field, Message
 
 PHASES = ("TRAIN", "TEST")
 # V1 nets (`layers { type: DATA }`) name types by enum; the ones dscan looks at.
@@ -68,10 +68,36 @@ class Net:
         self.name = message.text("name", "") or ""
         self.layers = [_layer(i, m) for i, m in enumerate(message.messages("layer")
                                                           or message.messages("layers"))]
+        self.legacy_input = legacy_input(message)
 
     def active(self, state: NetState) -> list[Layer]:
-        """Layers Caffe keeps for this state (Net::FilterNet)."""
+        """Layers Caffe keeps for this state (Net::FilterNet), as written in the file."""
         return [layer for layer in self.layers if included(layer, state)]
+
+    def built(self, state: NetState) -> list[Layer]:
+        """The layers of the net Caffe builds: the Input layer UpgradeNetInput makes of
+        legacy `input:` fields first, then the ones FilterNet keeps."""
+        upgraded = [self.legacy_input] if self.legacy_input is not None else []
+        return upgraded + self.active(state)
+
+    @property
+    def is_deploy(self) -> bool:
+        """No layer reads data and none is a loss: a net Caffe only ever runs in TEST
+        (pycaffe's Net(deploy, weights, TEST), or under a solver's test net)."""
+        def reads_data(kind: str) -> bool:
+            return kind in DATA_TYPES or kind in ("Python", "WindowData", "MemoryData") or \
+                ("Data" in kind and kind != "DummyData")
+        def trains(layer: Layer) -> bool:
+            return any(rule.ident("phase", "") == "TRAIN" for rule in
+                       layer.params.messages("include") + layer.params.messages("exclude"))
+        return bool(self.layers) and not any(
+            layer.type.endswith("Loss") or reads_data(layer.type) or trains(layer)
+            for layer in self.layers)
+
+    @property
+    def own_stages(self) -> tuple[str, ...]:
+        """The stages of the file's own `state { stage }`, which Caffe adds to every state."""
+        return tuple(self.message.message("state").texts("stage"))
 
 
 def included(layer: Layer, state: NetState) -> bool:
@@ -92,6 +118,28 @@ def _meets(rule: Message, state: NetState) -> bool:
     if any(stage not in state.stages for stage in rule.texts("stage")):
         return False
     return not any(stage in state.stages for stage in rule.texts("not_stage"))
+
+
+def legacy_input(net: Message) -> Layer | None:
+    """UpgradeNetInput: `input:` with `input_shape` or `input_dim` (4 per input) becomes a
+    layer "input" of type Input placed first; `input:` alone is dropped."""
+    names, shapes, dims = net.texts("input"), net.messages("input_shape"), \
+        net.integers("input_dim")
+    if not names or not (shapes or dims):
+        return None
+    blocks = []
+    for i in range(len(names)):
+        if shapes:
+            values = shapes[i].integers("dim") if i < len(shapes) else []
+        else:
+            values = dims[4 * i:4 * i + 4]
+        blocks.append(Field("shape", Message([Field("dim", v, net.line, 1) for v in values],
+                                             net.path, net.line), net.line, 1))
+    where = net.field("input")
+    line = where.line if where else net.line
+    params = Message([Field("input_param", Message(blocks, net.path, line), line, 1)],
+                     net.path, line)
+    return Layer(-1, "input", "Input", params, names, [])
 
 
 def _layer(index: int, message: Message) -> Layer:
@@ -124,6 +172,12 @@ def classes_for(label_top: str, layers: list[Layer]) -> ClassCount | None:
         return ClassCount(num_output, ignore, producer.where if producer else layer.where,
                           producer.name if producer else layer.name)
     return None
+
+
+def classes_for_input(blob: str, earlier: list[Layer]) -> int | None:
+    """The num_output of the layer that gives `blob` its channels, if any."""
+    producer = _producer(blob, earlier)
+    return None if producer is None else _num_output(producer)
 
 
 def _producer(blob: str, earlier: list[Layer]) -> Layer | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .net import NetState
 from .prototxt import Message
 
 POLICIES = ("fixed", "step", "exp", "inv", "multistep", "poly", "sigmoid")
@@ -37,6 +38,19 @@ class SolverParams:
                    unset={name for name in names if not solver.has(name)})
 
 
+def solver_states(solver: Message) -> tuple:
+    """The NetStates Caffe's Solver gives its nets: the train net in TRAIN with
+    `train_state`, and one test net in TEST per `test_state` (one plain TEST net without)."""
+    def state(message: Message | None, phase: str) -> NetState:
+        if message is None:
+            return NetState(phase)
+        return NetState(phase, message.integer("level", 0), tuple(message.texts("stage")))
+    train = solver.messages("train_state")
+    tests = solver.messages("test_state") or [None]
+    return (state(train[-1] if train else None, "TRAIN"),
+            *(state(test, "TEST") for test in tests))
+
+
 @dataclass
 class Schedule:
     """Learning-rate facts over iterations [0, horizon)."""
@@ -46,6 +60,8 @@ class Schedule:
     counts: dict = field(default_factory=dict)  # same keys -> iterations
     minimum: float | None = None
     maximum: float | None = None
+    initial: float | None = None  # the rate at iteration 0
+    peak_at: int | None = None  # the first iteration with the maximum rate
     samples: list[tuple[int, float | None]] = field(default_factory=list)
 
 
@@ -100,8 +116,12 @@ def _multistep_steps(stepvalues: list[int], iterations: np.ndarray) -> np.ndarra
 
 
 def _account(result: Schedule, iterations: np.ndarray, rates: np.ndarray) -> None:
+    if iterations[0] == 0:
+        result.initial = float(rates[0])
     masks = {"nan": np.isnan(rates), "inf": np.isinf(rates), "negative": rates < 0,
              "zero": rates == 0}
+    if result.initial is not None and np.isfinite(result.initial):
+        masks["rise"] = rates > result.initial  # a schedule that grows (see DS706)
     for name, mask in masks.items():
         hits = int(mask.sum())
         if hits:
@@ -111,4 +131,6 @@ def _account(result: Schedule, iterations: np.ndarray, rates: np.ndarray) -> Non
     if len(finite):
         low, high = float(finite.min()), float(finite.max())
         result.minimum = low if result.minimum is None else min(result.minimum, low)
-        result.maximum = high if result.maximum is None else max(result.maximum, high)
+        if result.maximum is None or high > result.maximum:
+            result.maximum = high
+            result.peak_at = int(iterations[np.isfinite(rates)][int(finite.argmax())])

@@ -26,7 +26,7 @@ def net_report(outcome: NetOutcome, fail_on: str) -> dict:
     sections = [_section(outcome, section) for section in outcome.sections]
     summary = _merged_summary(outcome.findings, [s["report"] for s in sections])
     layers = [s for s in sections if s["report"] or s["caffe"] == "crashes"]
-    verdicts = [s["caffe"] for s in layers]
+    verdicts = [s["caffe"] for s in layers] + _net_verdicts(outcome.findings)
     caffe = next((v for v in ("crashes", "trains_on_garbage", "unknown") if v in verdicts),
                  "ok")
     return {"schema": "dscan-net-report/1", "tool": TOOL,
@@ -36,7 +36,31 @@ def net_report(outcome: NetOutcome, fail_on: str) -> dict:
             "summary": summary, "verdict": {"caffe": caffe},
             "findings": [plain(f.as_json()) for f in outcome.findings],
             "sections": sections,
+            "lint_phases": list(outcome.lint_phases), "deploy": outcome.deploy,
+            "shapes": {phase: _shapes(shapes) for phase, shapes in outcome.shapes.items()},
+            "not_scanned": [{"layer": s.layer.name, "type": s.layer.type,
+                             "where": s.layer.where, "phases": s.phases,
+                             "skipped": s.skipped} for s in outcome.not_scanned],
             "exit_status": exit_status(summary["by_severity"], fail_on, outcome.interrupted)}
+
+
+def _net_verdicts(findings: list[ConfigFinding]) -> list[str]:
+    """What the net's own errors (shapes, settings) make of the run."""
+    effects = {f.effect for f in findings if f.severity == "error"}
+    return [v for e, v in (("crash", "crashes"), ("garbage", "trains_on_garbage"))
+            if e in effects]
+
+
+def _shapes(shapes) -> dict:
+    """One phase's inferred blob shapes, layer by layer, and the memory they take."""
+    def dims(shape):
+        return None if shape is None else list(shape)
+    return {"layers": [{"layer": item.layer.name, "type": item.layer.type,
+                        "bottoms": [dims(b) for b in item.bottoms],
+                        "tops": {name: dims(t) for name, t in zip(item.layer.tops, item.tops)}}
+                       for item in shapes.layers],
+            "unknown_types": [{"layer": name, "type": kind} for name, kind in shapes.unknown],
+            "data_not_read": shapes.no_data, "memory": shapes.memory()}
 
 
 def _section(outcome: NetOutcome, section: Section) -> dict:
@@ -44,6 +68,8 @@ def _section(outcome: NetOutcome, section: Section) -> dict:
     report = None
     if scan is not None:
         report = json_report.build(scan, scan.exit_status)
+        if section.read_order:
+            _note_skip(report, section.read_order)
     source = section.source
     caffe = "crashes" if crashes(outcome, section) else \
         report["verdict"]["caffe"] if report else "not scanned"
@@ -56,7 +82,20 @@ def _section(outcome: NetOutcome, section: Section) -> dict:
             "num_classes_from": section.classes_from,
             "ignore_label": scan.settings.ignore_label if scan else None,
             "mean": section.mean.as_json() if section.mean else None,
-            "skipped": section.skipped, "caffe": caffe, "report": report}
+            "skipped": section.skipped, "caffe": caffe, "report": report,
+            "top_shapes": section.tops or {}, "read_order": section.read_order}
+
+
+def _note_skip(report: dict, read_order: dict) -> None:
+    """The batch findings were computed with no skip: with rand_skip they are one of a
+    range of possibilities."""
+    low, high = read_order["skip"]
+    for finding in report["findings"]:
+        if finding["code"] in ("DS304", "DS305"):
+            finding["message"] += (f" (for a skip of 0; rand_skip {read_order['rand_skip']}: "
+                                   f"Caffe may start {low}..{high} records later, so which "
+                                   "records share a batch is not determined)")
+            finding["detail"]["rand_skip"] = read_order["rand_skip"]
 
 
 def _merged_summary(findings: list[ConfigFinding], reports: list[dict | None]) -> dict:
