@@ -43,3 +43,23 @@ def test_groups_are_stars_around_their_first_record():
     groups = join(prints, 4).groups  # 0-1 and 2-3 within 4 bits; 0 and 2 are 8 apart
     assert [g.members.tolist() for g in groups] == [[0, 1], [2, 3]]
     assert [g.distances.tolist() for g in groups] == [[0, 4], [0, 4]]
+
+
+def test_an_error_needs_surely_the_same_picture_under_two_labels():
+    """DS803 rests on exact copies, or near ones within half the near distance; pictures
+    that are merely alike (at the edge of the distance) under two labels stay DS802."""
+    import numpy as np
+
+    from scanner.duplicates.findings import _within_problem
+    from scanner.duplicates.groups import Group
+
+    labels = np.array([3, 4, 3], np.int64)
+
+    def code(members, distances, exact=False):
+        group = Group(np.array(members), exact, np.array(distances, np.int64))
+        return _within_problem(group, labels, lambda indices: {}, 10).code
+
+    assert code([0, 1], [0, 10]) == "DS802"  # alike, not surely the same
+    assert code([0, 1], [0, 4]) == "DS803"
+    assert code([0, 1], [0, 0], exact=True) == "DS803"
+    assert code([0, 2], [0, 2]) == "DS802"  # the same picture, the same label

@@ -120,12 +120,23 @@ def _within_problem(group: Group, labels: np.ndarray, keys_of: KeysOf,
         "members": _members(group.members, distances, labels, keys_of)}}
     shown = ", ".join(m["key"] or f"#{m['index']}" for m in detail["group"]["members"][:3])
     more = f" and {len(group.members) - 3} more" if len(group.members) > 3 else ""
-    if len(label_counts) > 1:
+    if len(label_counts) > 1 and _labels_conflict(group, distances, labels, limit):
         spread = ", ".join(f"{n} x label {label}" for label, n in label_counts.items())
         return Problem("DS803", f"{len(group.members)} records hold {how} under different "
                        f"labels ({spread}): {shown}{more}", detail)
     code = "DS801" if group.exact else "DS802"
     return Problem(code, f"{len(group.members)} records hold {how}: {shown}{more}", detail)
+
+
+def _labels_conflict(group: Group, distances: np.ndarray, labels: np.ndarray,
+                     limit: int) -> bool:
+    """Do members that surely hold the same picture carry different labels? Exact copies
+    do; near ones count only within half the near distance of the group's first record, so
+    an error never rests on pictures that are merely alike (crops of one photo under two
+    classes, small raw samples whose coarse hashes meet by chance): those stay DS802."""
+    close = group.members if group.exact else group.members[distances <= max(1, limit // 2)]
+    found = {int(v) for v in labels[close].tolist() if v != MISSING_LABEL}
+    return len(found) > 1
 
 
 def _leak_problem(group: Group, ours: np.ndarray, split: int, test: Side,
