@@ -116,23 +116,26 @@ def beyond_float16(values: np.ndarray, summary: ValueSummary) -> dict[int, Probl
 
     Example: a feature vector holding 7e4 where the rest lie in [0, 1].
     """
-    rows = _rows(values)
-    if rows.dtype.kind != "f":
+    if values.dtype.kind != "f":
         return {}
+    return {row: Problem("DS102", f"{len(big)} finite values beyond float16 range "
+                         f"(|x| > 65504), largest {largest:.6g}",
+                         {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
+            for row, big, largest in _beyond(values, summary, FLOAT16_MAX)}
+
+
+def _beyond(values: np.ndarray, summary: ValueSummary, limit: float):
+    """(row, positions, largest |x|) of the samples holding finite values beyond +-limit;
+    only the rows whose summary shows such a value (or a NaN) are looked at again."""
+    rows = _rows(values)
     with np.errstate(invalid="ignore"):  # candidates: also rows whose min or max is NaN
-        inside = (summary.maxs <= FLOAT16_MAX).all(axis=1) & \
-            (summary.mins >= -FLOAT16_MAX).all(axis=1)
-    found = {}
+        inside = (summary.maxs <= limit).all(axis=1) & (summary.mins >= -limit).all(axis=1)
     for row in np.flatnonzero(~inside):
         sample = rows[row]
         with np.errstate(invalid="ignore"):
-            big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > FLOAT16_MAX))
+            big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > limit))
         if big.size:
-            found[int(row)] = Problem(
-                "DS102", f"{len(big)} finite values beyond float16 range (|x| > 65504), "
-                f"largest {float(np.abs(sample[big]).max()):.6g}",
-                {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
-    return found
+            yield int(row), big, float(np.abs(sample[big]).max())
 
 
 @register("DS409", ERROR, "HDF5: value beyond float32 range (Caffe reads it as Inf)", "values",
@@ -147,23 +150,12 @@ def beyond_float32(values: np.ndarray, summary: ValueSummary) -> dict[int, Probl
 
     Example: a float64 feature column of 1e160 left by a division by a near-zero norm.
     """
-    rows = _rows(values)
-    if rows.dtype.kind != "f" or rows.dtype.itemsize <= 4:
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4:
         return {}
-    with np.errstate(invalid="ignore"):  # candidates: also rows whose min or max is NaN
-        inside = (summary.maxs <= FLOAT32_MAX).all(axis=1) & \
-            (summary.mins >= -FLOAT32_MAX).all(axis=1)
-    found = {}
-    for row in np.flatnonzero(~inside):
-        sample = rows[row]
-        with np.errstate(invalid="ignore"):
-            big = np.flatnonzero(np.isfinite(sample) & (np.abs(sample) > FLOAT32_MAX))
-        if big.size:
-            found[int(row)] = Problem(
-                "DS409", f"{len(big)} values beyond float32 range (|x| > 3.4e38), largest "
-                f"{float(np.abs(sample[big]).max()):.6g}: Caffe reads them as Inf",
-                {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
-    return found
+    return {row: Problem("DS409", f"{len(big)} values beyond float32 range (|x| > 3.4e38), "
+                         f"largest {largest:.6g}: Caffe reads them as Inf",
+                         {"count": len(big), "first_positions": big[:_MAX_POSITIONS].tolist()})
+            for row, big, largest in _beyond(values, summary, FLOAT32_MAX)}
 
 
 @register("DS103", WARNING, "constant sample (every value equal)", "values",
