@@ -2,15 +2,12 @@
 data layer meets them (kept, clipped, dropped), and SVG plots of box sizes and classes."""
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 from markupsafe import Markup
-from PIL import Image, ImageDraw, ImageFile
+from PIL import Image, ImageDraw
 
 from ..report import svg
-from ..report.pictures import _data_uri
+from ..report.pictures import data_uri, lenient_picture
 from .boxes import CLIPPED, KEPT, fate
 from .record import AnnotatedDecodeError, decode_annotated
 
@@ -37,19 +34,9 @@ def record_picture(value) -> tuple[bytes, list] | None:
 def boxed_thumbnail(data: bytes, boxes: list) -> str | None:
     """The image (decoded leniently, as OpenCV would), with each box outlined: green kept,
     orange clipped (drawn as written, past the edge where it reaches), red dropped."""
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as image:
-                if image.width * image.height > 50_000_000:
-                    return None
-                picture = image.convert("RGB")
-    except Exception:  # any decoder failure: nothing to show  # noqa: BLE001
+    picture = lenient_picture(data)
+    if picture is None:
         return None
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
     scale = SIDE / max(picture.size)
     picture = picture.resize((max(1, round(picture.width * scale)),
                               max(1, round(picture.height * scale))))
@@ -64,7 +51,7 @@ def boxed_thumbnail(data: bytes, boxes: list) -> str | None:
             continue
         draw.rectangle(points, outline=COLOURS.get(outcome, DROPPED), width=2)
         draw.text((points[0] + 3, points[1] + 1), str(label), fill=COLOURS.get(outcome, DROPPED))
-    return _data_uri(canvas)
+    return data_uri(canvas)
 
 
 def _pixels(coords: tuple, size: tuple, margin: int):

@@ -9,7 +9,7 @@ import backends
 
 from ..datum import decode_datum
 from ..errors import DscanError
-from ..report.pictures import THUMBNAIL_SIDE, _data_uri, thumbnail
+from ..report.pictures import THUMBNAIL_SIDE, data_uri, thumbnail
 from .keys import sniff_kind
 
 CODES = ("DS801", "DS802", "DS803", "DS804")
@@ -119,5 +119,5 @@ def _picture(payload, record_format: str) -> str | None:
         picture = Image.fromarray(planes[0] if shape[0] != 3 else
                                   planes[::-1].transpose(1, 2, 0))  # Caffe stores BGR
         scale = max(1, THUMBNAIL_SIDE // max(shape[1:]))
-        return _data_uri(picture.resize((shape[2] * scale, shape[1] * scale), Image.NEAREST))
+        return data_uri(picture.resize((shape[2] * scale, shape[1] * scale), Image.NEAREST))
     return None

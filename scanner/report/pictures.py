@@ -19,6 +19,17 @@ BAD = (220, 30, 30)  # non-finite values
 def thumbnail(data: bytes) -> str | None:
     """A lenient decode (truncated data allowed, as OpenCV would), shrunk; None when even
     that yields no pixels."""
+    picture = lenient_picture(data, keep_grey=True)
+    if picture is None:
+        return None
+    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    return data_uri(picture)
+
+
+def lenient_picture(data: bytes, keep_grey: bool = False) -> Image.Image | None:
+    """The image decoded leniently (truncated data allowed, as OpenCV would) as RGB, or
+    grey when it is grey and `keep_grey`; None when no decoder makes pixels of it or its
+    header declares a bomb (it is never decoded then)."""
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:
@@ -26,15 +37,14 @@ def thumbnail(data: bytes) -> str | None:
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 if image.width * image.height > 50_000_000:
-                    return None  # a header declaring a bomb: never decode it
+                    return None
                 image.load()
-                picture = image.convert("L" if image.mode in ("L", "1", "I;16") else "RGB")
+                grey = keep_grey and image.mode in ("L", "1", "I;16")
+                return image.convert("L" if grey else "RGB")
     except Exception:  # any decoder failure means: nothing to show  # noqa: BLE001
         return None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
-    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    return _data_uri(picture)
 
 
 def value_map(values: np.ndarray) -> tuple[str, dict]:
@@ -56,7 +66,7 @@ def value_map(values: np.ndarray) -> tuple[str, dict]:
     original = ~np.isfinite(np.asarray(values, np.float64))
     facts = {"non_finite": int(original.sum()), "values": int(original.size),
              "first": [tuple(int(v) for v in p) for p in np.argwhere(original)[:5]]}
-    return _data_uri(picture), facts
+    return data_uri(picture), facts
 
 
 def _as_grid(values: np.ndarray) -> np.ndarray:
@@ -75,7 +85,7 @@ def _as_grid(values: np.ndarray) -> np.ndarray:
     return padded.reshape(1, rows, width)
 
 
-def _data_uri(picture: Image.Image) -> str:
+def data_uri(picture: Image.Image) -> str:
     buffer = io.BytesIO()
     picture.save(buffer, "PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
