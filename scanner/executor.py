@@ -25,7 +25,7 @@ import backends
 from . import interrupts
 from .aggregate import ShardResult
 from .capture import LibraryOutput
-from .errors import DscanError, UsageError, WorkersKeptDyingError
+from .errors import UsageError, WorkersKeptDyingError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard

@@ -12,7 +12,7 @@ from .boundary import guarded
 from .checks.registry import Problem
 from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
-from .hooks import KILL_HOOK, Hooks, raise_for_test  # noqa: F401  (KILL_HOOK: its old home)
+from .hooks import Hooks, raise_for_test
 from .report.keys import quoted_key
 from .inspect import DatumInspector
 from .inspect_images import ImageFileInspector
