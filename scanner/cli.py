@@ -358,7 +358,7 @@ def _detection_settings(args: argparse.Namespace) -> dict:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from .executor import make_executor  # the scan machinery loads only for scans
+    from .executors import make_executor  # the scan machinery loads only for scans
     from .duplicates.keys import sniff_kind
     from .duplicates.leakage import against
     from .scan import nothing_scanned, scan

@@ -8,7 +8,7 @@ import sys
 
 from .config.mean import read_mean
 from .errors import ConfigError, InputNotFoundError, UsageError
-from .executor import make_executor
+from .executors import make_executor
 from .output import writing_stdout
 from .net_scan import NetRequest, scan_net
 from .report.evidence import collect

@@ -25,7 +25,7 @@ import backends
 from . import interrupts
 from .aggregate import ShardResult
 from .capture import LibraryOutput
-from .errors import UsageError, WorkersKeptDyingError
+from .errors import WorkersKeptDyingError
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
@@ -122,17 +122,6 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Let go of what the executor holds (a cluster connection)."""
-
-
-def make_executor(kind: str, jobs: int, scheduler: str | None = None) -> Executor:
-    """The executor the command line asks for; Dask is imported only when asked for."""
-    if kind == "local":
-        return LocalExecutor(jobs)
-    if not scheduler:
-        raise UsageError("--executor dask needs --scheduler ADDRESS (or DSCAN_DASK_SCHEDULER),"
-                         " e.g. tcp://127.0.0.1:8786")
-    from .dask_executor import DaskExecutor
-    return DaskExecutor(scheduler)
 
 
 class LocalExecutor:
