@@ -63,3 +63,17 @@ def test_an_error_needs_surely_the_same_picture_under_two_labels():
     assert code([0, 1], [0, 4]) == "DS803"
     assert code([0, 1], [0, 0], exact=True) == "DS803"
     assert code([0, 2], [0, 2]) == "DS802"  # the same picture, the same label
+
+
+def test_hamming_distances_without_numpy_2s_bitwise_count(monkeypatch):
+    import numpy as np
+
+    from scanner.duplicates.hashing import hamming
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2 ** 63, (40, 1), dtype=np.uint64)
+    b = rng.integers(0, 2 ** 63, (1, 30), dtype=np.uint64)
+    expected = np.array([[bin(int(x) ^ int(y)).count("1") for y in b[0]] for x in a[:, 0]])
+    assert (hamming(a, b) == expected).all()
+    monkeypatch.delattr(np, "bitwise_count", raising=False)  # as numpy 1.x
+    assert (hamming(a, b) == expected).all()

@@ -167,5 +167,14 @@ def _grid(side: int) -> tuple[int, int, int]:
     return start, start + 8 * step, step
 
 
+_BITS_OF_BYTE = np.array([bin(value).count("1") for value in range(256)], np.uint8)
+
+
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(np.bitwise_xor(a, b)).astype(np.int64)
+    """Differing bits of 64-bit hashes (broadcast); numpy before 2.0 has no bitwise_count,
+    so there the bytes are counted through a table."""
+    differ = np.bitwise_xor(a, b)
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(differ).astype(np.int64)
+    as_bytes = np.ascontiguousarray(differ, np.uint64).view(np.uint8)
+    return _BITS_OF_BYTE[as_bytes].reshape(*differ.shape, 8).sum(axis=-1, dtype=np.int64)
