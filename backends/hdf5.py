@@ -100,9 +100,25 @@ def _lookup(handle: h5py.File, top: str) -> tuple[object, Problem | None]:
     if isinstance(found, h5py.Dataset):
         return found, None
     where = _find_elsewhere(handle, top)
+    root = _root_datasets(handle)
     hint = f"; found at {', '.join(where[:3])}" if where else ""
+    if root and not where:  # name the tops after what the file holds
+        hint = (f"; the file root holds {', '.join(repr(name) for name in root[:8])}: name "
+                "the layer's tops after them (dscan hdf5 --data NAME --label NAME)")
     return None, Problem("DS401", f"no dataset '{top}' at the file root{hint}",
-                         {"dataset": top, "found_at": where[:10]})
+                         {"dataset": top, "found_at": where[:10], "root_datasets": root[:50]})
+
+
+def _root_datasets(handle: h5py.File) -> list[str]:
+    """Names of the datasets at the file root (what the layer's tops could name)."""
+    names = []
+    for name in handle:
+        try:
+            if isinstance(handle.get(name), h5py.Dataset):
+                names.append(name)
+        except (KeyError, RuntimeError, OSError):  # a broken link: not a dataset
+            continue
+    return names
 
 
 _TYPE_CLASSES = {getattr(h5py.h5t, name): f"H5T_{name}" for name in (

@@ -70,3 +70,13 @@ def test_a_large_file_scans_in_flat_memory(tmp_path):
     status, peak_kib = map(int, done.stdout.split()[-2:])
     assert status == 0, done.stderr
     assert peak_kib < 300 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+def test_a_missing_top_names_the_datasets_the_file_has(tmp_path):
+    """Caffe's own solver_data.h5 layout: `data` and `targets`, no `label`."""
+    path = b.caffe_test_layout_h5(tmp_path)["solver_data.h5"]
+    [finding] = scan_report(path, backend="hdf5")["findings"]
+    assert finding["code"] == "DS401" and finding["detail"]["root_datasets"] == ["data",
+                                                                                 "targets"]
+    assert "'data', 'targets'" in finding["message"] and "--label NAME" in finding["message"]
+    assert scan_report(path, backend="hdf5", label_top="targets")["summary"]["records"] == 8
