@@ -155,3 +155,11 @@ def test_a_growing_rate_names_its_factor_and_first_iteration(tmp_path):
     [finding] = [f for f in solver_report(str(tmp_path / "solver.prototxt"))["findings"]
                  if f["code"] == "DS706"]
     assert finding["severity"] == "info"
+
+
+def test_a_misspelt_policy_gets_a_did_you_mean(tmp_path):
+    (tmp_path / "solver.prototxt").write_text('base_lr: 0.1 lr_policy: "stepp" stepsize: 10 '
+                                              'gamma: 0.1 max_iter: 100')
+    [finding] = [f for f in solver_report(str(tmp_path / "solver.prototxt"))["findings"]
+                 if f["code"] == "DS705"]
+    assert "did you mean 'step'?" in finding["message"]

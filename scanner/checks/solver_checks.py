@@ -1,6 +1,8 @@
 """Checks on a solver's learning-rate schedule (`dscan solver`)."""
 from __future__ import annotations
 
+import difflib
+
 from ..config.solver import POLICIES, Schedule, SolverParams
 from ..types import CRASH, ERROR, GARBAGE, INFO, WARNING
 from .registry import Problem, register
@@ -138,7 +140,9 @@ def unknown_policy(params: SolverParams) -> Problem | None:
     if params.policy in POLICIES:
         return None
     shown = f"'{params.policy}'" if params.policy else "not set"
-    return Problem("DS705", f"lr_policy {shown}: Caffe knows {', '.join(POLICIES)}")
+    close = difflib.get_close_matches(params.policy or "", list(POLICIES), n=1)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    return Problem("DS705", f"lr_policy {shown}{guess}: Caffe knows {', '.join(POLICIES)}")
 
 
 @register("DS706", WARNING, "learning rate grows over the run", "solver", GARBAGE,
