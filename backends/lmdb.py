@@ -177,8 +177,10 @@ class LmdbBackend:
         return [dataclasses.replace(shard, registered=self.registered) for shard in shards]
 
     def _walk(self, wanted: int, parts: int, start: int = 0):
-        self.env.close()  # in the child: a handle of its own (lock-free: it leaves with
-        self.env = _open_env(self.path)  # os._exit, and would leave a reader slot behind)
+        # In the child, on the handle it inherited: closing that would clear the parent's
+        # reader slots (they carry the same pid in the copied environment: MDB_BAD_RSLOT
+        # in the parent, seen with liblmdb 0.9.29), and py-lmdb refuses a second handle on
+        # the same directory. The transaction's reader slot is freed as it ends.
         with self.env.begin(buffers=True) as txn:
             keys, at_start = skip_keys(txn.cursor().iternext(values=False), start)
             return (*walk_splits(keys, wanted, parts), at_start if start else None)
