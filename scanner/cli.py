@@ -16,7 +16,6 @@ from .interrupts import Interrupted
 from .output import guard_standard_streams, require_stdout, writing_stdout
 from .progress import Progress
 from .report import catalogue
-from .report.catalogue import markdown_table as checks_table  # noqa: F401  (the README's)
 from .settings import ScanSettings
 from .status import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED
 

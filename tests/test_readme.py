@@ -2,7 +2,7 @@
 import os
 import re
 
-from scanner.cli import checks_table
+from scanner.report.catalogue import markdown_table as checks_table
 
 README = os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")
 

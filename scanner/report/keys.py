@@ -26,11 +26,10 @@ def is_utf8(key: bytes) -> bool:
         return False
 
 
-def printable(text: str | None, limit: int | None = None) -> str:
-    """Text safe for a terminal: control characters escaped; shortened only if a `limit` is
-    given (the terminal summary never shortens: it wraps)."""
+def printable(text: str | None) -> str:
+    """Text safe for a terminal: control characters escaped, nothing shortened (the
+    console wraps long lines)."""
     if text is None:
         return "-"
-    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
-    return safe if limit is None or len(safe) <= limit else safe[:limit - 3] + "..."
