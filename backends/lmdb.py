@@ -26,6 +26,7 @@ from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
 from .child import in_child
+from .lmdb_anchor import LockTableAnchor
 from .keyrange import (SMALL_STORE_RECORDS, key_shards, skip_keys, split_keys, starting_at,
                        walk_splits)
 
@@ -115,6 +116,9 @@ class LmdbBackend:
             self.env.close()
             raise StoreError(f"{path}: data.mdb is truncated: {actual} bytes, but its pages "
                              f"reach {needed} bytes")
+        self.anchor = LockTableAnchor(os.path.join(path, "lock.mdb"))
+        if self.registered:
+            self.anchor.hold()  # until cleanup: see lmdb_anchor
 
     def findings(self) -> list:
         """No store-level findings are known before reading."""
@@ -194,6 +198,7 @@ class LmdbBackend:
         try:
             env = _open_env(self.path, True)
         except StoreError:
+            self.anchor.release()
             return
         try:
             env.reader_check()
@@ -201,6 +206,7 @@ class LmdbBackend:
             pass  # the slots stay; LMDB frees them when a writer checks
         finally:
             env.close()
+            self.anchor.release()
 
     @staticmethod
     @contextmanager

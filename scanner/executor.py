@@ -245,13 +245,13 @@ class LocalExecutor:
         try:
             while pending and not self.stop.is_set():
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                self._collect(done, futures, round_)
+                self._collect(done, futures, round_, self.stop)
                 shown = _show_progress(counter, shown, progress)
         finally:
             if pending:  # interrupted: ask the workers to return, kill them only if they won't
                 stop_flag.value = 1
                 done, pending = wait(pending, timeout=STOP_GRACE_S)
-                self._collect(done, futures, round_)
+                self._collect(done, futures, round_, self.stop)
                 if pending:
                     _terminate(pool)
             pool.shutdown(wait=True, cancel_futures=True)
@@ -259,12 +259,16 @@ class LocalExecutor:
         return round_
 
     @staticmethod
-    def _collect(done, futures: dict, round_: _Round) -> None:
+    def _collect(done, futures: dict, round_: _Round, stop: threading.Event) -> None:
         for future in done:
             try:
                 result = future.result()
             except BrokenProcessPool:
                 round_.broken.append(futures[future])
+            except Exception:
+                if not stop.is_set():
+                    raise
+                # stopping: a worker cut short (its store closed under it) is a stopped one
             else:
                 if result is not None:  # None: the worker stopped on request
                     round_.results[result.number] = result

@@ -1,7 +1,12 @@
 """Parallel scans: real worker processes give the same report as one process."""
+import threading
+from concurrent.futures import Future
+
 import numpy as np
+import pytest
 
 from scanner import executor
+from scanner.errors import StoreError
 from scanner.hooks import KILL_HOOK, KILL_LATER_HOOK
 
 from . import builders as b
@@ -96,3 +101,15 @@ def test_the_retry_budget_counts_only_crashes_that_do_not_repeat(tmp_path, monke
     report = scan_report(path, jobs=1)
     assert report["summary"]["records"] == 40
     assert [f["index"] for f in report["findings"] if f["code"] == "DS005"] == [7]
+
+
+def test_a_worker_that_fails_while_the_scan_stops_counts_as_stopped():
+    failed = Future()
+    failed.set_exception(StoreError("db: cannot open as LMDB"))  # its store closed under it
+    stop = threading.Event()
+    round_ = executor._Round({}, [], [])
+    with pytest.raises(StoreError):  # a failure of a running scan is the scan's
+        executor.LocalExecutor._collect({failed}, {failed: None}, round_, stop)
+    stop.set()
+    executor.LocalExecutor._collect({failed}, {failed: None}, round_, stop)  # interrupted
+    assert round_.results == {} and round_.broken == []
