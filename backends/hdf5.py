@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import h5py
@@ -23,6 +23,7 @@ from scanner.settings import ScanSettings
 from scanner.types import Shard
 
 from .base import PlanningFinding
+from .hdf5_tops import find_tops
 from .keyrange import apportion, even_cuts
 
 INT_MAX = 2 ** 31 - 1
@@ -182,7 +183,18 @@ class Hdf5Backend:
         self.tops = [settings.data_top] + ([settings.label_top] if settings.label_top else [])
         self.files: list[_File] = []
         self.planning: list[PlanningFinding] = []
-        self._plan(_list_entries(path))
+        entries = _list_entries(path)
+        self.found_tops = find_tops(entries) if settings.find_tops else None
+        if self.found_tops:
+            self.tops = self.found_tops.tops
+        self._plan(entries)
+
+    def settled(self, settings: ScanSettings) -> ScanSettings:
+        """The settings the rows are checked with: the tops found, when none was named."""
+        if not self.found_tops:
+            return settings
+        tops = self.found_tops.tops
+        return replace(settings, data_top=tops[0], label_top=tops[1] if len(tops) > 1 else None)
 
     def _plan(self, entries) -> None:
         first_shapes: dict[str, tuple] | None = None
@@ -233,8 +245,9 @@ class Hdf5Backend:
         return self.planning
 
     def describe(self) -> dict:
+        found = self.found_tops and self.found_tops.as_report()
         return {"backend": self.name, "path": self.path, "entries": self.count(),
-                "datasets": self.tops,
+                "datasets": self.tops, **({"found_tops": found} if found else {}),
                 "files": [{"entry": f.entry, "resolved": f.path, "relative_to": f.relative_to,
                            "rows": f.rows} for f in self.files]}
 
@@ -266,7 +279,7 @@ class Hdf5Backend:
             for low, high in zip(cuts, cuts[1:]):
                 shards.append(Shard(self.name, plan.path, len(shards), name=plan.entry,
                                     start=first + low, stop=first + high,
-                                    datasets=tuple(self.tops)))
+                                    datasets=tuple(self.tops[:2])))
         return shards
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from .settings import ScanSettings
 if TYPE_CHECKING:
     from .batches import BatchAnalysis
 from .stats import ChannelStats
-from .types import CRASH, GARBAGE, MISSING_LABEL, Finding
+from .types import CRASH, GARBAGE, MISSING_LABEL, SEVERITY_RANK, Finding
 FOUND, FEEDS_GARBAGE, CRASHES = 1, 2, 4  # bits per record with findings
 
 
@@ -31,6 +31,9 @@ class FindingSink:
         self.examples: dict[str, list[Finding]] = {}
         self.marks: dict[int, int] = {}
         self.crashes: dict[int, str] = {}  # record index -> first code that crashes Caffe there
+        # --keys-out: record index -> [its key (None until known), codes at or above fail_on]
+        self.flagged: dict[int, list] = {}
+        self._flag_rank = SEVERITY_RANK.get(settings.fail_on) if settings.flag_keys else None
 
     def add(self, index: int, key, problem: Problem) -> None:
         """Count a problem at a record; keep it as an example if among the first per code."""
@@ -46,6 +49,15 @@ class FindingSink:
         self.marks[index] = self.marks.get(index, 0) | bits
         if effect == CRASH:
             self.crashes.setdefault(index, problem.code)
+        if self._flag_rank is not None and SEVERITY_RANK[severity] >= self._flag_rank:
+            self.flag(index, key, problem.code)
+
+    def flag(self, index: int, key, code: str) -> None:
+        """Note a record (and its key, once known) for --keys-out."""
+        entry = self.flagged.setdefault(index, [None, set()])
+        if entry[0] is None and key is not None:
+            entry[0] = bytes(key)
+        entry[1].add(code)
 
     def by_severity(self) -> dict[str, int]:
         """Exact finding counts per severity."""
@@ -89,6 +101,7 @@ class ShardResult:
     snapshot: dict | None = None  # the store's version the shard read (LMDB: txnid, entries)
     seconds: float = 0.0  # time the worker spent on the shard (the last try, if retried)
     fingerprints: object = None  # duplicates.Fingerprints of the shard's records (or None)
+    flagged: dict = field(default_factory=dict)  # --keys-out: local index -> [key, codes]
 
 
 @dataclass
@@ -146,6 +159,9 @@ def _absorb(sink: FindingSink, result: ShardResult, offset: int) -> None:
         sink.marks[index + offset] = bits
     for index, code in result.crashes.items():
         sink.crashes.setdefault(index + offset, code)
+    for index, (key, codes) in result.flagged.items():
+        for code in codes:
+            sink.flag(index + offset, key, code)
 
 
 def merge(results: list[ShardResult], settings: ScanSettings) -> ScanTotals:

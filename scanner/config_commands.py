@@ -7,12 +7,13 @@ import os
 import sys
 
 from .config.mean import read_mean
-from .errors import ConfigError, InputNotFoundError, UsageError
+from .checks import CATALOGUE, matching
+from .errors import ConfigError, InputNotFoundError
 from .executors import make_executor
 from .output import writing_stdout
 from .net_scan import NetRequest, scan_net
 from .report.evidence import collect
-from .report import config_report, config_terminal, html_report, json_report
+from .report import config_report, config_terminal, html_report, json_report, targets
 from .settings import ScanSettings
 from .solver_scan import check_solver
 
@@ -22,9 +23,7 @@ def run(args: argparse.Namespace, settings: ScanSettings | None) -> int:
                         format="dscan[%(process)d]: %(levelname)s: %(message)s")
     if args.command == "mean":
         return _mean(args)
-    reads_data = args.command == "net" or args.with_net
-    if args.html and not reads_data:
-        raise UsageError("--html needs --with-net: the page shows the data of the net")
+    reads_data = args.command == "net" or args.with_net  # --html without: refused in cli
     path = _absolute(args.path)  # checked before connecting to a cluster
     executor = make_executor(args.executor, args.jobs, args.scheduler) if reads_data else None
     try:
@@ -41,21 +40,24 @@ def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor,
     if args.html:
         args.html = os.path.abspath(args.html)
     _enter(args.root)
+    files = targets.ReportFiles()
     if args.command == "net":
         phases = ("TRAIN", "TEST") if args.phase == "BOTH" else (args.phase,)
         outcome = scan_net(_request(args, settings, path, phases, executor))
         report = config_report.net_report(outcome, settings.fail_on)
         if args.html:
-            html_report.write(args.html, html_report.render_net(outcome, report))
-        return _emit(args, report, lambda out: config_terminal.render_net(
+            files.write(args.html, lambda: html_report.write(
+                args.html, html_report.render_net(outcome, report)))
+        return _emit(args, report, files, lambda out: config_terminal.render_net(
             outcome, report, out, _examples(args), args.quiet))
     request = _request(args, settings, path, ("TRAIN", "TEST"), executor) \
         if args.with_net else None
     outcome = check_solver(path, settings.enabled, args.horizon, request)
     report = config_report.solver_report(outcome, settings.fail_on)
     if args.html and outcome.net is not None:
-        html_report.write(args.html, html_report.render_net(outcome.net, report["net_report"]))
-    return _emit(args, report, lambda out: config_terminal.render_solver(
+        files.write(args.html, lambda: html_report.write(
+            args.html, html_report.render_net(outcome.net, report["net_report"])))
+    return _emit(args, report, files, lambda out: config_terminal.render_solver(
         report, outcome.net, out, _examples(args), args.quiet))
 
 
@@ -75,8 +77,12 @@ def _mean(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.path}: is a directory; dscan mean expects a mean file "
                           "(a BlobProto such as mean.binaryproto)")
     mean = read_mean(args.path)
+    enabled = (set(CATALOGUE) if args.select is None else matching(args.select)) - \
+        matching(args.ignore)
+    mean.findings = [f for f in mean.findings if f.code in enabled]
     report = config_report.mean_report(args.path, mean, args.fail_on)
-    return _emit(args, report, lambda out: config_terminal.render_mean(report, out))
+    return _emit(args, report, targets.ReportFiles(),
+                 lambda out: config_terminal.render_mean(report, out, args.quiet))
 
 
 def _absolute(path: str) -> str:
@@ -99,9 +105,13 @@ def _examples(args) -> int:
     return 10 if args.verbose else 3
 
 
-def _emit(args, report: dict, render) -> int:
+def _emit(args, report: dict, files: targets.ReportFiles, render) -> int:
+    """The JSON report, the summary (also when a report file failed), the files written."""
+    out = sys.stderr if args.json == "-" else sys.stdout
     with writing_stdout():
         if args.json:
-            json_report.write(args.json, report)
-        render(sys.stderr if args.json == "-" else sys.stdout)
+            files.write(args.json, lambda: json_report.write(args.json, report))
+        render(out)
+        files.announce(args.quiet, out)
+    files.raise_failures()
     return report["exit_status"]

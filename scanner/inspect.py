@@ -119,7 +119,7 @@ class ShardInspector:
             labels=np.frombuffer(self.labels, np.int64).copy(),
             shape_ids=np.frombuffer(self.shape_ids, np.int32).copy(),
             shapes=list(self.shapes), encodings=self.encodings, stats=self.stats,
-            store_error=store_error)
+            store_error=store_error, flagged=self.sink.flagged)
 
 
 class DatumInspector(ShardInspector):

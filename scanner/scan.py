@@ -27,6 +27,7 @@ from .interrupts import Interrupted
 from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
+from .report.keys_out import name_flagged
 from .settings import ScanSettings
 from .errors import WorkersKeptDyingError
 from .snapshots import mark_changed, moved, report_changed, settle
@@ -124,6 +125,8 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     try:
         with interrupts.phase("planning"):
             store = backend_class(path, settings)
+            if hasattr(store, "settled"):  # HDF5: the tops found when none was named
+                settings = run.settings = store.settled(settings)
             try:
                 run.source = store.describe()
                 shards = store.shards(shard_count or run.executor.shard_count(),
@@ -190,6 +193,8 @@ def _finish(run: _Run, backend_class, planning: list, collect) -> None:
     run.verdict = verdict(totals, True)
     if not moved:
         _name_keys(backend_class, shards, totals, run.verdict)
+        if settings.flag_keys:
+            name_flagged(backend_class, shards, totals)
     run.evidence = collect(backend_class, shards, totals) if collect else None
 
 

@@ -19,6 +19,7 @@ class ScanSettings:
     chunk_records: int = 2048  # records whose values are checked together
     data_top: str = "data"  # HDF5: dataset names, as the layer's top blobs
     label_top: str | None = "label"
+    find_tops: bool = False  # HDF5, no top named: the backend takes the root datasets
     background: int = 0  # segmentation: the class that is not foreground
     imbalance_ratio: float = 10.0  # DS306: most / least frequent class
     # How the data layer decodes images: force_color/force_gray or ImageData's is_color
@@ -42,6 +43,7 @@ class ScanSettings:
     resizes: bool | None = None
     duplicates: bool = True  # fingerprint every record for the DS8xx checks
     near_distance: int = 10  # DS802-DS804: most differing bits of two near-duplicate hashes
+    flag_keys: bool = False  # --keys-out: keep the key of every record at or above fail_on
 
     def reports(self, code: str) -> bool:
         return code in self.enabled

@@ -6,12 +6,16 @@ import os
 import sys
 
 from ..errors import InputNotFoundError, UsageError
+from ..output import writing_stdout
+from ..report import targets
 
 HELP = "read a Caffe training log: why the loss went NaN, and the records of that batch"
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
-    parser = commands.add_parser("log", help=HELP, description=HELP)
+def add_parser(commands, parents=()) -> argparse.ArgumentParser:
+    """`dscan log` and its options; `parents` hold the options every subcommand takes
+    (--json, --html, -q, -v, --fail-on, --select/--ignore, --no-progress: no bar here)."""
+    parser = commands.add_parser("log", help=HELP, description=HELP, parents=list(parents))
     parser.add_argument("path", metavar="LOG",
                         help="the output of 'caffe train' (a file, .gz too, or '-' for stdin)")
     parser.add_argument("--solver", metavar="FILE",
@@ -28,17 +32,10 @@ def add_parser(commands) -> argparse.ArgumentParser:
                              "line, else 1)")
     parser.add_argument("--debug-threshold", type=float, default=1e3, metavar="X",
                         help="debug_info: a mean |x| above this is reported (default 1e3)")
-    parser.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
-    parser.add_argument("--html", metavar="FILE",
-                        help="write an HTML page with the loss and learning-rate plot")
     parser.add_argument("--csv", metavar="DIR",
                         help="write parse_log.py-style tables <log>.train and <log>.test here")
     parser.add_argument("-j", "--jobs", type=int, default=1,
                         help="worker processes for --scan (default 1)")
-    parser.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
-                        help="exit 1 when a finding has at least this severity (default error)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="the diagnosis line only")
-    parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     return parser
 
 
@@ -74,15 +71,25 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if rows is not None:
             rows.close()
-    built = report.build(outcome, args.fail_on)
-    if args.json:
-        from ..report import json_report
-        json_report.write(outputs.get("json", "-"), built)
-    if "html" in outputs:
-        from . import html
-        html.write(outputs["html"], html.render(built))
-    terminal.render(built, out, args.quiet)
+    built = report.build(outcome, args.fail_on, _enabled(args))
+    files = targets.ReportFiles()
+    with writing_stdout():
+        if args.json:
+            from ..report import json_report
+            files.write(args.json, lambda: json_report.write(outputs.get("json", "-"), built))
+        if "html" in outputs:
+            from . import html
+            files.write(args.html, lambda: html.write(outputs["html"], html.render(built)))
+        terminal.render(built, out, args.quiet)
+        files.announce(args.quiet, out)
+    files.raise_failures()
     return built["exit_status"]
+
+
+def _enabled(args: argparse.Namespace) -> set[str]:
+    from ..checks import CATALOGUE, matching
+    enabled = set(CATALOGUE) if args.select is None else matching(args.select)
+    return enabled - matching(args.ignore)
 
 
 def _existing(path: str | None) -> str | None:

@@ -32,9 +32,10 @@ def value(number: float | None):
     return number
 
 
-def build(outcome: LogOutcome, fail_on: str = "error") -> dict:
+def build(outcome: LogOutcome, fail_on: str = "error", enabled=None) -> dict:
+    """The report; `enabled`: the codes to report (None: every one)."""
     run, diagnosis = outcome.run, outcome.diagnosis
-    findings = [_finding(p) for p in diagnosis.problems]
+    findings = [_finding(p) for p in diagnosis.problems if enabled is None or p.code in enabled]
     by_severity = {s: 0 for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.get, reverse=True)}
     by_code: dict[str, int] = {}
     for finding in findings:

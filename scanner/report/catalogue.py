@@ -7,18 +7,20 @@ from ..checks import CATALOGUE, Check
 _EFFECTS = {"crash": "crashes", "garbage": "trains on garbage"}
 
 
-def _checks() -> list[Check]:
-    return sorted(CATALOGUE.values(), key=lambda check: check.code)
+def _checks(codes=None) -> list[Check]:
+    """Every check, or those whose codes are given, by code."""
+    return sorted((check for check in CATALOGUE.values() if codes is None or check.code in codes),
+                  key=lambda check: check.code)
 
 
-def listing() -> str:
-    return "\n".join(f"{c.code}  {c.severity:<7}  {c.title}" for c in _checks())
+def listing(codes=None) -> str:
+    return "\n".join(f"{c.code}  {c.severity:<7}  {c.title}" for c in _checks(codes))
 
 
-def markdown_table() -> str:
+def markdown_table(codes=None) -> str:
     """The README's table of checks, generated from the registry so the two cannot drift."""
     rows = ["| code | severity | Caffe | finds |", "|---|---|---|---|"]
-    for check in _checks():
+    for check in _checks(codes):
         rows.append(f"| {check.code} | {check.severity} | {_EFFECTS.get(check.effect, '-')} | "
                     f"{check.title} |")
     return "\n".join(rows)
@@ -29,8 +31,8 @@ def as_json(check: Check) -> dict:
             "scope": check.scope, "title": check.title, "fix": check.fix, "doc": check.doc}
 
 
-def catalogue_json() -> dict:
-    return {"schema": "dscan-checks/1", "checks": [as_json(check) for check in _checks()]}
+def catalogue_json(codes=None) -> dict:
+    return {"schema": "dscan-checks/1", "checks": [as_json(check) for check in _checks(codes)]}
 
 
 def explanation(check: Check) -> str:

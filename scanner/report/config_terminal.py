@@ -114,20 +114,21 @@ def _shapes(shapes: dict, out: TextIO, detailed: bool) -> None:
                                    for item in rows), file=out)
 
 
-def render_mean(report: dict, out: TextIO) -> None:
+def render_mean(report: dict, out: TextIO, quiet: bool = False) -> None:
     mean = report["mean"]
     print(f"dscan mean {printable(mean['path'])}: " + (
         f"shape {'x'.join(map(str, mean['shape']))} ({mean['values']} {mean['value_type']} "
         f"values); Caffe reads C x H x W = {'x'.join(map(str, mean['caffe_chw']))}"
         if "shape" in mean else "not a BlobProto"), file=out)
-    channels = mean.get("channels", [])
+    channels = [] if quiet else mean.get("channels", [])
     names = ("B", "G", "R") if len(channels) == 3 else ()  # Caffe's images are BGR
     for number, channel in enumerate(channels):
         name = f" ({names[number]})" if names else ""
         print(f"  channel {number}{name}: mean {channel['mean']}, min {channel['min']}, "
               f"max {channel['max']}", file=out)
     print(f"Findings: {_tally(report['summary'])}", file=out)
-    findings(report["findings"], out)
+    if not quiet:
+        findings(report["findings"], out)
 
 
 def render_solver(report: dict, net: NetOutcome | None, out: TextIO, examples: int = 3,
@@ -144,7 +145,8 @@ def render_solver(report: dict, net: NetOutcome | None, out: TextIO, examples: i
         print("  `caffe train` trains 0 iterations and uses no rate (--horizon N shows the "
               "rates a script stepping the solver would get)", file=out)
     print(f"Findings: {_tally(report['summary'])}", file=out)
-    findings(report["findings"], out)
+    if not quiet:
+        findings(report["findings"], out)
     if net is not None:
         print(file=out)
         render_net(net, report["net_report"], out, examples, quiet)

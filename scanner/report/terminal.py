@@ -30,6 +30,8 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
                  f"({outcome.jobs} job{'s' if outcome.jobs != 1 else ''}"
                  f"{'' if outcome.executor['name'] == 'local' else ' on ' + outcome.executor['name']})"
                  f"{partial}")
+    if source.get("found_tops"):
+        console.line(_found_tops(source["found_tops"]), hanging=4)
     headline = _VERDICT[verdict["caffe"]]
     console.line(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", hanging=7,
                  marks={headline: _VERDICT_STYLE[verdict["caffe"]]})
@@ -83,6 +85,20 @@ def _statistics(console: Console, report: dict) -> None:
                      f"{batches['single_class_batches']} single-class; classes per batch "
                      f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} "
                      f"min/median/max (a shuffle: {coverage['expected_if_shuffled']:g})")
+
+
+def _found_tops(found: dict) -> str:
+    """Which datasets were taken as the tops, when none was named (see backends.hdf5_tops)."""
+    roles = [f"data '{printable(found['data'])}'"]
+    if found["label"] is not None:
+        roles.append(f"label '{printable(found['label'])}'")
+    roles += [f"'{printable(name)}' (its rows unchecked)" for name in found["others"]]
+    text = (f"Tops (none named): {', '.join(roles)}: the root datasets of "
+            f"{printable(found['from'])} with {found['rows']} rows")
+    if found["left_out"]:
+        text += "; left out: " + ", ".join(f"'{printable(name)}' ({why})"
+                                           for name, why in found["left_out"].items())
+    return text + "; name them with --data/--label"
 
 
 def _partial_note(report: dict) -> str:
