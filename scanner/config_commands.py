@@ -40,25 +40,20 @@ def _net_or_solver(args: argparse.Namespace, settings: ScanSettings, executor,
     if args.html:
         args.html = os.path.abspath(args.html)
     _enter(args.root)
-    files = targets.ReportFiles()
     if args.command == "net":
         phases = ("TRAIN", "TEST") if args.phase == "BOTH" else (args.phase,)
         outcome = scan_net(_request(args, settings, path, phases, executor))
         report = config_report.net_report(outcome, settings.fail_on)
-        if args.html:
-            files.write(args.html, lambda: html_report.write(
-                args.html, html_report.render_net(outcome, report)))
-        return _emit(args, report, files, lambda out: config_terminal.render_net(
-            outcome, report, out, _examples(args), args.quiet))
+        return _emit(args, report, lambda out: config_terminal.render_net(
+            outcome, report, out, _examples(args), args.quiet),
+            lambda: html_report.render_net(outcome, report))
     request = _request(args, settings, path, ("TRAIN", "TEST"), executor) \
         if args.with_net else None
     outcome = check_solver(path, settings.enabled, args.horizon, request)
     report = config_report.solver_report(outcome, settings.fail_on)
-    if args.html and outcome.net is not None:
-        files.write(args.html, lambda: html_report.write(
-            args.html, html_report.render_net(outcome.net, report["net_report"])))
-    return _emit(args, report, files, lambda out: config_terminal.render_solver(
-        report, outcome.net, out, _examples(args), args.quiet))
+    return _emit(args, report, lambda out: config_terminal.render_solver(
+        report, outcome.net, out, _examples(args), args.quiet),
+        outcome.net and (lambda: html_report.render_net(outcome.net, report["net_report"])))
 
 
 def _request(args, settings: ScanSettings, path: str, phases: tuple,
@@ -81,8 +76,7 @@ def _mean(args: argparse.Namespace) -> int:
         matching(args.ignore)
     mean.findings = [f for f in mean.findings if f.code in enabled]
     report = config_report.mean_report(args.path, mean, args.fail_on)
-    return _emit(args, report, targets.ReportFiles(),
-                 lambda out: config_terminal.render_mean(report, out, args.quiet))
+    return _emit(args, report, lambda out: config_terminal.render_mean(report, out, args.quiet))
 
 
 def _absolute(path: str) -> str:
@@ -105,12 +99,16 @@ def _examples(args) -> int:
     return 10 if args.verbose else 3
 
 
-def _emit(args, report: dict, files: targets.ReportFiles, render) -> int:
-    """The JSON report, the summary (also when a report file failed), the files written."""
+def _emit(args, report: dict, render, page=None) -> int:
+    """The JSON report, the HTML page (`page` makes it), the summary (also when a report
+    file failed), and the files written."""
     out = sys.stderr if args.json == "-" else sys.stdout
+    files = targets.ReportFiles()
     with writing_stdout():
         if args.json:
             files.write(args.json, lambda: json_report.write(args.json, report))
+        if args.html and page:
+            files.write(args.html, lambda: html_report.write(args.html, page()))
         render(out)
         files.announce(args.quiet, out)
     files.raise_failures()

@@ -249,3 +249,57 @@ def test_a_misspelling_gets_a_did_you_mean(capsys, argv, suggested):
 def test_nothing_close_gets_no_guess(capsys):
     assert main(["lmdb", "db", "--zzzz"]) == 2
     assert "did you mean" not in capsys.readouterr().err
+
+
+def _imports(root: str) -> dict[str, set[str]]:
+    """Module -> the project modules it imports (any import statement, at any depth)."""
+    import ast
+
+    modules = {}
+    for package in ("scanner", "backends"):
+        for folder, _, names in os.walk(os.path.join(root, package)):
+            for name in names:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    dotted = os.path.relpath(path, root)[:-3].replace(os.sep, ".")
+                    modules[dotted.removesuffix(".__init__")] = path
+    graph = {}
+    for module, path in modules.items():
+        package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
+        found = set()
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[:len(package.split(".")) - node.level + 1] \
+                    if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                found |= {n for n in [target] + [f"{target}.{a.name}" for a in node.names]
+                          if n in modules}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name in modules}
+        graph[module] = found - {module}
+    return graph
+
+
+def test_the_cli_modules_lie_on_no_import_cycle():
+    graph = _imports(os.path.dirname(os.path.dirname(__file__)))
+    cli = [module for module in graph if module.split(".")[:2] == ["scanner", "cli"]]
+    assert len(cli) >= 5  # the package and its modules
+    for start in cli:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            assert module != start, f"{start} imports itself back"
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+
+
+def test_the_console_script_entry_point_is_importable():
+    from importlib.metadata import entry_points
+
+    from scanner.launch import main as launched
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "dscan"]
+    assert script.load() is launched
+    from scanner import cli
+    assert callable(cli.main) and cli.main is main

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from . import types
+from .types import codes
 
 COMMON = ("json", "html", "no_progress", "quiet", "verbose", "fail_on", "select", "ignore")
 
@@ -47,10 +47,10 @@ def common_parser() -> argparse.ArgumentParser:
     group.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
                        help="exit 1 when a finding has at least this severity (default "
                             "error)")
-    group.add_argument("--select", type=types.codes, action="extend", default=None,
+    group.add_argument("--select", type=codes, action="extend", default=None,
                        metavar="CODES",
                        help="report only these codes or prefixes, e.g. DS2,DS301")
-    group.add_argument("--ignore", type=types.codes, action="extend", default=[],
+    group.add_argument("--ignore", type=codes, action="extend", default=[],
                        metavar="CODES", help="do not report these codes or prefixes")
     return parent
 

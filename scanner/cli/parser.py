@@ -9,7 +9,7 @@ import re
 
 from .. import __version__
 from ..errors import UsageError
-from . import types
+from .types import codes, hash_distance, integer, non_negative, positive, size
 from .common import common_parser
 
 SCAN_COMMANDS = {
@@ -58,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _scan_options(parser: argparse.ArgumentParser) -> None:
     """What a scan of records takes (store scans, dscan net, dscan solver --with-net)."""
-    parser.add_argument("-j", "--jobs", type=types.positive, default=_cores(),
+    parser.add_argument("-j", "--jobs", type=positive, default=_cores(),
                         help="worker processes (default: all cores, %(default)s here)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local",
                         help="where shards run: a local process pool (default) or a Dask "
@@ -67,24 +67,24 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         default=os.environ.get("DSCAN_DASK_SCHEDULER"),
                         help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                              "(default: $DSCAN_DASK_SCHEDULER)")
-    parser.add_argument("--shards", type=types.positive, metavar="N",
+    parser.add_argument("--shards", type=positive, metavar="N",
                         help="split the store into about N shards (default: 4 per local "
                              "job, 8 per Dask worker thread)")
-    parser.add_argument("--num-classes", type=types.positive, metavar="K",
+    parser.add_argument("--num-classes", type=positive, metavar="K",
                         help="labels must lie in [0, K)")
-    parser.add_argument("--ignore-label", type=types.integer, metavar="L",
+    parser.add_argument("--ignore-label", type=integer, metavar="L",
                         help="a label value the loss ignores (allowed outside the range)")
-    parser.add_argument("--batch-size", type=types.positive, default=64, metavar="B",
+    parser.add_argument("--batch-size", type=positive, default=64, metavar="B",
                         help="batch size of the training net (default %(default)s)")
-    parser.add_argument("--solvers", type=types.positive, default=1, metavar="S",
+    parser.add_argument("--solvers", type=positive, default=1, metavar="S",
                         help="solvers (GPUs) sharing the data source (default 1)")
     parser.add_argument("--imbalance-ratio", type=float, default=10.0, metavar="R",
                         help="DS306: most/least frequent class ratio to report (default 10)")
-    parser.add_argument("--max-examples", type=types.non_negative, default=20, metavar="N",
+    parser.add_argument("--max-examples", type=non_negative, default=20, metavar="N",
                         help="findings kept per code (counts stay exact; default 20)")
-    parser.add_argument("--max-pixels", type=types.positive, default=100_000_000, metavar="N",
+    parser.add_argument("--max-pixels", type=positive, default=100_000_000, metavar="N",
                         help="refuse to decode images declaring more pixels (default 1e8)")
-    parser.add_argument("--limit", type=types.non_negative, metavar="N",
+    parser.add_argument("--limit", type=non_negative, metavar="N",
                         help="scan only the first N records in read order")
     parser.add_argument("--lmdb-lock", choices=("auto", "never"), default="auto",
                         help="LMDB: auto (default) reads as a reader registered in an existing "
@@ -92,7 +92,7 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                              "writes a reader slot there); never reads lock-free")
     parser.add_argument("--no-duplicates", action="store_true",
                         help="no fingerprints: skip the duplicate and leakage checks (DS8xx)")
-    parser.add_argument("--near-distance", type=types.hash_distance, default=10, metavar="D",
+    parser.add_argument("--near-distance", type=hash_distance, default=10, metavar="D",
                         help="near duplicates: at most D of 64 perceptual-hash bits differ "
                              "(0-16, default %(default)s; 0: exact copies only)")
 
@@ -116,7 +116,7 @@ def _net_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", type=str.upper, choices=("TRAIN", "TEST", "BOTH"),
                         default="BOTH", help="the phase whose data layers to scan "
                         "(default both)")
-    parser.add_argument("--level", type=types.integer, default=0,
+    parser.add_argument("--level", type=integer, default=0,
                         help="the net state's level for include/exclude rules (default 0)")
     parser.add_argument("--stage", action="append", default=[],
                         help="a net state stage for include/exclude rules (repeatable)")
@@ -131,7 +131,7 @@ def _images_options(parser: argparse.ArgumentParser) -> None:
                         help="put before every listed path, as image_data_param.root_folder")
     parser.add_argument("--gray", action="store_true",
                         help="decode as greyscale (is_color: false); default colour")
-    parser.add_argument("--resize", type=types.size, metavar="HxW",
+    parser.add_argument("--resize", type=size, metavar="HxW",
                         help="new_height x new_width: every image is resized to this")
 
 
@@ -143,7 +143,7 @@ def _hdf5_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", metavar="NAME",
                         help="dataset of the label top ('none' for no label; default as "
                              "--data says, else label)")
-    parser.add_argument("--background", type=types.integer, default=0, metavar="C",
+    parser.add_argument("--background", type=integer, default=0, metavar="C",
                         help="segmentation: the background class (default 0)")
 
 
@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     _scan_options(net)
     solver = command("solver", CONFIG_COMMANDS["solver"])
     solver.add_argument("path", help="the solver definition (solver.prototxt)")
-    solver.add_argument("--horizon", type=types.positive, metavar="N",
+    solver.add_argument("--horizon", type=positive, metavar="N",
                         help="iterations to evaluate (default: max_iter, else 10000)")
     solver.add_argument("--with-net", action="store_true",
                         help="also run 'dscan net' on the solver's net")
