@@ -102,3 +102,14 @@ def test_a_scan_without_flagged_records_writes_an_empty_file(tmp_path, fixture_c
     assert main(["lmdb", fixture_copy("enc_lmdb"), "--no-progress", "-q", "--keys-out",
                  str(target)]) == 0
     assert target.read_bytes() == b""
+
+
+def test_keys_to_stdout_feed_a_pipe_and_the_summary_goes_to_stderr(capsys):
+    path = os.path.join(SAMPLE, "faulty_lmdb")
+    assert main(["lmdb", path, "--num-classes", "4", "--no-progress", "--keys-out", "-"]) == 1
+    out, err = capsys.readouterr()
+    assert "Caffe: CRASHES" in err and "wrote" not in err
+    first = out.splitlines()[0].split("\t")
+    assert first == ['"00000001_ds002_invalid_protobuf"', "DS002"]
+    assert main(["lmdb", path, "--keys-out", "-", "--json", "-"]) == 2
+    assert "both write to standard output" in capsys.readouterr().err

@@ -24,3 +24,32 @@ def test_the_sample_image_list_gives_what_the_readme_says(capsys, monkeypatch):
     report = json.loads(capsys.readouterr().out)
     assert {(f["code"], f["index"]) for f in report["findings"]} == \
         {("DS202", 3), ("DS007", 9), ("DS008", 11), ("DS802", 0)}
+
+
+def _table_flags(text: str, header: str) -> list[str]:
+    """The options named in the first column of the README table under `header`."""
+    start = text.index(header)
+    rows = text[start:text.index("\n\n", start)].splitlines()[2:]
+    return [flag for row in rows for flag in re.findall(r"(--?[a-z][a-z0-9-]*)",
+                                                       row.split(" | ")[0])]
+
+
+def test_the_option_tables_show_the_common_options_once_and_every_scan_option():
+    import argparse
+
+    from scanner.cli import build_parser
+
+    text = open(README, encoding="utf-8").read()
+    common = _table_flags(text, "| common option | meaning |")
+    scan = _table_flags(text, "| scan option")
+    assert sorted(common) == sorted(["--json", "--html", "--no-progress", "-q", "-v",
+                                     "--fail-on", "--select", "--ignore"])
+    assert not set(common) & set(scan) and len(scan) == len(set(scan))
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    images_only = {"--root-folder", "--gray", "--resize"}  # the note under the table
+    for name in ("lmdb", "leveldb", "hdf5", "images"):
+        for action in commands[name]._actions:
+            long_flags = [f for f in action.option_strings if f.startswith("--")]
+            if long_flags and long_flags[0] not in ("--help", *images_only):
+                assert set(action.option_strings) & set(common + scan), (name, long_flags)

@@ -63,6 +63,9 @@ def refuse_what_cannot_be_made(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag}: {_REFUSED[args.command, option]}")
     if args.command == "solver" and args.html and not args.with_net:
         raise UsageError("--html needs --with-net: the page shows the data of the net")
+    if getattr(args, "keys_out", None) == "-" and args.json == "-":
+        raise UsageError("--json - and --keys-out - would both write to standard output; "
+                         "give one of them a file")
     if getattr(args, "keys_out", None) and args.fail_on == "never":
         raise UsageError("--keys-out lists the records with findings at or above "
                          "--fail-on, and --fail-on never names none")

@@ -9,7 +9,7 @@ import re
 
 from .. import __version__
 from ..errors import UsageError
-from .types import codes, hash_distance, integer, non_negative, positive, size
+from .types import hash_distance, integer, non_negative, positive, size
 from .common import common_parser
 
 SCAN_COMMANDS = {
@@ -108,8 +108,9 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 def _keys_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keys-out", metavar="FILE",
                         help="write the key of every record with a finding at or above "
-                             "--fail-on here: one line per record, '<key as a JSON "
-                             "string><TAB><codes, comma-separated>', in read order")
+                             "--fail-on here ('-': stdout; the summary then goes to "
+                             "stderr): one line per record, '<key as a JSON string><TAB>"
+                             "<codes, comma-separated>', in read order")
 
 
 def _net_options(parser: argparse.ArgumentParser) -> None:

@@ -119,7 +119,7 @@ def _write_reports(args: argparse.Namespace, outcome, files_only: bool = False) 
     status = outcome.exit_status
     report = json_report.build(outcome, status)
     files = targets.ReportFiles()
-    summary_out = sys.stderr if args.json == "-" else sys.stdout
+    summary_out = sys.stderr if "-" in (args.json, args.keys_out) else sys.stdout
     with writing_stdout():
         if args.json and not (files_only and args.json == "-"):
             files.write(args.json, lambda: json_report.write(args.json, report))
@@ -127,7 +127,7 @@ def _write_reports(args: argparse.Namespace, outcome, files_only: bool = False) 
             from ..report import html_report
             files.write(args.html, lambda: html_report.write(
                 args.html, html_report.render(outcome, report)))
-        if args.keys_out:
+        if args.keys_out and not (files_only and args.keys_out == "-"):
             files.write(args.keys_out, lambda: keys_out.write(args.keys_out, outcome.totals))
         if not files_only:
             terminal.render(outcome, report, summary_out,

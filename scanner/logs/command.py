@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         if "html" in outputs:
             from . import html
             files.write(args.html, lambda: html.write(outputs["html"], html.render(built)))
+        if rows is not None:
+            files.written.extend(rows.paths.values())
         terminal.render(built, out, args.quiet)
         files.announce(args.quiet, out)
     files.raise_failures()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 from ..errors import DscanError
 
@@ -36,6 +37,10 @@ def lines(totals) -> list[str]:
 
 
 def write(target: str, totals) -> None:
+    """Write the file, or to standard output for '-'."""
+    if target == "-":
+        sys.stdout.writelines(lines(totals))
+        return
     try:
         with open(target, "w", encoding="utf-8", newline="\n") as handle:
             handle.writelines(lines(totals))
