@@ -7,8 +7,9 @@ second the label. `data` is the data top when the file has it, else the first na
 `label` is the label top when the file has it, else the next name; the others follow by
 name. Datasets Caffe cannot read as a blob (strings, compounds, scalars) and those of
 another first dimension are left out, each with the reason. When two groups of the same
-size disagree on the first dimension, nothing is chosen: the default tops (`data`, `label`)
-are looked up as before and the findings say what the file holds."""
+size disagree on the first dimension, or a root link leads nowhere, nothing is chosen: the
+default tops (`data`, `label`) are looked up as before and the findings say what the file
+holds."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -43,14 +44,18 @@ def find_tops(entries: list[tuple[str, str | None, str]]) -> FoundTops | None:
     return None
 
 
-def _candidates(handle: h5py.File) -> dict[str, tuple[int, None] | tuple[None, str]]:
-    """Root dataset -> (first dimension, None), or (None, why it cannot be a top)."""
+def _candidates(handle: h5py.File) -> dict[str, tuple[int, None] | tuple[None, str]] | None:
+    """Root dataset -> (first dimension, None), or (None, why it cannot be a top); None when
+    a root link leads nowhere (what it meant to name is unknown: the default tops are
+    looked up, and DS401 names the link)."""
     found = {}
     for name in sorted(handle):
         try:
             item = handle.get(name)
-        except (KeyError, RuntimeError, OSError):  # a broken link
-            continue
+        except (KeyError, RuntimeError, OSError):  # a soft-link loop, a dangling link
+            return None
+        if item is None:  # a dangling soft link
+            return None
         if not isinstance(item, h5py.Dataset):
             continue
         if item.dtype.kind not in "fiu" or item.id.get_type().get_class() not in (
@@ -63,7 +68,9 @@ def _candidates(handle: h5py.File) -> dict[str, tuple[int, None] | tuple[None, s
     return found
 
 
-def _choose(entry: str, candidates: dict) -> FoundTops | None:
+def _choose(entry: str, candidates: dict | None) -> FoundTops | None:
+    if candidates is None:
+        return None
     groups: dict[int, list[str]] = defaultdict(list)
     for name, (rows, _) in candidates.items():
         if rows is not None:

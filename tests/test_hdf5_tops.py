@@ -98,3 +98,16 @@ def test_a_list_takes_the_tops_of_its_first_readable_file_and_needs_them_in_all(
     missing = [f for f in report["findings"] if f["code"] in ("DS401", "DS404")]
     assert {(f["code"], f["key"]) for f in missing} == {("DS404", "missing.h5"),
                                                          ("DS401", "c.h5")}
+
+
+def test_a_root_link_that_leads_nowhere_keeps_the_default_tops(tmp_path, capsys):
+    import h5py
+
+    path = str(tmp_path / "f.h5")
+    with h5py.File(path, "w") as handle:
+        handle["label"] = np.zeros(5, np.float32)
+        handle["data"] = h5py.SoftLink("/nowhere")  # the label must not become the data
+    assert find_tops([(path, path, "given")]) is None
+    status, report = _scan(capsys, path)
+    assert status == 1 and report["summary"]["by_code"] == {"DS401": 1}
+    assert "found_tops" not in report["source"]
