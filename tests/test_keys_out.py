@@ -113,3 +113,13 @@ def test_keys_to_stdout_feed_a_pipe_and_the_summary_goes_to_stderr(capsys):
     assert first == ['"00000001_ds002_invalid_protobuf"', "DS002"]
     assert main(["lmdb", path, "--keys-out", "-", "--json", "-"]) == 2
     assert "both write to standard output" in capsys.readouterr().err
+
+
+def test_leakage_found_against_another_store_is_listed_with_its_key(tmp_path):
+    images = [b.encoded_datum(b.jpeg(48, 48, seed=seed)) for seed in range(6)]
+    train = b.make_lmdb(tmp_path / "train", images[:4])
+    test = b.make_lmdb(tmp_path / "test", [images[5], images[2]], names=["new.jpg", "old.jpg"])
+    target = tmp_path / "keys.txt"
+    main(["lmdb", test, "--against", train, "--no-progress", "-q", "--fail-on", "warning",
+          "--keys-out", str(target)])
+    assert keys_out.read(str(target)) == [(b"00000001_old.jpg", ["DS804"])]
