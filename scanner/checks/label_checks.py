@@ -7,6 +7,7 @@ import numpy as np
 
 from ..batches import first_absent
 from ..class_stats import runs_z
+from ..labels import class_labels
 from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
 from .registry import Problem, get, register
 
@@ -202,26 +203,35 @@ def ordered_by_label(totals: ScanTotals) -> None:
           fix="Balance the classes (resample, or weight the loss) if the rare classes matter.")
 def class_imbalance(totals: ScanTotals) -> None:
     """What it finds: the most frequent class has more than `--imbalance-ratio` (default 10)
-    times the records of the least frequent one present.
+    times the records of the least frequent one present. Only valid classes count: labels
+    in [0, `--num-classes`) (without it, the range the labels suggest), never the ignore
+    label, a label out of range (DS301) or a record without a label.
 
     Why it matters: an unweighted loss then mostly learns the frequent classes; accuracy
     looks good while the rare classes are never predicted.
 
     Example: 50000 background crops and 800 of each object class.
     """
-    labels = _known(totals)
+    settings = totals.sink.settings
+    valid = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
+                         MISSING_LABEL, totals.label_range)
+    labels = valid[valid != MISSING_LABEL]
     if not len(labels):
         return
     values, counts = np.unique(labels, return_counts=True)
     ratio = counts.max() / counts.min()
-    limit = totals.sink.settings.imbalance_ratio
+    limit = settings.imbalance_ratio
     if len(values) > 1 and ratio > limit:
         most, least = int(np.argmax(counts)), int(np.argmin(counts))
+        left_out = len(_known(totals)) - len(labels)
         _keep(totals, "DS306",
               f"class {values[most]} has {counts[most]} records, class {values[least]} "
-              f"{counts[least]}: ratio {ratio:.1f} > {limit:g}",
+              f"{counts[least]}: ratio {ratio:.1f} > {limit:g}"
+              + (f"; {_records(left_out)} whose label is no class (out of range or the "
+                 "ignore label) not counted" if left_out else ""),
               {"ratio": round(float(ratio), 2), "most": [int(values[most]), int(counts[most])],
-               "least": [int(values[least]), int(counts[least])]})
+               "least": [int(values[least]), int(counts[least])],
+               "classes": len(values), "records_not_counted": left_out})
 
 
 LABEL_CHECKS = (label_out_of_range, absent_classes, batches_missing_classes, ordered_by_label,
