@@ -134,13 +134,16 @@ def absent_ranges(present: np.ndarray, classes: int) -> tuple[np.ndarray, np.nda
     return bounds[gaps] + 1, bounds[gaps + 1] - 1
 
 
-@register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset",
+@register("DS304", WARNING, "batches missing more classes than chance explains (read order)",
+          "dataset",
           fix=("Shuffle the records when converting (convert_imageset --shuffle; HDF5Data: "
                "shuffle: true)."))
 def batches_missing_classes(totals: ScanTotals) -> None:
     """What it finds: batches, as Caffe forms them from the read order at `--batch-size` (and
     `--solvers`), that hold far fewer classes than batches of a shuffled dataset would: a
-    shortfall with less than 1% / (number of batches) chance under shuffling.
+    shortfall with less than 1% / (number of batches) chance under shuffling. A batch that
+    lacks a class or two as a shuffled one would is not counted: the summary's batch line
+    counts every batch lacking any class, and how many of them DS304 counts.
 
     Why it matters: a loss normalised by label frequency in the batch turns nan when a label
     is missing; with sorted data the gradient also swings from class to class every few
