@@ -276,8 +276,10 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
     if crash and get_check(crash["code"]).scope == "store":
         crash = None  # no record lies there: reading stopped at a broken store or file
     worst = totals.batches.summary["worst"] if totals.batches else []
+    garbage = [g for g in outcome_verdict["garbage_examples"] if g["key"] is None]
     indices = {f.index for f in wanted} | ({crash["index"]} if crash else set()) | \
-        {batch[end] for batch in worst for end in ("first_index", "last_index")}
+        {batch[end] for batch in worst for end in ("first_index", "last_index")} | \
+        {g["index"] for g in garbage}
     keys: dict[int, bytes] = {}
     for (number, offset), members in totals.locate(indices).items():
         found = backend_class.keys_at(shards[number], [i - offset for i in members])
@@ -286,6 +288,8 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
         finding.key = keys.get(finding.index)
     if crash:
         crash["key"] = keys.get(crash["index"])
+    for example in garbage:
+        example["key"] = keys.get(example["index"])
     for batch in worst:
         batch["first_key"] = key_text(keys.get(batch["first_index"]))
         batch["last_key"] = key_text(keys.get(batch["last_index"]))
