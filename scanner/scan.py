@@ -120,15 +120,18 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     interrupts.begin_run()
     run = _Run(backend_name, path, settings, executor or LocalExecutor(jobs))
     backend_class = backends.get(backend_name)
+    progress = progress or Progress(enabled=False)
     store = None
     try:
         with interrupts.phase("planning"):
+            if getattr(backend_class, "preparing", None):  # opening takes time: say so
+                progress.phase(f"{backend_name} {path}: {backend_class.preparing}")
             store = backend_class(path, settings)
             try:
                 run.source = store.describe()
                 shards = store.shards(shard_count or run.executor.shard_count(),
                                       settings.limit, settings.start)
-                total = store.count()
+                total = _count(store, progress, settings.limit)
                 if total is not None:  # records from `start` on
                     total = max(total - settings.start, 0)
                 planning = store.findings()
@@ -162,10 +165,22 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     except Interrupted as exc:
         return run.outcome(exc)
     finally:
+        progress.close()
         if store is not None:
             with interrupts.deferred():
                 store.cleanup()
     return run.outcome(interrupts.received())
+
+
+def _count(store, progress: Progress, limit: int | None) -> int | None:
+    """The store's record count; for the bar's total, a store that keeps none walks its
+    keys when a person watches the bar (and no --limit gives the total anyway)."""
+    total = store.count()
+    if total is None and progress.enabled and limit is None and \
+            hasattr(store, "count_keys"):
+        progress.phase("counting the records for the progress bar")
+        total = store.count_keys()
+    return total
 
 
 def _finish(run: _Run, backend_class, planning: list, collect) -> None:
@@ -211,7 +226,6 @@ def _shard_balance(results) -> list[dict]:
 
 
 def _run(executor, shards, settings, progress, total):
-    progress = progress or Progress(enabled=False)
     progress.start(total)
     try:
         return executor.run(shards, settings, progress.update)
