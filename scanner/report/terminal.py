@@ -96,11 +96,11 @@ def batch_line(batches: dict) -> str:
     lacking, real = batches["batches_missing_classes"], batches["batches_with_a_real_deficit"]
     shuffled = batches["expected_batches_missing_classes_if_shuffled"]
     if lacking:
-        lack = (f"{lacking} lack at least one of the {batches['classes']} classes (a shuffled "
-                f"epoch: ~{shuffled:g}), of which {real} lack more than chance explains "
-                "(DS304 counts these)")
+        lack = (f"{lacking} lack at least one of the {batches['classes']} classes present "
+                f"(a shuffled epoch: ~{shuffled:g}), of which {real} lack more than chance "
+                "explains (DS304 counts these)")
     else:
-        lack = f"none lacks any of the {batches['classes']} classes"
+        lack = f"none lacks any of the {batches['classes']} classes present"
     return (f"Batches of {batches['batch_size']}: {batches['count']} per epoch; {lack}; "
             f"{batches['single_class_batches']} single-class; classes per batch "
             f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} min/median/max "
