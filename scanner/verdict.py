@@ -1,6 +1,8 @@
 """What real Caffe would do with the dataset: crash (where first), train on garbage, or run."""
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from .aggregate import CRASHES, FEEDS_GARBAGE, ScanTotals
@@ -51,7 +53,7 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
 def garbage_examples(totals: ScanTotals, garbage: list[int]) -> list[dict]:
     """The first `max_examples` records (by index) that would feed garbage, with the key a
     kept finding gives (scan.py looks the others up once the read is complete)."""
-    first = sorted(garbage)[:totals.sink.settings.max_examples]
+    first = heapq.nsmallest(totals.sink.settings.max_examples, garbage)
     keys = {f.index: f.key for f in totals.findings() if f.key is not None}
     return [{"index": index, "key": keys.get(index)} for index in first]
 

@@ -262,6 +262,18 @@ def test_the_verdict_lists_the_records_that_feed_garbage(tmp_path, capsys, chrom
     page.close()
 
 
+def test_the_batch_plot_says_what_its_counts_mean(tmp_path, capsys, chromium):
+    html, report = _mixed_page(tmp_path, capsys, "--batch-size", "2")  # 2 of 3 classes at most
+    page = _open(chromium, html)
+    caption = " ".join(page.locator("p.plot-caption").first.inner_text().split())
+    lacking = report["batches"]["batches_missing_classes"]
+    assert lacking == report["batches"]["count"] == 7
+    assert caption.startswith(f"Batches of 2: {report['batches']['count']} per epoch; "
+                              f"{lacking} lack at least one of the 3 classes present")
+    assert "(DS304 counts these)" in caption
+    page.close()
+
+
 def test_a_class_histogram_of_many_labels_keeps_the_limit_between_runs():
     histogram = {str(label): 2 for label in range(1000)}
     histogram.update({"1500": 1, "-3": 4})

@@ -21,6 +21,7 @@ from . import svg
 from .json_report import main_stats
 from .evidence import CHANNEL_CODES
 from .pictures import pixel_thumbnail, thumbnail, value_map
+from .terminal import batch_line
 
 _VERDICT = {"crashes": "Caffe crashes", "trains_on_garbage": "Caffe trains on garbage",
             "ok": "Caffe runs: no record would crash it or feed it garbage",
@@ -187,7 +188,8 @@ def _plots(outcome: ScanOutcome, report: dict) -> list[dict]:
                                "in Caffe's read order (dashed: a shuffled epoch)",
                       "svg": svg.classes_per_batch(batches.distinct,
                                                    batches.expected_distinct,
-                                                   len(batches.classes))})
+                                                   len(batches.classes)),
+                      "caption": batch_line(report["batches"])})
     plots += detection_plots(outcome.totals, report)
     found = main_stats(outcome.totals.stats)
     values = svg.channel_values(found[1], found[0][0]) if found else None

@@ -97,7 +97,8 @@ def class_histogram(histogram: dict[str, int], num_classes: int | None = None,
         anchor = "end" if below > len(slots) / 2 else "start"
         bars.append(Markup('<rect x="{0:.1f}" y="{1}" width="2" height="{2}" class="limit">'
                            '<title>{3}</title></rect><text x="{4:.1f}" y="{5}" '
-                           'class="tick limit-label" text-anchor="{6}">{3}</text>').format(
+                           'class="tick limit-label" fill="#c8322d" text-anchor="{6}">{3}</text>'
+                           ).format(
                                x - 1, TOP, HEIGHT - BOTTOM - TOP, text,
                                x - 3 if anchor == "end" else x + 3, TOP - 3, anchor))
     return _frame(bars + _ticks(0, top, vertical=True, whole=True), "Records per class", "class",
