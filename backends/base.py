@@ -35,7 +35,9 @@ class Backend(Protocol):
 
     def count(self) -> int | None:
         """Number of records (as seen by this handle's snapshot); None if only a full read
-        could tell."""
+        could tell. Such a store may offer `count_keys()`, that full read of its keys, for
+        a progress bar's total, and a `preparing` text: what opening it does that takes
+        time (LevelDB: its private snapshot), shown while it runs."""
 
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         """Split `limit` records (all if None) from position `start` in read order into

@@ -134,6 +134,7 @@ class LevelDbBackend:
     name = "leveldb"
     record_format = "datum"
     fork_safe = False  # see the module's docstring
+    preparing = "making a private snapshot"
 
     def __init__(self, path: str, settings=None):
         _check_path(path)
@@ -172,6 +173,14 @@ class LevelDbBackend:
 
     def count(self) -> int | None:
         return None if self._first_last else 0  # LevelDB keeps no record count
+
+    def count_keys(self) -> int | None:
+        """The records of the snapshot, by walking its keys (a read of the whole store, so
+        only for a progress bar a person watches); None when the walk fails."""
+        try:
+            return sum(1 for _ in self.db.iterator(include_value=False))
+        except plyvel.Error:
+            return None  # a damaged table: the workers will say where
 
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         """Even shards: by bisection on LevelDB's own size estimate (its table indexes; no

@@ -60,7 +60,7 @@ def _request(args, settings: ScanSettings, path: str, phases: tuple,
              executor) -> NetRequest:
     return NetRequest(path, phases, getattr(args, "level", 0),
                       tuple(getattr(args, "stage", ())), settings, args.num_classes,
-                      args.ignore_label, args.jobs, not args.no_progress,
+                      args.ignore_label, args.jobs, not (args.no_progress or args.quiet),
                       collect=collect if args.html else None, executor=executor,
                       shard_count=args.shards)
 

@@ -46,5 +46,8 @@ def partial_verdict(totals: ScanTotals, covered: dict) -> dict:
     crash = found.get("first_crash")
     if crash is not None and crash["index"] >= covered["exact_records"]:
         found["first_crash"] = None
+    for example in found["garbage_examples"]:  # past a range not read, the index is unknown
+        if example["index"] >= covered["exact_records"]:
+            example["index"] = None
     found["complete"] = False
     return found

@@ -121,9 +121,12 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     interrupts.begin_run()
     run = _Run(backend_name, path, settings, executor or LocalExecutor(jobs))
     backend_class = backends.get(backend_name)
+    progress = progress or Progress(enabled=False)
     store = None
     try:
         with interrupts.phase("planning"):
+            if getattr(backend_class, "preparing", None):  # opening takes time: say so
+                progress.phase(f"{backend_name} {path}: {backend_class.preparing}")
             store = backend_class(path, settings)
             if hasattr(store, "settled"):  # HDF5: the tops found when none was named
                 settings = run.settings = store.settled(settings)
@@ -131,7 +134,7 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
                 run.source = store.describe()
                 shards = store.shards(shard_count or run.executor.shard_count(),
                                       settings.limit, settings.start)
-                total = store.count()
+                total = _count(store, progress, settings.limit)
                 if total is not None:  # records from `start` on
                     total = max(total - settings.start, 0)
                 planning = store.findings()
@@ -165,10 +168,22 @@ def scan(backend_name: str, path: str, settings: ScanSettings, jobs: int,
     except Interrupted as exc:
         return run.outcome(exc)
     finally:
+        progress.close()
         if store is not None:
             with interrupts.deferred():
                 store.cleanup()
     return run.outcome(interrupts.received())
+
+
+def _count(store, progress: Progress, limit: int | None) -> int | None:
+    """The store's record count; for the bar's total, a store that keeps none walks its
+    keys when a person watches the bar (and no --limit gives the total anyway)."""
+    total = store.count()
+    if total is None and progress.enabled and limit is None and \
+            hasattr(store, "count_keys"):
+        progress.phase("counting the records for the progress bar")
+        total = store.count_keys()
+    return total
 
 
 def _finish(run: _Run, backend_class, planning: list, collect) -> None:
@@ -216,7 +231,6 @@ def _shard_balance(results) -> list[dict]:
 
 
 def _run(executor, shards, settings, progress, total):
-    progress = progress or Progress(enabled=False)
     progress.start(total)
     try:
         return executor.run(shards, settings, progress.update)
@@ -281,8 +295,10 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
     if crash and get_check(crash["code"]).scope == "store":
         crash = None  # no record lies there: reading stopped at a broken store or file
     worst = totals.batches.summary["worst"] if totals.batches else []
+    garbage = [g for g in outcome_verdict["garbage_examples"] if g["key"] is None]
     indices = {f.index for f in wanted} | ({crash["index"]} if crash else set()) | \
-        {batch[end] for batch in worst for end in ("first_index", "last_index")}
+        {batch[end] for batch in worst for end in ("first_index", "last_index")} | \
+        {g["index"] for g in garbage}
     keys: dict[int, bytes] = {}
     for (number, offset), members in totals.locate(indices).items():
         found = backend_class.keys_at(shards[number], [i - offset for i in members])
@@ -291,6 +307,8 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
         finding.key = keys.get(finding.index)
     if crash:
         crash["key"] = keys.get(crash["index"])
+    for example in garbage:
+        example["key"] = keys.get(example["index"])
     for batch in worst:
         batch["first_key"] = key_text(keys.get(batch["first_index"]))
         batch["last_key"] = key_text(keys.get(batch["last_index"]))

@@ -1,6 +1,8 @@
 """What real Caffe would do with the dataset: crash (where first), train on garbage, or run."""
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from .aggregate import CRASHES, FEEDS_GARBAGE, ScanTotals
@@ -13,10 +15,11 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
     neither cannot say the data is fine: its verdict is "unknown"."""
     sink = totals.sink
     settings = sink.settings
-    garbage = sum(1 for bits in sink.marks.values() if bits & FEEDS_GARBAGE and
-                  not bits & CRASHES)
+    garbage = [index for index, bits in sink.marks.items() if bits & FEEDS_GARBAGE and
+               not bits & CRASHES]
     result = {"caffe": "ok", "first_crash": None, "crash_records": len(sink.crashes),
-              "garbage_records": garbage}
+              "garbage_records": len(garbage),
+              "garbage_examples": garbage_examples(totals, garbage)}
     candidates = []  # (position in read order, index, code, key if known)
     if sink.crashes:
         matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
@@ -45,6 +48,14 @@ def verdict(totals: ScanTotals, complete: bool = True) -> dict:
     if totals.detection is not None:
         result["lost_objects"] = _lost_objects(totals.detection, settings)
     return result
+
+
+def garbage_examples(totals: ScanTotals, garbage: list[int]) -> list[dict]:
+    """The first `max_examples` records (by index) that would feed garbage, with the key a
+    kept finding gives (scan.py looks the others up once the read is complete)."""
+    first = heapq.nsmallest(totals.sink.settings.max_examples, garbage)
+    keys = {f.index: f.key for f in totals.findings() if f.key is not None}
+    return [{"index": index, "key": keys.get(index)} for index in first]
 
 
 def _lost_objects(stats, settings) -> dict:

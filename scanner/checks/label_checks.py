@@ -7,6 +7,7 @@ import numpy as np
 
 from ..batches import first_absent
 from ..class_stats import runs_z
+from ..labels import class_labels
 from ..types import ERROR, GARBAGE, INFO, MISSING_LABEL, WARNING, Finding
 from .registry import Problem, get, register
 
@@ -133,13 +134,16 @@ def absent_ranges(present: np.ndarray, classes: int) -> tuple[np.ndarray, np.nda
     return bounds[gaps] + 1, bounds[gaps + 1] - 1
 
 
-@register("DS304", WARNING, "batches missing classes (in Caffe's read order)", "dataset",
+@register("DS304", WARNING, "batches missing more classes than chance explains (read order)",
+          "dataset",
           fix=("Shuffle the records when converting (convert_imageset --shuffle; HDF5Data: "
                "shuffle: true)."))
 def batches_missing_classes(totals: ScanTotals) -> None:
     """What it finds: batches, as Caffe forms them from the read order at `--batch-size` (and
     `--solvers`), that hold far fewer classes than batches of a shuffled dataset would: a
-    shortfall with less than 1% / (number of batches) chance under shuffling.
+    shortfall with less than 1% / (number of batches) chance under shuffling. A batch that
+    lacks a class or two as a shuffled one would is not counted: the summary's batch line
+    counts every batch lacking any class, and how many of them DS304 counts.
 
     Why it matters: a loss normalised by label frequency in the batch turns nan when a label
     is missing; with sorted data the gradient also swings from class to class every few
@@ -202,26 +206,35 @@ def ordered_by_label(totals: ScanTotals) -> None:
           fix="Balance the classes (resample, or weight the loss) if the rare classes matter.")
 def class_imbalance(totals: ScanTotals) -> None:
     """What it finds: the most frequent class has more than `--imbalance-ratio` (default 10)
-    times the records of the least frequent one present.
+    times the records of the least frequent one present. Only valid classes count: labels
+    in [0, `--num-classes`) (without it, the range the labels suggest), never the ignore
+    label, a label out of range (DS301) or a record without a label.
 
     Why it matters: an unweighted loss then mostly learns the frequent classes; accuracy
     looks good while the rare classes are never predicted.
 
     Example: 50000 background crops and 800 of each object class.
     """
-    labels = _known(totals)
+    settings = totals.sink.settings
+    valid = class_labels(totals.labels, settings.num_classes, settings.ignore_label,
+                         MISSING_LABEL, totals.label_range)
+    labels = valid[valid != MISSING_LABEL]
     if not len(labels):
         return
     values, counts = np.unique(labels, return_counts=True)
     ratio = counts.max() / counts.min()
-    limit = totals.sink.settings.imbalance_ratio
+    limit = settings.imbalance_ratio
     if len(values) > 1 and ratio > limit:
         most, least = int(np.argmax(counts)), int(np.argmin(counts))
+        left_out = len(_known(totals)) - len(labels)
         _keep(totals, "DS306",
               f"class {values[most]} has {counts[most]} records, class {values[least]} "
-              f"{counts[least]}: ratio {ratio:.1f} > {limit:g}",
+              f"{counts[least]}: ratio {ratio:.1f} > {limit:g}"
+              + (f"; {_records(left_out)} whose label is no class (out of range or the "
+                 "ignore label) not counted" if left_out else ""),
               {"ratio": round(float(ratio), 2), "most": [int(values[most]), int(counts[most])],
-               "least": [int(values[least]), int(counts[least])]})
+               "least": [int(values[least]), int(counts[least])],
+               "classes": len(values), "records_not_counted": left_out})
 
 
 LABEL_CHECKS = (label_out_of_range, absent_classes, batches_missing_classes, ordered_by_label,

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         executor = make_executor(args.executor, args.jobs, args.scheduler)
         try:
             outcome = scan(args.command, args.path, scan_settings, args.jobs,
-                           Progress(enabled=not args.no_progress), collect, executor,
+                           Progress(enabled=not (args.no_progress or args.quiet)), collect, executor,
                            args.shards)
             if outcome.interrupted is None:
                 against(outcome, args.command, args.against, lambda kind, path, quiet: scan(
@@ -131,7 +131,8 @@ def _write_reports(args: argparse.Namespace, outcome, files_only: bool = False) 
             files.write(args.keys_out, lambda: keys_out.write(args.keys_out, outcome.totals))
         if not files_only:
             terminal.render(outcome, report, summary_out,
-                            examples=10 if args.verbose else 3, quiet=args.quiet)
+                            examples=10 if args.verbose else 3, quiet=args.quiet,
+                            verbose=bool(args.verbose))
             files.announce(args.quiet, summary_out)
     files.raise_failures()
     return status

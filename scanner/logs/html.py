@@ -7,12 +7,14 @@ import jinja2
 from .. import __version__
 from ..checks import CATALOGUE
 from ..report import svg
+from ..report.html_report import code_spans
 from ..report.html_report import write  # noqa: F401  (one way to write a page)
 from .terminal import batch_line
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("scanner.logs", "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_ENVIRONMENT.filters["code_spans"] = code_spans
 
 
 def _number(value) -> float:

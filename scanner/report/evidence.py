@@ -1,5 +1,6 @@
-"""Read back the records an HTML report shows: the bytes of damaged images (DS201/DS202)
-and the values of samples with NaN or Inf (DS101). Runs in the parent after the scan, while
+"""Read back the records an HTML report shows: the bytes of damaged images (DS201/DS202),
+the image of a record whose channel count differs (DS207) and the values of samples with
+NaN or Inf (DS101). Runs in the parent after the scan, while
 the store can still be read, and only for the few examples the report keeps."""
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..errors import DscanError
 from ..types import Shard
 
 IMAGE_CODES = ("DS201", "DS202")
+CHANNEL_CODES = ("DS207",)  # the odd record's picture: encoded bytes or raw pixels
 BOX_CODES = tuple(f"DS{n}" for n in range(353, 366))  # detection records: image and boxes
 VALUE_CODES = ("DS101",)
 PER_CODE = 12  # records read back per code
@@ -24,6 +26,7 @@ class Evidence:
     code: str
     image: bytes | None = None  # encoded image bytes
     values: np.ndarray | None = None  # one sample's values (C, H, W) or its row's shape
+    pixels: np.ndarray | None = None  # a raw sample to show as a picture (C, H, W)
     boxes: list | None = None  # detection records: (label, coords, fate) of every box
 
 
@@ -33,7 +36,7 @@ def collect(backend_class, shards: dict[int, Shard], totals: ScanTotals) -> dict
     per_code: dict[str, int] = {}
     for finding in totals.findings():
         code = finding.code
-        if (code in IMAGE_CODES + VALUE_CODES or code in BOX_CODES) and \
+        if (code in IMAGE_CODES + VALUE_CODES + CHANNEL_CODES or code in BOX_CODES) and \
                 finding.index is not None and \
                 per_code.get(code, 0) < PER_CODE and finding.index not in wanted:
             wanted[finding.index] = code
@@ -78,6 +81,9 @@ def _evidence(code: str, kind: str, payload) -> Evidence | None:
     if payload is None:
         return None
     if kind == "row":
+        if code in CHANNEL_CODES:
+            return Evidence(code, pixels=np.asarray(payload)) if np.ndim(payload) == 3 \
+                else None
         return Evidence(code, values=payload)
     if kind == "image":
         return Evidence(code, image=payload)
@@ -90,6 +96,12 @@ def _evidence(code: str, kind: str, payload) -> Evidence | None:
         return None
     if code in IMAGE_CODES and datum.data is not None:
         return Evidence(code, image=bytes(datum.data))
+    if code in CHANNEL_CODES and datum.data is not None:
+        if datum.encoded:
+            return Evidence(code, image=bytes(datum.data))
+        shape = (datum.channels, datum.height, datum.width)
+        if min(shape) > 0 and np.prod(shape) == datum.data_len:
+            return Evidence(code, pixels=np.frombuffer(datum.data, np.uint8).reshape(shape))
     if code in VALUE_CODES and datum.float_data is not None:
         values = np.array(datum.float_data, np.float32)
         shape = (datum.channels, datum.height, datum.width)

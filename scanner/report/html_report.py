@@ -19,7 +19,9 @@ from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK
 from . import svg
 from .json_report import main_stats
-from .pictures import thumbnail, value_map
+from .evidence import CHANNEL_CODES
+from .pictures import pixel_thumbnail, thumbnail, value_map
+from .terminal import batch_line
 
 _VERDICT = {"crashes": "Caffe crashes", "trains_on_garbage": "Caffe trains on garbage",
             "ok": "Caffe runs: no record would crash it or feed it garbage",
@@ -30,12 +32,13 @@ _ENVIRONMENT = jinja2.Environment(
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
-def _code_spans(text: str) -> Markup:
-    """The docs' `code` as <code>code</code>, everything else escaped."""
+def code_spans(text: str) -> Markup:
+    """`code` in any text (docs, titles, fixes, messages) as <code>code</code>, everything
+    else escaped: no explanation shows a literal backtick."""
     return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
 
 
-_ENVIRONMENT.filters["code_spans"] = _code_spans
+_ENVIRONMENT.filters["code_spans"] = code_spans
 
 
 def render(outcome: ScanOutcome, report: dict) -> str:
@@ -54,6 +57,7 @@ def render_net(outcome, report: dict) -> str:
             {"report": None, "skipped": data["skipped"]}
         if data["report"] and data["caffe"] == "crashes" != part["verdict"]["kind"]:
             part["verdict"] = {"kind": "crashes", "key": None, "garbage": 0,
+                               "garbage_examples": [], "garbage_more": 0,
                                "text": "Caffe crashes on this layer's settings against its "
                                        "data (see the net's findings above)"}
         parts.append({**part, "heading": heading})
@@ -83,7 +87,29 @@ def _page(title: str, datasets: list[dict], codes, net: dict | None = None) -> s
 
 def _dataset(outcome: ScanOutcome, report: dict) -> dict:
     return {"report": report, "verdict": _verdict(report), "rows": _rows(outcome, report),
-            "plots": _plots(outcome, report), "heading": None, "skipped": None}
+            "tables": _tables(report), "plots": _plots(outcome, report), "heading": None,
+            "skipped": None}
+
+
+TABLE_ROWS = 20  # rows of a shapes or encodings table; the rest are counted
+
+
+def _tables(report: dict) -> list[dict]:
+    """Records per shape and per encoding, most frequent first, with their share."""
+    records = report["summary"]["records"]
+    tables = []
+    for kind, heading, column in (("shapes", "Records per shape", "C x H x W"),
+                                  ("encodings", "Records per encoding", "encoding")):
+        counts = report["stats"][kind]
+        if not counts:
+            continue
+        rows = [{"name": name, "count": count,
+                 "share": f"{100 * count / records:.1f}%" if records else "-"}
+                for name, count in list(counts.items())[:TABLE_ROWS]]
+        rest = list(counts.values())[TABLE_ROWS:]
+        tables.append({"kind": kind, "heading": heading, "column": column, "rows": rows,
+                       "more": len(rest), "more_records": sum(rest)})
+    return tables
 
 
 def _verdict(report: dict) -> dict:
@@ -93,8 +119,10 @@ def _verdict(report: dict) -> dict:
     if crash:
         text += (f" at record #{crash['index']} (batch {crash['batch']}): {crash['code']} "
                  f"{CATALOGUE[crash['code']].title}")
+    listed = verdict.get("garbage_examples", [])
     return {"kind": verdict["caffe"], "text": text, "key": crash["key"] if crash else None,
-            "garbage": verdict["garbage_records"]}
+            "garbage": verdict["garbage_records"], "garbage_examples": listed,
+            "garbage_more": verdict["garbage_records"] - len(listed)}
 
 
 def _rows(outcome: ScanOutcome, report: dict) -> list[dict]:
@@ -126,6 +154,13 @@ def _example(finding: dict, evidence, group: dict | None = None) -> dict:
         example["picture"] = boxed_thumbnail(evidence.image, evidence.boxes)
         example["caption"] = "boxes: green kept, orange clipped, red dropped" if \
             example["picture"] else "no decoder makes pixels of it"
+    elif evidence.code in CHANNEL_CODES and (evidence.image is not None or
+                                             evidence.pixels is not None):
+        example["picture"] = thumbnail(evidence.image) if evidence.image is not None else \
+            pixel_thumbnail(evidence.pixels)
+        shape, usual = (finding["detail"].get(k) or [None] for k in ("shape", "dominant"))
+        example["caption"] = (f"this record: {shape[0]} channel(s), the dataset's: {usual[0]}"
+                              if example["picture"] else "no decoder makes pixels of it")
     elif evidence.image is not None:
         example["picture"] = thumbnail(evidence.image)
         example["caption"] = "lenient decode" if example["picture"] else \
@@ -140,16 +175,21 @@ def _example(finding: dict, evidence, group: dict | None = None) -> dict:
 
 def _plots(outcome: ScanOutcome, report: dict) -> list[dict]:
     plots = []
-    histogram = svg.class_histogram(report["stats"]["labels"]["histogram"])
+    settings = outcome.settings
+    histogram = svg.class_histogram(report["stats"]["labels"]["histogram"],
+                                    settings.num_classes, settings.ignore_label)
     if histogram:
-        plots.append({"title": "Classes", "svg": histogram})
+        plots.append({"title": "Classes" if settings.num_classes is None else
+                      f"Classes (the line: num_classes {settings.num_classes}; red: labels "
+                      f"outside [0, {settings.num_classes}))", "svg": histogram})
     batches = outcome.totals.batches
     if batches is not None and len(batches.distinct):
         plots.append({"title": f"Classes per batch of {report['batches']['batch_size']}, "
                                "in Caffe's read order (dashed: a shuffled epoch)",
                       "svg": svg.classes_per_batch(batches.distinct,
                                                    batches.expected_distinct,
-                                                   len(batches.classes))})
+                                                   len(batches.classes)),
+                      "caption": batch_line(report["batches"])})
     plots += detection_plots(outcome.totals, report)
     found = main_stats(outcome.totals.stats)
     values = svg.channel_values(found[1], found[0][0]) if found else None

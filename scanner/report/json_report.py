@@ -49,7 +49,9 @@ def build(outcome: ScanOutcome, exit_status: int) -> dict:
                     "records_with_findings": len(totals.sink.marks),
                     "by_severity": by_severity, "by_code": dict(sorted(by_code.items()))},
         "verdict": {**outcome.verdict,
-                    "first_crash": crash and {**crash, "key": key_text(crash["key"])}},
+                    "first_crash": crash and {**crash, "key": key_text(crash["key"])},
+                    "garbage_examples": [{**g, "key": key_text(g["key"])} for g in
+                                         outcome.verdict.get("garbage_examples", [])]},
         "findings": [_finding(f, exact) for f in totals.findings()],
         "checks": {code: {"title": CATALOGUE[code].title, "severity": CATALOGUE[code].severity,
                           "effect": CATALOGUE[code].effect, "fix": CATALOGUE[code].fix}

@@ -47,6 +47,27 @@ def lenient_picture(data: bytes, keep_grey: bool = False) -> Image.Image | None:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
+def pixel_thumbnail(pixels: np.ndarray) -> str | None:
+    """A raw sample (C, H, W) as Caffe holds it: one channel grey, three as BGR (shown as
+    RGB); other counts show their first channel. Float samples are stretched to 0..255."""
+    planes = np.asarray(pixels)
+    if planes.ndim != 3 or not planes.size:
+        return None
+    if planes.dtype != np.uint8:
+        finite = np.nan_to_num(planes.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(finite.min()), float(finite.max())
+        planes = ((finite - low) / ((high - low) or 1.0) * 255).astype(np.uint8)
+    if planes.shape[0] == 3:
+        picture = Image.fromarray(np.ascontiguousarray(planes[::-1].transpose(1, 2, 0)), "RGB")
+    else:
+        picture = Image.fromarray(np.ascontiguousarray(planes[0]), "L")
+    scale = max(1, THUMBNAIL_SIDE // max(picture.size))  # tiny samples scaled up (nearest)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    return data_uri(picture)
+
+
 def value_map(values: np.ndarray) -> tuple[str, dict]:
     """A grey picture of the sample with its non-finite positions in red, and facts about
     them: how many, and the first positions (indices in the sample's own shape)."""

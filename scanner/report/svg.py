@@ -58,32 +58,74 @@ def _ticks(low: float, high: float, vertical: bool, shown_as=lambda v: f"{v:.3g}
     return marks
 
 
-def class_histogram(histogram: dict[str, int]) -> Markup | None:
+def class_histogram(histogram: dict[str, int], num_classes: int | None = None,
+                    ignore_label: int | None = None) -> Markup | None:
+    """Records per label value. With `num_classes`, a marked line where the classes end
+    (between the labels below it and those at or beyond it), and every label outside
+    [0, num_classes) other than the ignore label drawn as an outsider."""
     if not histogram:
         return None
-    labels = sorted(histogram, key=int)
-    counts = [histogram[label] for label in labels]
-    if len(labels) > MAX_POINTS:  # one bar per run of neighbouring classes
-        runs = np.array_split(np.arange(len(labels)), MAX_POINTS)
-        counts = [sum(counts[i] for i in run) for run in runs]
-        labels = [f"{labels[run[0]]}..{labels[run[-1]]}" if len(run) > 1 else labels[run[0]]
-                  for run in runs]
-    top = max(counts)
-    slot = (WIDTH - LEFT - RIGHT) / len(labels)
+    values = sorted(int(label) for label in histogram)
+    counts = [histogram[str(value)] for value in values]
+    outside = [num_classes is not None and value != ignore_label and
+               (value < 0 or value >= num_classes) for value in values]
+    boundary = sum(1 for value in values if value < num_classes) \
+        if num_classes is not None else None
+    slots = _histogram_slots(values, counts, outside, boundary)
+    top = max(count for _, count, _ in slots)
+    slot = (WIDTH - LEFT - RIGHT) / len(slots)
     bars = []
-    for position, (label, count) in enumerate(zip(labels, counts)):
+    for position, (label, count, beyond) in enumerate(slots):
         height = _scale(count, 0, top, 0, HEIGHT - TOP - BOTTOM)
         bars.append(Markup('<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
-                           'class="bar"><title>class {}: {} records</title></rect>').format(
+                           'class="{}"><title>class {}: {} record{}{}</title></rect>').format(
                                LEFT + position * slot + slot * 0.1, HEIGHT - BOTTOM - height,
-                               max(slot * 0.8, 0.5), height, label, count))
-    step = max(1, len(labels) // 12)
-    for position in range(0, len(labels), step):
+                               max(slot * 0.8, 0.5), height, "bar outside" if beyond else "bar",
+                               label, count, "s" if count != 1 else "",
+                               f" (outside [0, {num_classes}))" if beyond else ""))
+    step = max(1, len(slots) // 12)
+    for position in range(0, len(slots), step):
         bars.append(Markup('<text x="{:.1f}" y="{}" class="tick" text-anchor="middle">{}'
                            '</text>').format(LEFT + (position + 0.5) * slot,
-                                             HEIGHT - BOTTOM + 12, labels[position]))
+                                             HEIGHT - BOTTOM + 12, slots[position][0]))
+    if num_classes is not None:
+        below = sum(1 for label, _, _ in slots if _first_value(label) < num_classes)
+        x = LEFT + below * slot
+        beyond = sum(c for v, c, o in zip(values, counts, outside) if o and v >= num_classes)
+        text = f"num_classes {num_classes}" + (
+            f": {beyond} record{'s' if beyond != 1 else ''} beyond" if beyond else "")
+        anchor = "end" if below > len(slots) / 2 else "start"
+        bars.append(Markup('<rect x="{0:.1f}" y="{1}" width="2" height="{2}" class="limit">'
+                           '<title>{3}</title></rect><text x="{4:.1f}" y="{5}" '
+                           'class="tick limit-label" fill="#c8322d" text-anchor="{6}">{3}</text>'
+                           ).format(
+                               x - 1, TOP, HEIGHT - BOTTOM - TOP, text,
+                               x - 3 if anchor == "end" else x + 3, TOP - 3, anchor))
     return _frame(bars + _ticks(0, top, vertical=True, whole=True), "Records per class", "class",
                   "records")
+
+
+def _first_value(label: str) -> int:
+    """The first label value a slot holds ("12", or "12..40" for a run)."""
+    return int(label.split("..")[0])
+
+
+def _histogram_slots(values: list[int], counts: list[int], outside: list[bool],
+                     boundary: int | None) -> list[tuple[str, int, bool]]:
+    """(label, records, outside?) per bar: one per value, or, past MAX_POINTS values, one
+    per run of neighbouring values; a run never straddles the class limit."""
+    if len(values) <= MAX_POINTS:
+        return [(str(v), c, o) for v, c, o in zip(values, counts, outside)]
+    parts = [(0, len(values))] if boundary in (None, 0, len(values)) else \
+        [(0, boundary), (boundary, len(values))]
+    slots = []
+    for start, stop in parts:
+        bins = max(1, round(MAX_POINTS * (stop - start) / len(values)))
+        for run in np.array_split(np.arange(start, stop), min(bins, stop - start)):
+            first, last = values[run[0]], values[run[-1]]
+            slots.append((f"{first}..{last}" if len(run) > 1 else str(first),
+                          sum(counts[i] for i in run), any(outside[i] for i in run)))
+    return slots
 
 
 def classes_per_batch(distinct: np.ndarray, expected: float, classes: int) -> Markup | None:

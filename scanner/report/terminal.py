@@ -15,8 +15,14 @@ _VERDICT_STYLE = {"crashes": "error", "trains_on_garbage": "warning", "ok": "ok"
                   "unknown": "warning"}
 
 
-def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
-           quiet: bool = False) -> None:
+EXAMPLES = 3  # examples per code; -v asks for more
+GARBAGE_LISTED = 10  # records feeding garbage named one by one with -v
+
+
+def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = EXAMPLES,
+           quiet: bool = False, verbose: bool | None = None) -> None:
+    """`verbose` None: verbose when more examples than the default were asked for (-v)."""
+    verbose = (examples > EXAMPLES if verbose is None else verbose) and not quiet
     console = Console(out)
     summary, verdict = report["summary"], report["verdict"]
     source = report["source"]
@@ -33,8 +39,12 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = 3,
     if source.get("found_tops"):
         console.line(_found_tops(source["found_tops"]), hanging=4)
     headline = _VERDICT[verdict["caffe"]]
-    console.line(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'])}", hanging=7,
+    console.line(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'], verbose)}",
+                 hanging=7,
                  marks={headline: _VERDICT_STYLE[verdict["caffe"]]})
+    if verbose:
+        for line in garbage_lines(verdict):
+            console.line(line, indent=7, hanging=9)
     marked = summary["records_with_findings"]
     console.line(f"Findings: {tally}" + (
         f" on {marked} record{'s' if marked != 1 else ''}" if marked else
@@ -78,13 +88,25 @@ def _statistics(console: Console, report: dict) -> None:
         console.line(line)
     batches = report["batches"]
     if "distinct_classes_per_batch" in batches:
-        coverage = batches["distinct_classes_per_batch"]
-        console.line(f"Batches of {batches['batch_size']}: {batches['count']}, "
-                     f"{batches['batches_missing_classes']} missing a class (a shuffle: "
-                     f"~{batches['expected_batches_missing_classes_if_shuffled']:g}), "
-                     f"{batches['single_class_batches']} single-class; classes per batch "
-                     f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} "
-                     f"min/median/max (a shuffle: {coverage['expected_if_shuffled']:g})")
+        console.line(batch_line(batches), hanging=2)
+
+
+def batch_line(batches: dict) -> str:
+    """The epoch's batches: how many lack any class at all (a shuffle lacks some too), and
+    how many lack more than chance explains, which is what DS304 counts."""
+    coverage = batches["distinct_classes_per_batch"]
+    lacking, real = batches["batches_missing_classes"], batches["batches_with_a_real_deficit"]
+    shuffled = batches["expected_batches_missing_classes_if_shuffled"]
+    if lacking:
+        lack = (f"{lacking} lack at least one of the {batches['classes']} classes present "
+                f"(a shuffled epoch: ~{shuffled:g}), of which {real} lack more than chance "
+                "explains (DS304 counts these)")
+    else:
+        lack = f"none lacks any of the {batches['classes']} classes present"
+    return (f"Batches of {batches['batch_size']}: {batches['count']} per epoch; {lack}; "
+            f"{batches['single_class_batches']} single-class; classes per batch "
+            f"{coverage['min']}/{coverage['median']:g}/{coverage['max']} min/median/max "
+            f"(a shuffle: {coverage['expected_if_shuffled']:g})")
 
 
 def _found_tops(found: dict) -> str:
@@ -123,7 +145,7 @@ def _severities(counts: dict) -> dict[str, str]:
     return {code: "/".join(s for s in order if s in found) for code, found in seen.items()}
 
 
-def _verdict_line(verdict: dict, batch_size: int) -> str:
+def _verdict_line(verdict: dict, batch_size: int, verbose: bool) -> str:
     text = _VERDICT[verdict["caffe"]]
     crash = verdict.get("first_crash")
     if crash:
@@ -132,8 +154,21 @@ def _verdict_line(verdict: dict, batch_size: int) -> str:
                  f"{crash['batch']} (batch size {batch_size}): {crash['code']} {check.title}")
     if verdict["garbage_records"]:
         count = verdict["garbage_records"]
-        text += f"; {count} record{'s' if count != 1 else ''} would silently feed garbage"
+        text += f"; {count} record{'s' if count != 1 else ''} would silently feed garbage" + \
+            (":" if verbose else " (-v lists them)")
     return text
+
+
+def garbage_lines(verdict: dict, most: int = GARBAGE_LISTED) -> list[str]:
+    """The records that would feed garbage, the first `most` of them by index."""
+    listed = verdict.get("garbage_examples", [])[:most]
+    lines = [f"{'#%d' % g['index'] if g['index'] is not None else '#?'}  "
+             f"{printable(g['key']) if g['key'] is not None else '(key not known)'}"
+             for g in listed]
+    rest = verdict["garbage_records"] - len(listed)
+    if listed and rest > 0:
+        lines.append(f"... and {rest} more")
+    return lines
 
 
 def _top(counter: dict, most: int = 4) -> str:
