@@ -111,3 +111,15 @@ def test_a_root_link_that_leads_nowhere_keeps_the_default_tops(tmp_path, capsys)
     status, report = _scan(capsys, path)
     assert status == 1 and report["summary"]["by_code"] == {"DS401": 1}
     assert "found_tops" not in report["source"]
+
+
+def test_the_html_report_says_which_datasets_were_taken(tmp_path, capsys):
+    path = _solver_data(tmp_path / "solver_data.h5")
+    page = tmp_path / "r.html"
+    assert main(["hdf5", path, "--no-progress", "-q", "--html", str(page)]) == 1
+    html = page.read_text()
+    assert "Tops (none named): data &#39;data&#39;, label &#39;targets&#39;" in html
+    named = tmp_path / "named.html"
+    main(["hdf5", path, "--no-progress", "-q", "--data", "data", "--label", "targets",
+          "--html", str(named)])
+    assert "Tops (none named)" not in named.read_text()

@@ -21,7 +21,7 @@ from . import svg
 from .json_report import main_stats
 from .evidence import CHANNEL_CODES
 from .pictures import pixel_thumbnail, thumbnail, value_map
-from .terminal import batch_line
+from .terminal import batch_line, found_tops_line
 
 _VERDICT = {"crashes": "Caffe crashes", "trains_on_garbage": "Caffe trains on garbage",
             "ok": "Caffe runs: no record would crash it or feed it garbage",
@@ -39,6 +39,7 @@ def code_spans(text: str) -> Markup:
 
 
 _ENVIRONMENT.filters["code_spans"] = code_spans
+_ENVIRONMENT.filters["found_tops"] = found_tops_line
 
 
 def render(outcome: ScanOutcome, report: dict) -> str:

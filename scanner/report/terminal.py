@@ -37,7 +37,7 @@ def render(outcome: ScanOutcome, report: dict, out: TextIO, examples: int = EXAM
                  f"{'' if outcome.executor['name'] == 'local' else ' on ' + outcome.executor['name']})"
                  f"{partial}")
     if source.get("found_tops"):
-        console.line(_found_tops(source["found_tops"]), hanging=4)
+        console.line(found_tops_line(source["found_tops"]), hanging=4)
     headline = _VERDICT[verdict["caffe"]]
     console.line(f"Caffe: {_verdict_line(verdict, report['batches']['batch_size'], verbose)}",
                  hanging=7,
@@ -109,7 +109,7 @@ def batch_line(batches: dict) -> str:
             f"(a shuffle: {coverage['expected_if_shuffled']:g})")
 
 
-def _found_tops(found: dict) -> str:
+def found_tops_line(found: dict) -> str:
     """Which datasets were taken as the tops, when none was named (see backends.hdf5_tops)."""
     roles = [f"data '{printable(found['data'])}'"]
     if found["label"] is not None:
