@@ -12,7 +12,7 @@ from .config_cases import CONFIG_CASES
 from .detection_cases import DETECTION_CASES
 from .duplicate_cases import DUPLICATE_CASES
 from .log_cases import LOG_CASES
-from .scanning import any_report, scan_report
+from .scanning import any_report
 
 
 def _jpegs(count, **kwargs):
@@ -168,18 +168,3 @@ def test_every_code_has_cases_and_a_doc(code):
     for part in ("What it finds:", "Why it matters:", "Example:"):
         assert part in check.doc, f"{code} doc lacks {part!r}"
     assert check.title and check.severity in ("error", "warning", "info")
-
-
-@pytest.mark.parametrize("grey_at", [0, 1, 2, 3])
-def test_an_odd_record_leading_its_batch_crashes_it_too(tmp_path, grey_at):
-    """A batch takes its first record's shape: a grey first record makes the colour ones
-    after it fail Caffe's channel check, so the grey record is the crash's cause."""
-    values = _jpegs(4)
-    values[grey_at] = b.encoded_datum(b.jpeg(seed=9, gray=True), label=0)
-    path = b.make_lmdb(tmp_path / "db", values)
-    report = scan_report(path, batch_size=2)
-    odd = [f for f in report["findings"] if f["code"] == "DS207"]
-    assert [f["index"] for f in odd] == [grey_at]
-    verdict = report["verdict"]
-    assert verdict["caffe"] == "crashes" and verdict["crash_records"] == 1
-    assert verdict["first_crash"]["index"] == grey_at

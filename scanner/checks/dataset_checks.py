@@ -85,8 +85,7 @@ def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
     """Per record: does it crash its batch, or get silently cropped, in Caffe's read order?
 
     A batch takes the shape of its first record; a record with other channels or a smaller
-    side fails Caffe's checks, a larger one is cut to the batch's size. A first record
-    whose batch fails or is cut counts as crashing or cropped too: it caused it."""
+    side fails Caffe's checks, a larger one is cut to the batch's size."""
     settings = totals.sink.settings
     matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
     crash = np.zeros(totals.records, bool)
@@ -102,11 +101,6 @@ def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
     cut = usable & ~fails & np.any(shapes[..., 1:] > head[..., 1:], axis=-1)
     crash[matrix[fails]] = True
     cropped[matrix[cut]] = True
-    # The batch's first record set its shape: when it is the odd one, the usual records
-    # after it are the ones Caffe's checks fail on (or cut), and it is the one to remove.
-    heads = matrix[:, 0]
-    crash[heads[fails.any(axis=1)]] = True
-    cropped[heads[cut.any(axis=1)]] = True
     return crash, cropped
 
 
