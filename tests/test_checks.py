@@ -12,7 +12,7 @@ from .config_cases import CONFIG_CASES
 from .detection_cases import DETECTION_CASES
 from .duplicate_cases import DUPLICATE_CASES
 from .log_cases import LOG_CASES
-from .scanning import any_report
+from .scanning import any_report, scan_report
 
 
 def _jpegs(count, **kwargs):
@@ -168,3 +168,21 @@ def test_every_code_has_cases_and_a_doc(code):
     for part in ("What it finds:", "Why it matters:", "Example:"):
         assert part in check.doc, f"{code} doc lacks {part!r}"
     assert check.title and check.severity in ("error", "warning", "info")
+
+
+@pytest.mark.parametrize("grey_at, dies_at", [(0, 1), (1, 1), (2, 3), (3, 3)])
+def test_caffe_dies_after_an_odd_record_that_leads_its_batch(tmp_path, grey_at, dies_at):
+    """A batch takes its first record's shape: after a grey first record the colour one
+    fails Caffe's channel check; the grey record is reported as the odd one either way."""
+    values = _jpegs(4)
+    values[grey_at] = b.encoded_datum(b.jpeg(seed=9, gray=True), label=0)
+    path = b.make_lmdb(tmp_path / "db", values)
+    report = scan_report(path, batch_size=2)
+    verdict = report["verdict"]
+    assert verdict["caffe"] == "crashes" and verdict["crash_records"] == 1
+    assert (verdict["first_crash"]["index"], verdict["first_crash"]["code"]) == (dies_at, "DS207")
+    at = {f["index"]: f for f in report["findings"] if f["code"] == "DS207"}
+    assert set(at) == {grey_at, dies_at}
+    if grey_at != dies_at:
+        assert at[dies_at]["detail"]["batch_led_by"] == grey_at
+        assert f"first record (index {grey_at}) has 1" in at[dies_at]["message"]

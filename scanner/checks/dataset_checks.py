@@ -56,7 +56,7 @@ def _shape_findings(totals: ScanTotals, channels: bool) -> None:
     table = np.array(totals.shapes, np.int64)
     counts = np.bincount(totals.shape_ids[known], minlength=len(table))
     dominant = table[counts.argmax()]
-    crash, cropped = batch_conflicts(totals)
+    crash, cropped, leader = batch_conflicts(totals)
     mixed = crash | cropped
     own = table[np.where(known, totals.shape_ids, 0)]
     if channels:
@@ -79,10 +79,32 @@ def _shape_findings(totals: ScanTotals, channels: bool) -> None:
                           severity=ERROR if channels or mixed[index] else WARNING,
                           effect=effect)
         totals.sink.add(index, None, problem)
+    _led_astray(totals, own, odd, leader, channels)
 
 
-def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
+def _led_astray(totals: ScanTotals, own: np.ndarray, odd: np.ndarray, leader: np.ndarray,
+                channels: bool) -> None:
+    """A usual record where Caffe fails because an odd record leads its batch: the odd one
+    is reported above, without a crash of its own; this is where Caffe dies."""
+    for index in np.flatnonzero((leader >= 0) & ~odd).tolist():
+        head = int(leader[index])
+        if not odd[head]:
+            continue
+        mine, theirs = own[index].tolist(), own[head].tolist()
+        if channels != (mine[0] != theirs[0]):
+            continue  # the other check's failure (channels vs. size)
+        what = (f"{mine[0]} channels" if channels else f"{mine[1]}x{mine[2]}") + \
+            f" in a batch whose first record (index {head}) has " + \
+            (f"{theirs[0]}" if channels else f"{theirs[1]}x{theirs[2]}")
+        totals.sink.add(index, None, Problem(
+            "DS207" if channels else "DS205",
+            f"{what}: the batch takes that shape, and Caffe's check fails here",
+            {"shape": mine, "batch_led_by": head}, severity=ERROR, effect=CRASH))
+
+
+def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per record: does it crash its batch, or get silently cropped, in Caffe's read order?
+    And for the first record that fails in each batch, the batch's first record (else -1).
 
     A batch takes the shape of its first record; a record with other channels or a smaller
     side fails Caffe's checks, a larger one is cut to the batch's size."""
@@ -90,8 +112,9 @@ def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
     matrix = batch_matrix(totals.records, settings.batch_size, settings.solvers)
     crash = np.zeros(totals.records, bool)
     cropped = np.zeros(totals.records, bool)
+    leader = np.full(totals.records, -1, np.int64)
     if not len(matrix) or not totals.shapes:
-        return crash, cropped
+        return crash, cropped, leader
     table = np.vstack([np.array(totals.shapes, np.int64), [[-1, -1, -1]]])
     shapes = table[totals.shape_ids[matrix]]  # unknown ids (-1) pick the sentinel row
     head = shapes[:, :1, :]
@@ -101,7 +124,10 @@ def batch_conflicts(totals: ScanTotals) -> tuple[np.ndarray, np.ndarray]:
     cut = usable & ~fails & np.any(shapes[..., 1:] > head[..., 1:], axis=-1)
     crash[matrix[fails]] = True
     cropped[matrix[cut]] = True
-    return crash, cropped
+    failing = np.flatnonzero(fails.any(axis=1))
+    first = matrix[failing, fails[failing].argmax(axis=1)]
+    leader[first[::-1]] = matrix[failing, 0][::-1]  # a wrapped record: its first batch
+    return crash, cropped, leader
 
 
 DATASET_CHECKS = (shape_outliers, channel_outliers)
