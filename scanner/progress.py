@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import sys
 
-from tqdm import tqdm
-
 
 class Progress:
     def __init__(self, enabled: bool):
@@ -13,6 +11,8 @@ class Progress:
 
     def start(self, total: int) -> None:
         if self.enabled:
+            from tqdm import tqdm  # only when a bar is drawn: its import is 10% of start-up
+
             self.bar = tqdm(total=total, unit="rec", unit_scale=True, dynamic_ncols=True,
                             file=sys.stderr, desc="scanning")
 
