@@ -1,7 +1,8 @@
-"""`python -m bench [--quick] [--only NAME ...] [--repeat N] [--no-dask]`: for each workload,
-measure dscan (default settings, every check on), the naive script and the ceiling probe in
-this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
-included) and the ratios; then `dscan log` on a 1 GB training log against a naive
+"""`python -m bench [--quick] [--only NAME ...] [--repeat N] [--no-dask] [--rows-only]`: for
+each workload, measure dscan (default settings, every check on), the naive script and the
+ceiling probe (and for the large-record workloads `cat` of the file) in this one run, in turn
+for N rounds (median of the N runs each), and print records/s, MB/s, peak private memory
+(workers included), CPU time and the ratios; then `dscan log` on a 1 GB training log against a naive
 line-by-line parser (bench/log_parse.py); then (full size) the 1M-record raw and 200k-record
 JPEG LMDBs against the small ones, 1 and 2 workers with N workers simulated from a real shard
 plan, and the Dask executor against the local pool on the same machine (with the dask extra
@@ -99,6 +100,8 @@ def main() -> None:
                         help="runs of each measurement; the median is shown (default 3)")
     parser.add_argument("--no-dask", action="store_true",
                         help="skip the Dask executor's overhead against the local pool")
+    parser.add_argument("--rows-only", action="store_true",
+                        help="only the workload rows: no scaling, cores, duplicate step or Dask")
     parser.add_argument("--duplicates-only", action="store_true",
                         help="only the duplicate step's overhead (with and without it)")
     args = parser.parse_args()
@@ -109,6 +112,8 @@ def main() -> None:
           f"{'anon MiB':>9} {'CPU s':>7}   ratios; target")
     for name in [n for n in args.only if n not in DETECTION and n != "log"]:
         _workload_row(name, args)
+    if args.rows_only:
+        return
     if "annotated" in args.only:
         _detection(args)
     if "log" in args.only:  # dscan log: a 1 GB training log (100 MB with --quick)
