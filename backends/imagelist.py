@@ -16,7 +16,8 @@ from scanner.errors import InputNotFoundError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
 
-SMALL_LIST_LINES = 4096  # below this, one shard
+SMALL_LIST_LINES = 4096  # below this, one shard ...
+SMALL_LIST_BYTES = 16 << 20  # ... unless the images hold more bytes than this
 _ATOI = re.compile(rb"[ \t\n\v\f\r]*([+-]?\d+)")
 
 
@@ -75,11 +76,25 @@ class ImageListBackend:
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         available = max(self.lines - start, 0)
         total = available if limit is None else min(limit, available)
-        parts = 1 if total < SMALL_LIST_LINES else max(1, count)
+        small = total < SMALL_LIST_LINES and self._bytes(start, total) < SMALL_LIST_BYTES
+        parts = 1 if small else max(1, count)
         edges = [start + total * part // parts for part in range(parts + 1)]
         return [Shard(self.name, self.path, number, start=edges[number],
                       stop=edges[number + 1], prefix=self.root_folder)
                 for number in range(parts) if edges[number + 1] > edges[number]]
+
+    def _bytes(self, start: int, total: int) -> float:
+        """The images' bytes, estimated from the sizes of up to 16 of them spread over the
+        lines (files that cannot be read count 0: the scan reports them)."""
+        lines = read_lines(self.path)[start:start + total]
+        picked = lines[::max(1, len(lines) // 16)][:16]
+        sizes, prefix = [], os.fsencode(self.root_folder)
+        for line in picked:
+            try:
+                sizes.append(os.stat(prefix + split_line(line)[0]).st_size)
+            except OSError:
+                sizes.append(0)
+        return sum(sizes) / max(len(sizes), 1) * total
 
     def close(self) -> None:
         """The list is read per use."""

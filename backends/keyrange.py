@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 from scanner.types import Shard
 
 SMALL_STORE_RECORDS = 4096  # below this, one shard: starting workers costs more than it saves
+SMALL_STORE_BYTES = 16 << 20  # ... unless the records hold more bytes than this
 _MAX_KEY_WIDTH = 32  # bytes after the common prefix that order the bisection's probes
 
 

@@ -27,11 +27,10 @@ from scanner.errors import InputNotFoundError, StoreError, StoreReadError, Wrong
 from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
-from .keyrange import (SMALL_STORE_RECORDS, key_shards, size_splits, skip_keys, starting_at,
-                       walk_splits)
+from .keyrange import (SMALL_STORE_BYTES, SMALL_STORE_RECORDS, key_shards, size_splits,
+                       skip_keys, starting_at, walk_splits)
 
 _TABLE_SUFFIXES = (".ldb", ".sst")  # written once, never modified: safe to hard-link
-SMALL_STORE_BYTES = 16 << 20  # below this (approximate size), one shard
 COPY_CHUNK = 8 << 20  # bytes per copy call: an interrupt is seen between two
 
 

@@ -27,8 +27,8 @@ from scanner.types import Shard
 
 from .child import in_child
 from .lmdb_anchor import LockTableAnchor
-from .keyrange import (SMALL_STORE_RECORDS, key_shards, skip_keys, split_keys, starting_at,
-                       walk_splits)
+from .keyrange import (SMALL_STORE_BYTES, SMALL_STORE_RECORDS, key_shards, skip_keys,
+                       split_keys, starting_at, walk_splits)
 
 
 REOPENS = 5  # a writer growing the map (MDB_MAP_RESIZED): reopen, this many times
@@ -135,6 +135,13 @@ class LmdbBackend:
     def close(self) -> None:
         self.env.close()
 
+    def _small(self, wanted: int) -> bool:
+        """Too little work for more than one process: few records, and few bytes (4000
+        ImageNet-size JPEGs or raw 3x256x256 datums take seconds in one process)."""
+        pages = sum(self.stat[kind] for kind in ("branch_pages", "leaf_pages", "overflow_pages"))
+        wanted_bytes = pages * self.stat["psize"] * wanted / max(self.count(), 1)
+        return wanted < SMALL_STORE_RECORDS and wanted_bytes < SMALL_STORE_BYTES
+
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         """Even shards from one keys-only walk (millions of keys a second: the values,
         overflow pages included, are never touched), made in a child process: a corrupt
@@ -144,7 +151,7 @@ class LmdbBackend:
         wanted = available if limit is None else min(limit, available)
         if wanted == 0:
             return []
-        parts = 1 if wanted < SMALL_STORE_RECORDS else max(1, min(count, wanted))
+        parts = 1 if self._small(wanted) else max(1, min(count, wanted))
         try:
             self.env, txn = _begin(self.path, self.registered, self.env)
             with txn:

@@ -1,7 +1,8 @@
-"""`python -m bench [--quick] [--only NAME ...] [--repeat N] [--no-dask]`: for each workload,
-measure dscan (default settings, every check on), the naive script and the ceiling probe in
-this one run (median of N runs each), and print records/s, MB/s, peak private memory (workers
-included) and the ratios; then `dscan log` on a 1 GB training log against a naive
+"""`python -m bench [--quick] [--only NAME ...] [--repeat N] [--no-dask] [--rows-only]`: for
+each workload, measure dscan (default settings, every check on), the naive script and the
+ceiling probe (and for the large-record workloads `cat` of the file) in this one run, in turn
+for N rounds (median of the N runs each), and print records/s, MB/s, peak private memory
+(workers included), CPU time and the ratios; then `dscan log` on a 1 GB training log against a naive
 line-by-line parser (bench/log_parse.py); then (full size) the 1M-record raw and 200k-record
 JPEG LMDBs against the small ones, 1 and 2 workers with N workers simulated from a real shard
 plan, and the Dask executor against the local pool on the same machine (with the dask extra
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -22,19 +24,27 @@ from bench.memory import PeakAnon
 # Memory: peak anonymous (private) memory of the process and its workers, summed; RSS would
 # also count the read-only mapped pages of the data files.
 BACKEND = {"jpeg": "lmdb", "float": "lmdb", "raw": "lmdb", "hdf5": "hdf5", "hdf5_gzip": "hdf5",
-           "raw_1m": "lmdb", "jpeg_200k": "lmdb", "annotated": "lmdb"}
+           "raw_1m": "lmdb", "jpeg_200k": "lmdb", "annotated": "lmdb",
+           "raw_256": "lmdb", "float_224": "lmdb", "jpeg_full": "lmdb"}
 DETECTION = {"annotated": "jpeg"}  # detection workload -> the plain workload of its images
 SCALING = {"raw": "raw_1m", "jpeg": "jpeg_200k"}  # small workload -> its large version
 TARGETS = {"jpeg": "dscan >= 0.9x ceiling", "float": ">= 150k rec/s",
-           "raw": ">= 0.7x ceiling", "hdf5": ">= 8 GB/s", "hdf5_gzip": ">= 1.0 GB/s"}
+           "raw": ">= 0.7x ceiling", "hdf5": ">= 8 GB/s", "hdf5_gzip": ">= 1.0 GB/s",
+           "raw_256": "dscan >= 0.5x cat", "float_224": "dscan >= 0.5x cat",
+           "jpeg_full": "dscan >= 0.9x ceiling"}
+# workloads whose file is also read with `cat` in the same run: the rate of the page cache
+WITH_CAT = ("raw_256", "float_224", "jpeg_full")
 
 
-def _timed(command: list[str]) -> tuple[str, float, int]:
-    """Run a command; return its stdout, wall seconds and its peak anonymous memory (KiB),
-    workers included."""
+def _timed(command: list[str]) -> tuple[str, float, int, float]:
+    """Run a command; return its stdout, wall seconds, its peak anonymous memory (KiB) and
+    its CPU seconds (user + system), workers included. Python writes its bytecode cache, as
+    an installed dscan has it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
+    cpu_before = _children_cpu()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
         memory = PeakAnon(process.pid)
         process.wait()
         peak = memory.stop()
@@ -43,24 +53,40 @@ def _timed(command: list[str]) -> tuple[str, float, int]:
         err.seek(0)
         if process.returncode not in (0, 1):
             raise SystemExit(f"{command[:4]} failed: {err.read()[-500:]}")
-        return out.read(), seconds, peak
+        return out.read(), seconds, peak, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         report_path = os.path.join(scratch, "r.json")
-        _, wall, peak = _timed([sys.executable, "-m", "scanner", BACKEND[name], path, "-j",
-                                str(jobs), "--no-progress", "-q", "--json", report_path,
-                                *extra])
+        _, wall, peak, cpu = _timed([sys.executable, "-m", "scanner", BACKEND[name], path,
+                                     "-j", str(jobs), "--no-progress", "-q", "--json",
+                                     report_path, *extra])
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
-            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", [])}
+            "wall": wall, "peak_kib": peak, "cpu": cpu,
+            "shards": report["executor"].get("shards", [])}
+
+
+def _cat(path: str, records: int) -> dict:
+    """`cat FILE > /dev/null`: what reading the store's bytes costs, nothing else."""
+    with open(os.devnull, "w") as sink:
+        started, cpu_before = time.perf_counter(), _children_cpu()
+        subprocess.run(["cat", path], stdout=sink, check=True)
+        return {"records": records, "seconds": time.perf_counter() - started, "peak_kib": 0,
+                "cpu": _children_cpu() - cpu_before}
 
 
 def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
-    out, wall, peak = _timed([sys.executable, "-m", "bench.probes", mode, name, path, str(jobs)])
-    return {**json.loads(out), "wall": wall, "peak_kib": peak}
+    out, wall, peak, cpu = _timed([sys.executable, "-m", "bench.probes", mode, name, path,
+                                   str(jobs)])
+    return {**json.loads(out), "wall": wall, "peak_kib": peak, "cpu": cpu}
 
 
 def main() -> None:
@@ -74,6 +100,8 @@ def main() -> None:
                         help="runs of each measurement; the median is shown (default 3)")
     parser.add_argument("--no-dask", action="store_true",
                         help="skip the Dask executor's overhead against the local pool")
+    parser.add_argument("--rows-only", action="store_true",
+                        help="only the workload rows: no scaling, cores, duplicate step or Dask")
     parser.add_argument("--duplicates-only", action="store_true",
                         help="only the duplicate step's overhead (with and without it)")
     args = parser.parse_args()
@@ -81,23 +109,11 @@ def main() -> None:
         _duplicates_overhead(args)
         return
     print(f"{'workload':<10} {'run':<8} {'records':>8} {'rec/s':>10} {'MB/s':>9} "
-          f"{'anon MiB':>9}   ratios (dscan / ceiling, dscan / naive); target")
+          f"{'anon MiB':>9} {'CPU s':>7}   ratios; target")
     for name in [n for n in args.only if n not in DETECTION and n != "log"]:
-        path = _workload(name, args.quick)
-        size = _data_bytes(path)
-        runs = {"dscan": _median(args.repeat, lambda: _dscan(name, path, args.jobs)),
-                "naive": _median(args.repeat, lambda: _probe("naive", name, path, 1)),
-                "ceiling": _median(args.repeat,
-                                   lambda: _probe("ceiling", name, path, args.jobs))}
-        for run, figures in runs.items():
-            rate = figures["records"] / figures["seconds"]
-            print(f"{name:<10} {run:<8} {figures['records']:>8} {rate:>10,.0f} "
-                  f"{size / figures['seconds'] / 1e6:>9,.0f} {figures['peak_kib'] / 1024:>9,.0f}")
-        dscan_rate = runs["dscan"]["records"] / runs["dscan"]["seconds"]
-        ceiling_rate = runs["ceiling"]["records"] / runs["ceiling"]["seconds"]
-        naive_rate = runs["naive"]["records"] / runs["naive"]["seconds"]
-        print(f"{'':<10} {'ratios':<8} dscan/ceiling {dscan_rate / ceiling_rate:.2f}, "
-              f"dscan/naive {dscan_rate / naive_rate:.2f}; target {TARGETS[name]}\n")
+        _workload_row(name, args)
+    if args.rows_only:
+        return
     if "annotated" in args.only:
         _detection(args)
     if "log" in args.only:  # dscan log: a 1 GB training log (100 MB with --quick)
@@ -110,6 +126,51 @@ def main() -> None:
     _duplicates_overhead(args)
     if not args.no_dask:
         _dask_overhead(args)
+
+
+def _workload_row(name: str, args) -> None:
+    """dscan, the naive script, the ceiling probe (and `cat` of the file) in turn, `repeat`
+    rounds: a shared machine's load drifts, and each round's runs see about the same load.
+    Each run's figures are the median of its rounds; the ratios are per round (median, and
+    their range)."""
+    path = _workload(name, args.quick)
+    size = _data_bytes(path)
+    records = _dscan(name, path, args.jobs)["records"]  # also warms the page cache
+    measures = {"dscan": lambda: _dscan(name, path, args.jobs),
+                "naive": lambda: _probe("naive", name, path, 1),
+                "ceiling": lambda: _probe("ceiling", name, path, args.jobs)}
+    if name in WITH_CAT:
+        measures["cat"] = lambda: _cat(_data_file(path), records)
+    rounds = [{run: measure() for run, measure in measures.items()}
+              for _ in range(max(1, args.repeat))]
+    for run in measures:
+        figures = _median_of([one[run] for one in rounds])
+        rate = figures["records"] / figures["seconds"]
+        print(f"{name:<10} {run:<8} {figures['records']:>8} {rate:>10,.0f} "
+              f"{size / figures['seconds'] / 1e6:>9,.0f} {figures['peak_kib'] / 1024:>9,.0f} "
+              f"{figures['cpu']:>7.2f}")
+    ratios = [f"dscan/{run} {_ratio(rounds, run)}" for run in ("cat", "ceiling", "naive")
+              if run in measures]
+    cpu = [one["ceiling"]["cpu"] / one["dscan"]["cpu"] for one in rounds]
+    print(f"{'':<10} {'ratios':<8} {', '.join(ratios)}; target {TARGETS[name]}\n"
+          f"{'':<10} {'':<8} CPU time ceiling/dscan {_spread(cpu)}; load "
+          f"{open('/proc/loadavg').read().split()[0]}\n")
+
+
+def _ratio(rounds: list[dict], run: str) -> str:
+    """dscan's rate over the run's, per round: 'median (lowest-highest)'."""
+    return _spread([one[run]["seconds"] / one["dscan"]["seconds"] for one in rounds])
+
+
+def _spread(values: list[float]) -> str:
+    values = sorted(values)
+    middle = f"{values[len(values) // 2]:.2f}"
+    return middle if len(values) < 2 else f"{middle} ({values[0]:.2f}-{values[-1]:.2f})"
+
+
+def _median_of(runs: list[dict]) -> dict:
+    runs = sorted(runs, key=lambda figures: figures["records"] / figures["seconds"])
+    return runs[len(runs) // 2]
 
 
 def _scaling(args) -> None:
@@ -221,8 +282,12 @@ def _dask_overhead(args) -> None:
         cluster.close()
 
 
+def _data_file(path: str) -> str:
+    return path if path.endswith(".h5") else os.path.join(path, "data.mdb")
+
+
 def _data_bytes(path: str) -> int:
-    return os.path.getsize(path if path.endswith(".h5") else os.path.join(path, "data.mdb"))
+    return os.path.getsize(_data_file(path))
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def _ceiling_part(args) -> tuple[int, int]:
         datum = decode_datum(value)
         size += len(value)
         records += 1
-        if name == "jpeg":
+        if name.startswith("jpeg"):  # strict, at the smallest scale of at least 32x32 (1/8)
             simplejpeg.decode_jpeg(datum.data, strict=True, min_height=32, min_width=32)
     return records, size
 

@@ -18,7 +18,9 @@ CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache")
 SIZES = {"jpeg": (20_000, 2_000), "float": (20_000, 2_000), "raw": (60_000, 6_000),
          "hdf5": (3_815, 400), "hdf5_gzip": (3_815, 400),
          "raw_1m": (1_000_000, 60_000), "jpeg_200k": (200_000, 20_000),
-         "annotated": (20_000, 2_000)}
+         "annotated": (20_000, 2_000),
+         # what create_imagenet.sh and feature extractors make: few large records
+         "raw_256": (5_000, 500), "float_224": (2_000, 200), "jpeg_full": (4_000, 400)}
 HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 3815 rows = 1.5 GB
 
 
@@ -54,6 +56,21 @@ def _jpegs() -> list[bytes]:
     return images
 
 
+def _full_jpegs() -> list[bytes]:
+    """100 distinct 500x375 photo-like JPEGs of about 100 KB, an ImageNet image's size."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:375, 0:500]
+    images = []
+    for index in range(100):
+        base = (np.sin(x / (9 + index % 13)) + np.cos(y / (7 + index % 11))) * 60 + 128
+        planes = [base + rng.normal(0, 16, base.shape) + 20 * c for c in range(3)]
+        out = io.BytesIO()
+        Image.fromarray(np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8)).save(
+            out, "JPEG", quality=93)
+        images.append(out.getvalue())
+    return images
+
+
 def _boxes(index: int) -> list:
     """One to three groups of one or two boxes, as convert_annoset writes VOC-like images."""
     groups = []
@@ -71,6 +88,18 @@ def _values(name: str, count: int):
         images = _jpegs()
         return (annotated_bytes({"channels": 3, "height": 256, "width": 256, "label": -1,
                                  "encoded": True, "data": images[i % 200]}, _boxes(i))
+                for i in range(count))
+    if name == "jpeg_full":
+        images = _full_jpegs()
+        return (datum_bytes(data=images[i % 100], label=i % 1000, encoded=True)
+                for i in range(count))
+    if name == "raw_256":  # convert_imageset without --encoded: 196 KB of bytes a record
+        return (datum_bytes(channels=3, height=256, width=256, label=i % 1000,
+                            data=rng.integers(0, 256, 3 * 256 * 256, np.uint8).tobytes())
+                for i in range(count))
+    if name == "float_224":  # extracted features: 588 KB of float_data a record
+        return (datum_bytes(channels=3, height=224, width=224, label=i % 1000,
+                            float_data=rng.standard_normal(3 * 224 * 224, np.float32).tolist())
                 for i in range(count))
     if name.startswith("jpeg"):
         images = _jpegs()

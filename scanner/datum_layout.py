@@ -20,6 +20,7 @@ from .wire import length, tag, varint
 
 _FLOAT_TAG = (6 << 3) | 5
 _TAGGED_FLOAT = np.dtype([("tag", "u1"), ("value", "<f4")], align=False)
+LARGE_RECORD = 64 << 10  # bytes from which unpacked floats are parsed record by record
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,7 @@ def _fields(raw: bytes) -> list[tuple[int, int, int, int]]:
             size, pos = length(buf, pos, len(raw))
             end = pos + size
         elif number == 6 and wire == 5 and field_tag == _FLOAT_TAG:
-            end = pos + 4
-            while end + 5 <= len(raw) and raw[end] == _FLOAT_TAG:
-                end += 5
+            end = _float_run_end(raw, pos + 4)
             pos = start  # the run, tags included
         else:
             raise WireFormatError(f"field {number} has no place in a layout")
@@ -79,6 +78,17 @@ def _fields(raw: bytes) -> list[tuple[int, int, int, int]]:
         found.append((number, start, pos, end))
         pos = end
     return found
+
+
+def _float_run_end(raw: bytes, end: int) -> int:
+    """The end of a run of unpacked float elements whose first value ends at `end`: each
+    further element is a float tag and 4 bytes that fit in the record."""
+    further = max(0, (len(raw) - end) // 5)
+    if not further:
+        return end
+    tags = np.frombuffer(raw, np.uint8, count=5 * further, offset=end)[::5]
+    others = np.flatnonzero(tags != _FLOAT_TAG)
+    return end + 5 * (int(others[0]) if len(others) else further)
 
 
 def _build(raw: bytes, fields, shape: tuple, size: int) -> Layout | None:
@@ -108,28 +118,62 @@ def _build(raw: bytes, fields, shape: tuple, size: int) -> Layout | None:
 
 def parse_batch(layout: Layout, values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(trusted, labels, payloads (n, C, H*W)) for records of this layout's length."""
+    if layout.unpacked and layout.length >= LARGE_RECORD:
+        return _parse_large_unpacked(layout, values)
     rows = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), layout.length)
     trusted = (rows[:, layout.fixed] == layout.template[layout.fixed]).all(axis=1)
     labels = np.zeros(len(values), np.int64)
     if layout.label_at is not None:
-        label_bytes = rows[:, layout.label_at:layout.label_at + layout.label_width]
-        more = label_bytes >= 0x80
-        trusted &= more[:, :-1].all(axis=1) & ~more[:, -1]
-        value = np.zeros(len(values), np.uint64)
-        for i in range(layout.label_width):
-            value |= (label_bytes[:, i].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * i)
-        labels = (value & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32) \
-            .astype(np.int64)
+        fits, labels = _labels(rows[:, layout.label_at:layout.label_at + layout.label_width])
+        trusted &= fits
     channels, height, width = layout.shape
     if layout.dtype == "uint8":
         payload = rows[:, layout.payload_at:layout.payload_at + layout.count]
     elif layout.unpacked:  # (tag, value) pairs of 5 bytes: read as such, then copy the values
-        first_tag = layout.payload_at - 1
-        trusted &= (rows[:, first_tag:first_tag + 5 * layout.count:5] == _FLOAT_TAG).all(axis=1)
         elements = np.ndarray((len(values), layout.count), _TAGGED_FLOAT, rows.data,
-                              offset=first_tag, strides=(layout.length, 5))
+                              offset=layout.payload_at - 1, strides=(layout.length, 5))
+        trusted &= (np.ascontiguousarray(elements["tag"]) == _FLOAT_TAG).all(axis=1)
         payload = np.ascontiguousarray(elements["value"])
     else:
         payload = np.ascontiguousarray(
             rows[:, layout.payload_at:layout.payload_at + 4 * layout.count]).view("<f4")
     return trusted, labels, payload.reshape(len(values), channels, height * width)
+
+
+def _labels(label_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(well formed, int32 labels as int64) from each record's label varint bytes (n, width)."""
+    more = label_bytes >= 0x80
+    fits = more[:, :-1].all(axis=1) & ~more[:, -1]
+    value = np.zeros(len(label_bytes), np.uint64)
+    for i in range(label_bytes.shape[1]):
+        value |= (label_bytes[:, i].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * i)
+    return fits, (value & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32) \
+        .astype(np.int64)
+
+
+def _parse_large_unpacked(layout: Layout, values: list):
+    """parse_batch for records of unpacked floats that fill the cache on their own: each
+    record's values are copied once, straight from its buffer (no batch copy first)."""
+    count = len(values)
+    payload = np.empty((count, layout.count), np.float32)
+    heads = np.empty((count, len(layout.fixed)), np.uint8)
+    label_bytes = np.empty((count, layout.label_width), np.uint8)
+    trusted = np.empty(count, bool)
+    tags = np.empty(layout.count, np.uint8)
+    for row, value in enumerate(values):
+        record = np.frombuffer(value, np.uint8)
+        heads[row] = record[layout.fixed]
+        if layout.label_at is not None:
+            label_bytes[row] = record[layout.label_at:layout.label_at + layout.label_width]
+        elements = np.ndarray(layout.count, _TAGGED_FLOAT, value, offset=layout.payload_at - 1,
+                              strides=(5,))
+        np.copyto(tags, elements["tag"])
+        trusted[row] = (tags == _FLOAT_TAG).all()
+        np.copyto(payload[row], elements["value"])
+    trusted &= (heads == layout.template[layout.fixed]).all(axis=1)
+    labels = np.zeros(count, np.int64)
+    if layout.label_at is not None:
+        fits, labels = _labels(label_bytes)
+        trusted &= fits
+    channels, height, width = layout.shape
+    return trusted, labels, payload.reshape(count, channels, height * width)

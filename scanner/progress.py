@@ -9,8 +9,6 @@ import shutil
 import sys
 import time
 
-from tqdm import tqdm
-
 
 class Progress:
     def __init__(self, enabled: bool):
@@ -33,6 +31,8 @@ class Progress:
     def start(self, total: int | None) -> None:
         self._end_phase(done=True)
         if self.enabled:
+            from tqdm import tqdm  # only when a bar is drawn: its import is 10% of start-up
+
             self.bar = tqdm(total=total, unit="rec", unit_scale=True, dynamic_ncols=True,
                             file=sys.stderr, desc="scanning")
 

@@ -79,3 +79,18 @@ def test_a_missing_file_names_the_root_folder_that_finds_it(tmp_path, monkeypatc
     assert "lacks its trailing '/'" in found["message"] and "--root-folder img/" in \
         found["message"]
     assert scan_report(str(listing), backend="images", root_folder="img/")["findings"] == []
+
+
+def test_few_lines_of_large_images_are_split(tmp_path):
+    """Fewer lines than SMALL_LIST_LINES are one shard only when the images, estimated from
+    a few of their sizes, hold under 16 MB: 100 lines of a 200 KB file are split, 100 small
+    images and missing files are not."""
+    import backends
+    (tmp_path / "large.jpg").write_bytes(bytes(200_000))
+    (tmp_path / "small.jpg").write_bytes(b.jpeg(8, 8))
+    counts = {}
+    for name in ("large.jpg", "small.jpg", "missing.jpg"):
+        listed = tmp_path / f"{name}.txt"
+        listed.write_text("".join(f"{tmp_path / name} {i % 3}\n" for i in range(100)))
+        counts[name] = len(backends.get("images")(str(listed)).shards(4))
+    assert counts == {"large.jpg": 4, "small.jpg": 1, "missing.jpg": 1}

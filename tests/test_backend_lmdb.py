@@ -92,3 +92,17 @@ def test_slots_of_killed_workers_are_freed_for_the_writer(tmp_path):
         release.set()
         writer.join(60)
     assert seen.value == 0  # the writer may reuse those pages again
+
+
+def test_few_large_records_are_split_few_small_ones_are_not(tmp_path):
+    """Fewer records than SMALL_STORE_RECORDS stay one shard only when they are also few
+    bytes: 1200 datums of 3x48x48 (10 MB of pages) are, 1200 of 3x96x96 (34 MB) are not."""
+    from scanner.settings import ScanSettings
+    counts = {}
+    for side in (48, 96):
+        value = b.raw_datum(shape=(3, side, side))
+        path = b.make_lmdb(tmp_path / f"db{side}", [value] * 1200)
+        store = backends.get("lmdb")(path, ScanSettings())
+        counts[side] = len(store.shards(4))
+        store.close()
+    assert counts == {48: 1, 96: 4}

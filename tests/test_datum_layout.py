@@ -115,3 +115,50 @@ def test_statistics_survive_values_whose_squares_overflow_float32(tmp_path):
     channels = report["stats"]["values"]["channels"]
     assert channels[0]["mean"] == pytest.approx(5e29, rel=1e-6)
     assert channels[0]["std"] == pytest.approx(5e29, rel=1e-4)
+
+
+def test_large_unpacked_records_are_parsed_alike_one_by_one(monkeypatch):
+    """Records of unpacked floats from LARGE_RECORD bytes on are parsed record by record,
+    straight from their buffers: the same trust, labels and payloads as the batch, for good
+    records, a bad element tag, a bad fixed byte, a label varint of another width, and
+    NaN, Inf and float16-range values."""
+    floats = np.random.default_rng(5).random((6, 48)).astype(np.float32)
+    floats[1, 3], floats[1, 4], floats[2, 0] = np.nan, -np.inf, 7e4
+    values = [_record("unpacked", 3, 0)] + \
+        [b.float_datum(floats[i], (3, 4, 4), label=label)
+         for i, label in enumerate([1, 2, 127, 4, 5, 6])]
+    layout = Layout.derive(values[0], decode_datum(values[0]))
+    def flipped(value: bytes, at: int, bits: int) -> bytes:
+        return value[:at] + bytes([value[at] ^ bits]) + value[at + 1:]
+    values[4] = flipped(values[4], layout.payload_at - 1 + 5 * 2, 0x10)  # an element tag
+    values[5] = flipped(values[5], 0, 0x01)  # a fixed byte
+    # the label varint goes on past its width
+    values[6] = flipped(values[6], layout.label_at + layout.label_width - 1, 0x80)
+    assert {len(value) for value in values} == {layout.length}
+    batched = parse_batch(layout, [memoryview(value) for value in values])
+    monkeypatch.setattr("scanner.datum_layout.LARGE_RECORD", 0)
+    one_by_one = parse_batch(layout, [memoryview(value) for value in values])
+    assert batched[0].tolist() == [True] * 4 + [False] * 3
+    for ours, theirs in zip(batched, one_by_one):
+        assert np.array_equal(ours, theirs, equal_nan=ours.dtype.kind == "f")
+    assert np.array_equal(one_by_one[2][1:4].reshape(3, 48), floats[:3], equal_nan=True)
+
+
+def test_large_unpacked_records_scan_like_the_decoder(tmp_path, monkeypatch):
+    monkeypatch.setattr("scanner.datum_layout.LARGE_RECORD", 0)
+    test_nan_and_constant_samples_inside_a_batch(tmp_path, monkeypatch)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=40), end=st.integers(0, 50), tagged=st.integers(0, 255))
+def test_a_run_of_float_elements_ends_where_a_tag_is_missing(raw, end, tagged):
+    from scanner.datum_layout import _FLOAT_TAG, _float_run_end
+    raw = bytearray(raw)
+    for at in range(end, len(raw), 5):  # most element tags in place
+        if (at * 7 + tagged) % 11:
+            raw[at] = _FLOAT_TAG
+    raw = bytes(raw)
+    expected = end
+    while expected + 5 <= len(raw) and raw[expected] == _FLOAT_TAG:
+        expected += 5
+    assert _float_run_end(raw, end) == expected

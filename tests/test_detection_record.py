@@ -1,6 +1,8 @@
 """The AnnotatedDatum decoder against the protobuf runtime, and on arbitrary bytes."""
 import math
+import struct
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +89,35 @@ def test_duplicates_are_the_pairs_of_high_iou(raw):
         close = any(iou(boxes[i], boxes[j]) >= DUPLICATE_IOU for i in range(j)
                     if i not in duplicated)
         assert close <= (j in duplicated)
+
+
+def _fixed32_run(field: int, count: int) -> bytes:
+    return b"".join(bytes([field << 3 | 5]) + struct.pack("<f", i / 7) for i in range(count))
+
+
+def test_a_plain_float_datum_read_as_an_annotated_datum():
+    """Its float_data elements, one fixed32 field each, are passed over as one run."""
+    plain = datum_bytes(channels=3, height=20, width=20, label=4,
+                        float_data=[i / 3 for i in range(1200)])
+    record = decode_annotated(plain)
+    assert record.datum is None and record.type is None and not record.groups
+    assert record.unknown == {1, 2, 3, 5, 6}
+    assert record_kind(plain) == DATUM
+    with pytest.raises(AnnotatedDecodeError):  # the last element cut short
+        decode_annotated(plain[:-2])
+
+
+@pytest.mark.parametrize("field, count", [(6, 1), (6, 2), (6, 300), (4, 50), (15, 3)])
+def test_groups_around_a_run_of_fixed32_fields_are_read_as_the_runtime_reads_them(field,
+                                                                                  count):
+    first = annotated_bytes({"channels": 1, "height": 2, "width": 2, "data": b"abcd",
+                             "label": -1}, [(3, [(0.1, 0.2, 0.3, 0.4)])])
+    second = annotated_bytes(None, [(5, [(0.5, 0.5, 0.9, 0.9, True), None])], type_value=None)
+    value = first + _fixed32_run(field, count) + second + _fixed32_run(field, 1)
+    reference, record = parse_annotated(value), decode_annotated(value)
+    assert [group.label for group in record.groups] == \
+        [group.group_label for group in reference.annotation_group] == [3, 5]
+    assert [len(group.boxes) for group in record.groups] == [1, 2]
+    assert record.groups[1].boxes[0].coords == pytest.approx((0.5, 0.5, 0.9, 0.9))
+    assert field in record.unknown and bytes(record.datum) == \
+        reference.datum.SerializeToString()

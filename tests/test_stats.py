@@ -14,7 +14,7 @@ def _report(values: np.ndarray) -> list[dict]:
     return stats.as_report()
 
 
-@pytest.mark.parametrize("dtype", ["i1", "i2", "i4", "i8", "u2", "u4", "u8", ">i4", "f2",
+@pytest.mark.parametrize("dtype", ["u1", "i1", "i2", "i4", "i8", "u2", "u4", "u8", ">i4", "f2",
                                    ">f8"])
 def test_figures_equal_numpy_for_every_dtype(dtype, monkeypatch):
     monkeypatch.setattr(value_checks, "_WIDE_BLOCK", 10)  # several blocks of samples
@@ -34,3 +34,38 @@ def test_figures_that_overflow_are_none():
     values = np.full((4, 1, 3), 1e200)
     [figures] = _report(values)
     assert figures["min"] == 1e200 and figures["std"] is None
+
+
+def test_byte_figures_are_exact():
+    """uint8 sums and squares are integers: mean and std equal numpy's on the int64 values,
+    edge values 0 and 255 included, whatever the groups the samples come in."""
+    values = np.random.default_rng(3).integers(0, 256, (50, 3, 300)).astype(np.uint8)
+    values[:5] = 255
+    values[5:9, 1] = 0
+    stats = ChannelStats(3)
+    for start in range(0, 50, 7):
+        part = values[start:start + 7]
+        stats.add(part, summarize(part))
+    wide = values.astype(np.int64)
+    for channel, figures in enumerate(stats.as_report()):
+        plane = wide[:, channel]
+        assert figures["min"] == plane.min() and figures["max"] == plane.max()
+        assert figures["mean"] == plane.sum() / plane.size
+        variance = (plane * plane).sum() / plane.size - (plane.sum() / plane.size) ** 2
+        assert figures["std"] == np.sqrt(variance)
+
+
+def test_byte_histogram_counts_every_64th_sample():
+    from scanner.stats import HISTOGRAM_EVERY
+    values = np.random.default_rng(4).integers(0, 256, (300, 2, 20)).astype(np.uint8)
+    stats, other = ChannelStats(2), ChannelStats(2)
+    for start in range(0, 200, 9):  # groups that straddle the sampled positions
+        part = values[start:min(start + 9, 200)]
+        stats.add(part, summarize(part))
+    other.add(values[200:], summarize(values[200:]))
+    stats.merge(other)  # another shard: its own first sample counts
+    picked = np.concatenate([values[:200:HISTOGRAM_EVERY], values[200::HISTOGRAM_EVERY]])
+    for channel in range(2):
+        assert np.array_equal(stats.histogram[channel],
+                              np.bincount(picked[:, channel].ravel(), minlength=256))
+    assert stats.samples == 300

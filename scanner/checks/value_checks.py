@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..byte_sums import byte_sums
 from ..types import ERROR, GARBAGE, WARNING
 from .registry import Problem, register
 
@@ -26,7 +27,7 @@ class ValueSummary:
 
     mins: np.ndarray
     maxs: np.ndarray
-    sums: np.ndarray | None = None  # float64, float samples only
+    sums: np.ndarray | None = None  # float64 (exact for integers: see byte_sums)
     squares: np.ndarray | None = None
 
     @property
@@ -37,10 +38,13 @@ class ValueSummary:
 def summarize(values: np.ndarray) -> ValueSummary:
     """One reduction per figure, each at cache speed on a chunk: per sample and channel the
     sums are float32 pairwise sums and the squares float32 dot products (relative error
-    about 1e-6), carried on in float64. Integers wider than a byte are summed in float64."""
+    about 1e-6), carried on in float64. Bytes are summed exactly with integer dot products,
+    integers wider than a byte in float64."""
     with np.errstate(invalid="ignore", over="ignore"):
         summary = ValueSummary(values.min(axis=2), values.max(axis=2))
-        if values.dtype.kind in "iu" and values.dtype != np.uint8:  # uint8: a histogram
+        if values.dtype == np.uint8:
+            summary.sums, summary.squares = byte_sums(values)
+        elif values.dtype.kind in "iu":
             summary.sums, summary.squares = _integer_sums(values)
         elif values.dtype.kind == "f":
             if values.dtype.itemsize < 4:  # float16 sums overflow at 65504
