@@ -22,6 +22,7 @@ import numpy as np
 import xxhash
 
 KIND_NONE, KIND_IMAGE, KIND_VALUES = 0, 1, 2  # what a record's fingerprints were made from
+NO_PICTURE = 0x80  # kind flag: only the bytes were hashed
 _SEED = 0x64736361  # fixed: fingerprints from every worker and every run agree
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> luma, as Pillow's "L"
 _PHASH_SIDE = 32
