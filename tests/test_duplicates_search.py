@@ -121,3 +121,18 @@ def test_the_same_bytes_share_a_group_even_if_their_pictures_differ():
     prints = Fingerprints(exact, hashes, np.array([1, 1, 1, 0x82], np.uint8))
     [group] = join(prints, 10).groups
     assert group.members.tolist() == [0, 2] and group.exact
+
+
+def test_hashes_do_not_depend_on_the_batches_hashed_before():
+    """The temporaries are kept between batches: stale bytes must never reach a hash."""
+    from scanner.duplicates.hashing import rows_hash, values_phash
+
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (5, 1, 13 * 13), dtype=np.uint8)  # 169 bytes: padded to 176
+    first = rows_hash(small, 7), values_phash(small, 13, 13)
+    big = np.full((300, 3, 24 * 24), 255, np.uint8)
+    rows_hash(big, 7), values_phash(big, 24, 24)
+    strided = np.zeros((5, 200), np.uint8)
+    strided[:, 3:172] = small[:, 0]  # the same bytes, rows not contiguous
+    again = rows_hash(strided[:, 3:172].reshape(5, 1, 169), 7), values_phash(small, 13, 13)
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])

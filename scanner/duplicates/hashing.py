@@ -16,6 +16,7 @@ unrelated pairs).
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -27,6 +28,23 @@ _SEED = 0x64736361  # fixed: fingerprints from every worker and every run agree
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> luma, as Pillow's "L"
 _PHASH_SIDE = 32
 _WIDE_ROW = 2048  # bytes: above, xxh3 per row (0.53 us for 12 KB against 1.1 us)
+_SCRATCH_MAX = 16 << 20  # bytes: larger temporaries are not kept between batches
+_scratch_space = threading.local()
+
+
+def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array for a temporary of the hashes, kept between batches in this
+    thread: fresh arrays of a few MB a batch cost more than the hashing itself (the allocator
+    hands their pages back, and each page touched again is a fault: 0.7 us a raw record)."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    buffers = _scratch_space.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(name)
+    if buffer is None or len(buffer) < size:
+        buffer = buffers[name] = np.empty(max(size, 2 * len(buffer) if buffer is not None
+                                              else size), np.uint8)
+    return buffer[:size].view(dtype).reshape(shape)
 
 
 def mix64(values: np.ndarray) -> np.ndarray:
@@ -62,10 +80,12 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
         return np.fromiter((xxhash.xxh3_64_intdigest(
             row if row.flags.c_contiguous else row.tobytes(), seed) for row in flat),
             np.uint64, len(flat))
-    flat = np.ascontiguousarray(flat).view(np.uint8)
-    if width % 8:
-        padded = np.zeros((len(rows), width + 8 - width % 8), np.uint8)
-        padded[:, :width] = flat
+    flat = flat.view(np.uint8) if flat.flags.c_contiguous else flat
+    if width % 8 or not flat.flags.c_contiguous or flat.dtype != np.uint8:
+        padded = _scratch("words", (len(rows), -(-width // 8) * 8), np.uint8)
+        padded[:, width:] = 0
+        np.copyto(padded[:, :width], flat.reshape(len(rows), -1).view(np.uint8)
+                  if flat.flags.c_contiguous else _bytes_of(flat))
         flat = padded
     words = flat.view(np.uint64)
     with np.errstate(over="ignore"):
@@ -93,20 +113,26 @@ def _phash_matrix(side: int) -> np.ndarray:
     return np.ascontiguousarray((dct @ area).astype(np.float32))
 
 
+def _bytes_of(rows: np.ndarray) -> np.ndarray:
+    """(n, bytes) uint8 of rows whose elements are contiguous but not their rows."""
+    flat = rows.reshape(len(rows), -1)
+    return flat.view(np.uint8) if flat.strides[1] == flat.itemsize else \
+        np.ascontiguousarray(flat).view(np.uint8)
+
+
 def _bits(features: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     """(n, 64) features above their row's threshold, packed into uint64 (bit 63 first)."""
-    packed = np.packbits(features > threshold, axis=1)
+    above = _scratch("above", features.shape, bool)
+    np.greater(features, threshold, out=above)
+    packed = np.packbits(above, axis=1)
     return np.ascontiguousarray(packed).view(">u8").astype(np.uint64).reshape(len(features))
 
 
-def _product(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """rows @ matrix in pieces small enough that the BLAS library runs each on this thread:
-    OpenBLAS starts its threads above m*n*k = 262144, which on a busy machine (or beside the
-    other workers) costs a hundred times the product itself."""
+def _product(rows: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """rows @ matrix into `out`, in pieces small enough that the BLAS library runs each on
+    this thread: OpenBLAS starts its threads above m*n*k = 262144, which on a busy machine
+    (or beside the other workers) costs a hundred times the product itself."""
     step = max(1, 131072 // (matrix.shape[0] * matrix.shape[1]))
-    if len(rows) <= step:
-        return rows @ matrix
-    out = np.empty((len(rows), matrix.shape[1]), np.float32)
     for start in range(0, len(rows), step):
         np.matmul(rows[start:start + step], matrix, out=out[start:start + step])
     return out
@@ -114,13 +140,27 @@ def _product(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 def image_phash(pictures: np.ndarray) -> np.ndarray:
     """pHash of n decoded pictures of one size: (n, h, w) grey or (n, h, w, 3) RGB."""
-    grey = pictures @ _GREY if pictures.ndim == 4 else pictures.astype(np.float32)
+    if pictures.ndim == 4:
+        return _phash(pictures @ _GREY)
+    grey = _scratch("grey", pictures.shape, np.float32)
+    np.copyto(grey, pictures)
+    return _phash(grey)
+
+
+def _phash(grey: np.ndarray) -> np.ndarray:
+    """pHash of (n, h, w) float32 pictures."""
     n, height, width = grey.shape
-    across = _product(grey.reshape(n * height, width), _phash_matrix(width).T)  # (n*h, 8)
-    freqs = np.matmul(_phash_matrix(height), across.reshape(n, height, 8)).reshape(n, 64)
+    across = _product(grey.reshape(n * height, width), _phash_matrix(width).T,
+                      _scratch("across", (n * height, 8), np.float32))
+    freqs = _scratch("freqs", (n, 8, 8), np.float32)
+    np.matmul(_phash_matrix(height), across.reshape(n, height, 8), out=freqs)
+    freqs = freqs.reshape(n, 64)
     # against their median (a sort of 64 values is ten times cheaper than np.median here)
-    middle = np.sort(freqs, axis=1)[:, 31:33]
-    return _bits(freqs, middle.mean(axis=1, keepdims=True))
+    ordered = _scratch("ordered", (n, 64), np.float32)
+    np.copyto(ordered, freqs)
+    ordered.sort(axis=1)
+    middle = (ordered[:, 31] + ordered[:, 32]) / np.float32(2)
+    return _bits(freqs, middle[:, None])
 
 
 def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:
@@ -134,10 +174,14 @@ def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | No
     planes = values.reshape(n, channels, height, width)
     step_y, step_x = -(-height // 12), -(-width // 12)
     view = planes[:, :, ::step_y, ::step_x]
-    grey = view.sum(axis=1, dtype=np.float32) if channels > 1 else view[:, 0].astype(np.float32)
+    grey = _scratch("grey", (n, *view.shape[2:]), np.float32)
+    if channels > 1:
+        np.sum(view, axis=1, dtype=np.float32, out=grey)
+    else:
+        np.copyto(grey, view[:, 0])
     if values.dtype.kind == "f":
-        grey = np.nan_to_num(grey, nan=0.0, posinf=0.0, neginf=0.0)
-    return image_phash(grey)
+        np.nan_to_num(grey, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return _phash(grey)
 
 
 def grid_hash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:
