@@ -17,7 +17,7 @@ unrelated pairs).
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import xxhash
@@ -77,9 +77,9 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     width = flat.shape[1] * flat.itemsize
     if width >= _WIDE_ROW:  # one xxh3 call a row beats the product on long rows
         seed = (_SEED + tag) & 0xFFFFFFFFFFFFFFFF
-        return np.fromiter((xxhash.xxh3_64_intdigest(
-            row if row.flags.c_contiguous else row.tobytes(), seed) for row in flat),
-            np.uint64, len(flat))
+        rows = flat if flat.flags.c_contiguous else (row.tobytes() for row in flat)
+        return np.fromiter(map(partial(xxhash.xxh3_64_intdigest, seed=seed), rows),
+                           np.uint64, len(flat))
     flat = flat.view(np.uint8) if flat.flags.c_contiguous else flat
     if width % 8 or not flat.flags.c_contiguous or flat.dtype != np.uint8:
         padded = _scratch("words", (len(rows), -(-width // 8) * 8), np.uint8)
@@ -175,11 +175,13 @@ def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | No
     step_y, step_x = -(-height // 12), -(-width // 12)
     view = planes[:, :, ::step_y, ::step_x]
     grey = _scratch("grey", (n, *view.shape[2:]), np.float32)
-    if channels > 1:
-        np.sum(view, axis=1, dtype=np.float32, out=grey)
+    if channels > 1:  # channel by channel, as sum(axis=1) adds them, at a third of its cost
+        np.add(view[:, 0], view[:, 1], out=grey, dtype=np.float32)
+        for channel in range(2, channels):
+            np.add(grey, view[:, channel], out=grey, dtype=np.float32)
     else:
         np.copyto(grey, view[:, 0])
-    if values.dtype.kind == "f":
+    if values.dtype.kind == "f" and not np.isfinite(grey.sum()):  # one sum: all finite?
         np.nan_to_num(grey, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return _phash(grey)
 
