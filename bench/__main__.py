@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,13 +26,15 @@ BACKEND = {"jpeg": "lmdb", "float": "lmdb", "raw": "lmdb", "hdf5": "hdf5", "hdf5
            "raw_1m": "lmdb", "jpeg_200k": "lmdb", "annotated": "lmdb"}
 DETECTION = {"annotated": "jpeg"}  # detection workload -> the plain workload of its images
 SCALING = {"raw": "raw_1m", "jpeg": "jpeg_200k"}  # small workload -> its large version
+_LAST_CPU = [0.0]  # CPU seconds of the last command run by _timed, its workers included
 TARGETS = {"jpeg": "dscan >= 0.9x ceiling", "float": ">= 150k rec/s",
            "raw": ">= 0.7x ceiling", "hdf5": ">= 8 GB/s", "hdf5_gzip": ">= 1.0 GB/s"}
 
 
 def _timed(command: list[str]) -> tuple[str, float, int]:
     """Run a command; return its stdout, wall seconds and its peak anonymous memory (KiB),
-    workers included."""
+    workers included (its CPU seconds, workers included, in _LAST_CPU)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
@@ -39,6 +42,8 @@ def _timed(command: list[str]) -> tuple[str, float, int]:
         process.wait()
         peak = memory.stop()
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        _LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         out.seek(0)
         err.seek(0)
         if process.returncode not in (0, 1):
@@ -55,7 +60,8 @@ def _dscan(name: str, path: str, jobs: int, extra: tuple = ()) -> dict:
         with open(report_path) as handle:
             report = json.load(handle)
     return {"records": report["summary"]["records"], "seconds": report["duration_s"],
-            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", [])}
+            "wall": wall, "peak_kib": peak, "shards": report["executor"].get("shards", []),
+            "cpu": _LAST_CPU[0]}
 
 
 def _probe(mode: str, name: str, path: str, jobs: int) -> dict:
@@ -153,19 +159,27 @@ def _detection(args) -> None:
 def _duplicates_overhead(args) -> None:
     """The duplicate step (fingerprints in the workers, the join in the parent): the same
     scan with and without it, in this run, runs interleaved, medians; 1M raw records at
-    full size."""
-    print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10}   duplicate step")
+    full size. The CPU seconds (workers and parent) say what the step costs on a machine
+    shared with other jobs, where the scan time swings with their load."""
+    print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10} {'cpu with':>9} "
+          f"{'cpu w/o':>8}   duplicate step (scan time; cpu; runs: scan time ratios)")
     for name in [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]:
         path = _workload(name, args.quick)
         runs = {"with": [], "without": []}
         for _ in range(max(1, args.repeat)):  # interleaved: a shared machine's load drifts
             runs["with"].append(_dscan(name, path, args.jobs))
             runs["without"].append(_dscan(name, path, args.jobs, ("--no-duplicates",)))
+        pairs = " ".join(f"{w['seconds'] / o['seconds'] - 1:+.0%}"
+                         for w, o in zip(runs["with"], runs["without"]))
+        cpu = {run: sorted(f["cpu"] for f in figures)[len(figures) // 2]
+               for run, figures in runs.items()}
         runs = {run: sorted(figures, key=lambda f: f["seconds"])[len(figures) // 2]
                 for run, figures in runs.items()}
         with_s, without_s = runs["with"]["seconds"], runs["without"]["seconds"]
-        print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f}   "
-              f"{(with_s / without_s - 1) * 100:+.0f}% of the scan time (target <= 10%)")
+        print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f} "
+              f"{cpu['with']:>9.2f} {cpu['without']:>8.2f}   "
+              f"{(with_s / without_s - 1) * 100:+.0f}% of the scan time (target <= 10%); "
+              f"cpu {(cpu['with'] / cpu['without'] - 1) * 100:+.0f}%; {pairs}")
     print()
 
 

@@ -80,14 +80,13 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
         rows = flat if flat.flags.c_contiguous else (row.tobytes() for row in flat)
         return np.fromiter(map(partial(xxhash.xxh3_64_intdigest, seed=seed), rows),
                            np.uint64, len(flat))
-    flat = flat.view(np.uint8) if flat.flags.c_contiguous else flat
-    if width % 8 or not flat.flags.c_contiguous or flat.dtype != np.uint8:
+    if flat.flags.c_contiguous and width % 8 == 0:
+        words = flat.view(np.uint64)
+    else:  # rows sliced out of whole records, or not a whole number of words: copied
         padded = _scratch("words", (len(rows), -(-width // 8) * 8), np.uint8)
         padded[:, width:] = 0
-        np.copyto(padded[:, :width], flat.reshape(len(rows), -1).view(np.uint8)
-                  if flat.flags.c_contiguous else _bytes_of(flat))
-        flat = padded
-    words = flat.view(np.uint64)
+        np.copyto(padded[:, :width], _bytes_of(flat))
+        words = padded.view(np.uint64)
     with np.errstate(over="ignore"):
         summed = words @ _keys(words.shape[1])  # wraps modulo 2**64, as wanted
         summed ^= np.uint64(tag & 0xFFFFFFFFFFFFFFFF)
@@ -113,9 +112,9 @@ def _phash_matrix(side: int) -> np.ndarray:
     return np.ascontiguousarray((dct @ area).astype(np.float32))
 
 
-def _bytes_of(rows: np.ndarray) -> np.ndarray:
-    """(n, bytes) uint8 of rows whose elements are contiguous but not their rows."""
-    flat = rows.reshape(len(rows), -1)
+def _bytes_of(flat: np.ndarray) -> np.ndarray:
+    """The bytes of (n, k) rows as (n, k * itemsize) uint8, without a copy where each row's
+    elements are contiguous."""
     return flat.view(np.uint8) if flat.strides[1] == flat.itemsize else \
         np.ascontiguousarray(flat).view(np.uint8)
 
