@@ -77,3 +77,62 @@ def test_hamming_distances_without_numpy_2s_bitwise_count(monkeypatch):
     assert (hamming(a, b) == expected).all()
     monkeypatch.delattr(np, "bitwise_count", raising=False)  # as numpy 1.x
     assert (hamming(a, b) == expected).all()
+
+
+def test_sorted_bands_find_every_pair_that_shares_a_band():
+    """Many hashes: no probe around band values, the bands are lined up by sorting."""
+    from scanner.duplicates.search import _shared_bands
+
+    hashes = _hashes_with_near_pairs(3_000, 300, 6, seed=1)
+    first, second, dists, guaranteed = _shared_bands(hashes, 6, 4, 16)
+    every = set(zip(*[a.tolist() for a in _all_pairs(hashes, 6)[:2]]))
+    found = set(zip(first.tolist(), second.tolist()))
+    assert guaranteed == 3 and found <= every
+    assert np.array_equal(dists, hamming(hashes[first], hashes[second]))
+    bands = [(hashes >> np.uint64(48 - 16 * b)) & np.uint64(0xFFFF) for b in range(4)]
+    sharing = {(a, b) for a, b in every if any(band[a] == band[b] for band in bands)}
+    assert found == sharing and len(found) > 100
+
+
+def test_the_sort_path_serves_many_hashes():
+    hashes = _hashes_with_near_pairs(40_000, 500, 3, seed=2)
+    first, second, dists, guaranteed = near_pairs(hashes, 8)
+    assert guaranteed == 3 and (dists <= 8).all() and (first < second).all()
+    assert len(set(zip(first.tolist(), second.tolist()))) == len(first) >= 500
+
+
+def test_a_copy_stays_with_its_own_original():
+    """Y' is 3 bits from its original Y but also within the distance (10) of an earlier X:
+    shortest links first, so Y' joins Y, and X keeps only its own copy."""
+    x = np.uint64(0)
+    y = np.uint64((1 << 13) - 1)  # 13 bits from x
+    y_copy = y ^ np.uint64(0b111)  # 3 from y, 10 from x
+    x_copy = x ^ np.uint64(1 << 40)
+    hashes = np.array([x, y, x_copy, y_copy], np.uint64)
+    prints = Fingerprints(np.arange(4, dtype=np.uint64), hashes, np.full(4, 1, np.uint8))
+    groups = join(prints, 10).groups
+    assert [g.members.tolist() for g in groups] == [[0, 2], [1, 3]]
+    assert [g.distances.tolist() for g in groups] == [[0, 1], [0, 3]]
+
+
+def test_the_same_bytes_share_a_group_even_if_their_pictures_differ():
+    exact = np.array([7, 8, 7, 9], np.uint64)
+    hashes = np.array([0, 0xFFFFFFFF, 0xFFFFFFFF << 32, 0xFFFF0000FFFF0000], np.uint64)  # 32 apart
+    prints = Fingerprints(exact, hashes, np.array([1, 1, 1, 0x82], np.uint8))
+    [group] = join(prints, 10).groups
+    assert group.members.tolist() == [0, 2] and group.exact
+
+
+def test_hashes_do_not_depend_on_the_batches_hashed_before():
+    """The temporaries are kept between batches: stale bytes must never reach a hash."""
+    from scanner.duplicates.hashing import rows_hash, values_phash
+
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (5, 1, 13 * 13), dtype=np.uint8)  # 169 bytes: padded to 176
+    first = rows_hash(small, 7), values_phash(small, 13, 13)
+    big = np.full((300, 3, 24 * 24), 255, np.uint8)
+    rows_hash(big, 7), values_phash(big, 24, 24)
+    strided = np.zeros((5, 200), np.uint8)
+    strided[:, 3:172] = small[:, 0]  # the same bytes, rows not contiguous
+    again = rows_hash(strided[:, 3:172].reshape(5, 1, 169), 7), values_phash(small, 13, 13)
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])

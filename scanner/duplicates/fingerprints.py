@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hashing import (KIND_IMAGE, KIND_VALUES, bytes_hash, image_phash,
+from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, bytes_hash, image_phash,
                       rows_hash, shape_tag, values_phash)
 
 _PICTURE_BATCH = 256  # decoded pictures of one size hashed together
@@ -101,7 +101,7 @@ class FingerprintSink:
                                                     self.kinds):
             prints.exact[indices] = exact
             prints.perceptual[indices] = perceptual
-            prints.kind[indices] = abs(kind) | (0 if kind > 0 else 0x80)  # 0x80: no picture
+            prints.kind[indices] = abs(kind) | (0 if kind > 0 else NO_PICTURE)
         return prints
 
 

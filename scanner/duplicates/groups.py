@@ -1,16 +1,21 @@
 """Join the fingerprints of one or more stores into groups of the same content: records with
-equal exact hashes, and records whose perceptual hashes lie within the near distance."""
+equal exact hashes, and records whose perceptual hashes lie within the near distance.
+
+Two steps. Over every record, a few sorts of the 64-bit hashes find the values that repeat
+and the pairs of distinct values within the distance (search.near_pairs); those name the
+few records that can be in a group at all. Only those are then grouped (clusters.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .clusters import clusters
 from .fingerprints import Fingerprints
-from .hashing import KIND_NONE, hamming
+from .hashing import KIND_NONE, NO_PICTURE
 from .search import chance_distance, near_pairs
 
-_NO_PICTURE = 0x80
+_TABLE = 1 << 20  # entries of the sieve that finds the records holding a few named values
 
 
 @dataclass
@@ -31,98 +36,60 @@ class Join:
 
 def join(prints: Fingerprints, distance: int) -> Join:
     """Groups of two or more records: connected by equal exact hashes or by perceptual hashes
-    within `distance` bits (of the same kind)."""
-    known = np.flatnonzero(prints.kind != KIND_NONE).astype(np.int32)
-    exact_roots = np.arange(len(prints), dtype=np.int32)  # 4 bytes a record
-    exact_roots[known] = _run_heads(known, prints.exact[known])[0]
-    parent = exact_roots.copy()  # equal bytes give equal pictures: their runs come first
-    with_picture = known[(prints.kind[known] & _NO_PICTURE) == 0]
-    kinds = [int(k) for k in np.flatnonzero(np.bincount(prints.kind[with_picture],
-                                                         minlength=256))]
-    runs = {}
-    for kind in kinds:
-        members = with_picture[prints.kind[with_picture] == kind]
-        runs[kind] = (members, *_run_heads(members, prints.perceptual[members]))
-    distance = min([distance] + [chance_distance(len(run[2]), distance)
-                                 for run in runs.values()])
+    within `distance` bits (of the same kind), each a star around its first record."""
+    counts = np.bincount(prints.kind, minlength=256)
+    present = [int(k) for k in np.flatnonzero(counts) if k != KIND_NONE]
+    pictures = {}  # kind -> its distinct perceptual hashes (ascending), those that repeat
+    for kind in [k for k in present if not k & NO_PICTURE]:
+        values = prints.perceptual if counts[kind] == len(prints) else \
+            prints.perceptual[prints.kind == kind]
+        pictures[kind] = _distinct(np.sort(values))
+    distance = min([distance] + [chance_distance(len(distinct), distance)
+                                 for distinct, _ in pictures.values()])
     guaranteed = distance
-    for members, heads, unique, unique_heads in runs.values():
-        parent[members] = heads
-        i, j, _, covered = near_pairs(unique, distance)
+    links = []  # (kind, hashes, hashes, distances) of the pairs found
+    wanted = np.zeros(len(prints), bool)  # the records that can be in a group
+    for kind, (distinct, repeated) in pictures.items():
+        i, j, dists, covered = near_pairs(distinct, distance)
         guaranteed = min(guaranteed, covered)
-        for a, b in zip(unique_heads[i].tolist(), unique_heads[j].tolist()):
-            _union(parent, a, b)
-    roots = _roots(parent)
-    return Join(_groups(roots, exact_roots, prints, distance), distance, guaranteed)
+        links.append((kind, distinct[i], distinct[j], dists))
+        named = np.sort(np.concatenate([repeated, distinct[i], distinct[j]]))
+        _mark(wanted, prints.perceptual, named, prints.kind, kind, counts[kind])
+    known = len(prints) - counts[KIND_NONE]
+    exact = prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]
+    _, repeated_bytes = _distinct(np.sort(exact))  # also where pictures came out unequal
+    _mark(wanted, prints.exact, repeated_bytes, prints.kind, None, known)
+    positions = np.flatnonzero(wanted)
+    groups = [Group(members, same, dists)
+              for members, same, dists in clusters(prints, positions, links, distance)]
+    return Join(groups, distance, guaranteed)
 
 
-def _run_heads(positions: np.ndarray, values: np.ndarray):
-    """For each position, the smallest position holding the same value; and the distinct
-    values (sorted) with the smallest position of each."""
-    if not len(values):
-        return positions.copy(), values[:0], positions[:0]
-    order = np.argsort(values)
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    run_heads = np.minimum.reduceat(positions[order], starts)
-    heads = np.empty_like(positions)
-    heads[order] = np.repeat(run_heads, np.diff(np.r_[starts, len(values)]))
-    return heads, ordered[starts], run_heads
+def _distinct(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array, and (once each) those that occur twice or more."""
+    repeats = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if not len(repeats):
+        return ordered, ordered[:0]
+    again = ordered[repeats]
+    new = np.ones(len(ordered), bool)
+    new[repeats + 1] = False
+    return ordered[new], again[np.r_[True, again[1:] != again[:-1]]]
 
 
-def _find(parent: np.ndarray, a: int) -> int:
-    root = a
-    while parent[root] != root:
-        root = parent[root]
-    while parent[a] != root:
-        parent[a], a = root, parent[a]
-    return root
-
-
-def _union(parent: np.ndarray, a: int, b: int) -> None:
-    ra, rb = _find(parent, a), _find(parent, b)
-    if ra != rb:
-        parent[max(ra, rb)] = min(ra, rb)
-
-
-def _roots(parent: np.ndarray) -> np.ndarray:
-    roots = parent.copy()
-    while True:
-        nxt = roots[roots]
-        if np.array_equal(nxt, roots):
-            return roots
-        roots = nxt
-
-
-def _groups(roots: np.ndarray, exact_roots: np.ndarray, prints: Fingerprints,
-            distance: int) -> list[Group]:
-    positions = np.flatnonzero(roots != np.arange(len(roots)))
-    if not len(positions):
-        return []
-    heads = np.unique(roots[positions])
-    grouped = np.flatnonzero(np.isin(roots, heads))
-    order = grouped[np.argsort(roots[grouped])]
-    bounds = np.flatnonzero(np.diff(roots[order])) + 1
-    groups = []
-    for component in np.split(order, bounds):
-        groups.extend(_stars(np.sort(component), exact_roots, prints, distance))
-    return groups
-
-
-def _stars(members: np.ndarray, exact_roots: np.ndarray, prints: Fingerprints,
-           distance: int) -> list[Group]:
-    """Split a connected component so that every member lies within `distance` of its
-    group's first record (chains of near pairs do not join unlike pictures)."""
-    groups = []
-    while len(members) > 1:
-        head = members[0]
-        same_bytes = exact_roots[members] == exact_roots[head]
-        gaps = hamming(prints.perceptual[members], prints.perceptual[head])
-        comparable = (prints.kind[members] == prints.kind[head]) & \
-            ((prints.kind[head] & _NO_PICTURE) == 0)
-        close = same_bytes | (comparable & (gaps <= distance))
-        if close.sum() > 1:
-            exact = bool(same_bytes[close].all())
-            groups.append(Group(members[close], exact, np.where(same_bytes, 0, gaps)[close]))
-        members = members[~close]
-    return groups
+def _mark(wanted: np.ndarray, values: np.ndarray, named: np.ndarray, kinds: np.ndarray,
+          kind: int | None, count: int) -> None:
+    """Set `wanted` where a record's value is one of `named` (sorted) and its kind is `kind`
+    (None: any kind but KIND_NONE); `count` records have that kind."""
+    if not len(named) or not count:
+        return
+    table = np.zeros(_TABLE, bool)  # a first sieve on the low bits: one gather a record
+    table[(named & np.uint64(_TABLE - 1)).astype(np.intp)] = True
+    maybe = np.flatnonzero(table[(values & np.uint64(_TABLE - 1)).astype(np.intp)])
+    at = np.searchsorted(named, values[maybe])
+    at[at == len(named)] = 0
+    hit = named[at] == values[maybe]
+    if kind is None:
+        hit &= kinds[maybe] != KIND_NONE
+    elif count != len(values):
+        hit &= kinds[maybe] == kind
+    wanted[maybe[hit]] = True

@@ -16,16 +16,35 @@ unrelated pairs).
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from functools import lru_cache, partial
 
 import numpy as np
 import xxhash
 
 KIND_NONE, KIND_IMAGE, KIND_VALUES = 0, 1, 2  # what a record's fingerprints were made from
+NO_PICTURE = 0x80  # kind flag: only the bytes were hashed
 _SEED = 0x64736361  # fixed: fingerprints from every worker and every run agree
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> luma, as Pillow's "L"
 _PHASH_SIDE = 32
 _WIDE_ROW = 2048  # bytes: above, xxh3 per row (0.53 us for 12 KB against 1.1 us)
+_SCRATCH_MAX = 16 << 20  # bytes: larger temporaries are not kept between batches
+_scratch_space = threading.local()
+
+
+def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array for a temporary of the hashes, kept between batches in this
+    thread: fresh arrays of a few MB a batch cost more than the hashing itself (the allocator
+    hands their pages back, and each page touched again is a fault: 0.7 us a raw record)."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    buffers = _scratch_space.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(name)
+    if buffer is None or len(buffer) < size:
+        buffer = buffers[name] = np.empty(max(size, 2 * len(buffer) if buffer is not None
+                                              else size), np.uint8)
+    return buffer[:size].view(dtype).reshape(shape)
 
 
 def mix64(values: np.ndarray) -> np.ndarray:
@@ -58,15 +77,16 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     width = flat.shape[1] * flat.itemsize
     if width >= _WIDE_ROW:  # one xxh3 call a row beats the product on long rows
         seed = (_SEED + tag) & 0xFFFFFFFFFFFFFFFF
-        return np.fromiter((xxhash.xxh3_64_intdigest(
-            row if row.flags.c_contiguous else row.tobytes(), seed) for row in flat),
-            np.uint64, len(flat))
-    flat = np.ascontiguousarray(flat).view(np.uint8)
-    if width % 8:
-        padded = np.zeros((len(rows), width + 8 - width % 8), np.uint8)
-        padded[:, :width] = flat
-        flat = padded
-    words = flat.view(np.uint64)
+        rows = flat if flat.flags.c_contiguous else (row.tobytes() for row in flat)
+        return np.fromiter(map(partial(xxhash.xxh3_64_intdigest, seed=seed), rows),
+                           np.uint64, len(flat))
+    if flat.flags.c_contiguous and width % 8 == 0:
+        words = flat.view(np.uint64)
+    else:  # rows sliced out of whole records, or not a whole number of words: copied
+        padded = _scratch("words", (len(rows), -(-width // 8) * 8), np.uint8)
+        padded[:, width:] = 0
+        np.copyto(padded[:, :width], _bytes_of(flat))
+        words = padded.view(np.uint64)
     with np.errstate(over="ignore"):
         summed = words @ _keys(words.shape[1])  # wraps modulo 2**64, as wanted
         summed ^= np.uint64(tag & 0xFFFFFFFFFFFFFFFF)
@@ -92,20 +112,26 @@ def _phash_matrix(side: int) -> np.ndarray:
     return np.ascontiguousarray((dct @ area).astype(np.float32))
 
 
+def _bytes_of(flat: np.ndarray) -> np.ndarray:
+    """The bytes of (n, k) rows as (n, k * itemsize) uint8, without a copy where each row's
+    elements are contiguous."""
+    return flat.view(np.uint8) if flat.strides[1] == flat.itemsize else \
+        np.ascontiguousarray(flat).view(np.uint8)
+
+
 def _bits(features: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     """(n, 64) features above their row's threshold, packed into uint64 (bit 63 first)."""
-    packed = np.packbits(features > threshold, axis=1)
+    above = _scratch("above", features.shape, bool)
+    np.greater(features, threshold, out=above)
+    packed = np.packbits(above, axis=1)
     return np.ascontiguousarray(packed).view(">u8").astype(np.uint64).reshape(len(features))
 
 
-def _product(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """rows @ matrix in pieces small enough that the BLAS library runs each on this thread:
-    OpenBLAS starts its threads above m*n*k = 262144, which on a busy machine (or beside the
-    other workers) costs a hundred times the product itself."""
+def _product(rows: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """rows @ matrix into `out`, in pieces small enough that the BLAS library runs each on
+    this thread: OpenBLAS starts its threads above m*n*k = 262144, which on a busy machine
+    (or beside the other workers) costs a hundred times the product itself."""
     step = max(1, 131072 // (matrix.shape[0] * matrix.shape[1]))
-    if len(rows) <= step:
-        return rows @ matrix
-    out = np.empty((len(rows), matrix.shape[1]), np.float32)
     for start in range(0, len(rows), step):
         np.matmul(rows[start:start + step], matrix, out=out[start:start + step])
     return out
@@ -113,13 +139,27 @@ def _product(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 def image_phash(pictures: np.ndarray) -> np.ndarray:
     """pHash of n decoded pictures of one size: (n, h, w) grey or (n, h, w, 3) RGB."""
-    grey = pictures @ _GREY if pictures.ndim == 4 else pictures.astype(np.float32)
+    if pictures.ndim == 4:
+        return _phash(pictures @ _GREY)
+    grey = _scratch("grey", pictures.shape, np.float32)
+    np.copyto(grey, pictures)
+    return _phash(grey)
+
+
+def _phash(grey: np.ndarray) -> np.ndarray:
+    """pHash of (n, h, w) float32 pictures."""
     n, height, width = grey.shape
-    across = _product(grey.reshape(n * height, width), _phash_matrix(width).T)  # (n*h, 8)
-    freqs = np.matmul(_phash_matrix(height), across.reshape(n, height, 8)).reshape(n, 64)
+    across = _product(grey.reshape(n * height, width), _phash_matrix(width).T,
+                      _scratch("across", (n * height, 8), np.float32))
+    freqs = _scratch("freqs", (n, 8, 8), np.float32)
+    np.matmul(_phash_matrix(height), across.reshape(n, height, 8), out=freqs)
+    freqs = freqs.reshape(n, 64)
     # against their median (a sort of 64 values is ten times cheaper than np.median here)
-    middle = np.sort(freqs, axis=1)[:, 31:33]
-    return _bits(freqs, middle.mean(axis=1, keepdims=True))
+    ordered = _scratch("ordered", (n, 64), np.float32)
+    np.copyto(ordered, freqs)
+    ordered.sort(axis=1)
+    middle = (ordered[:, 31] + ordered[:, 32]) / np.float32(2)
+    return _bits(freqs, middle[:, None])
 
 
 def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:
@@ -133,10 +173,16 @@ def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | No
     planes = values.reshape(n, channels, height, width)
     step_y, step_x = -(-height // 12), -(-width // 12)
     view = planes[:, :, ::step_y, ::step_x]
-    grey = view.sum(axis=1, dtype=np.float32) if channels > 1 else view[:, 0].astype(np.float32)
-    if values.dtype.kind == "f":
-        grey = np.nan_to_num(grey, nan=0.0, posinf=0.0, neginf=0.0)
-    return image_phash(grey)
+    grey = _scratch("grey", (n, *view.shape[2:]), np.float32)
+    if channels > 1:  # channel by channel, as sum(axis=1) adds them, at a third of its cost
+        np.add(view[:, 0], view[:, 1], out=grey, dtype=np.float32)
+        for channel in range(2, channels):
+            np.add(grey, view[:, channel], out=grey, dtype=np.float32)
+    else:
+        np.copyto(grey, view[:, 0])
+    if values.dtype.kind == "f" and not np.isfinite(grey.sum()):  # one sum: all finite?
+        np.nan_to_num(grey, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return _phash(grey)
 
 
 def grid_hash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:

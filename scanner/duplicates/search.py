@@ -1,6 +1,8 @@
 """Pairs of 64-bit hashes within a Hamming distance: all pairs for small sets, multi-index
 hashing over bands for large ones (sub-quadratic: any two hashes within distance d agree
-within d // m bits on one of m bands, so only hashes that do are compared)."""
+within d // m bits on one of m bands, so only hashes that do are compared). Where the
+lookup budget allows no probe around a band value (many hashes), the hashes that share a band
+are found by sorting them with that band on top: no table, no argsort."""
 from __future__ import annotations
 
 from itertools import combinations
@@ -32,8 +34,8 @@ def chance_distance(count: int, wanted: int) -> int:
 
 def near_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                            int]:
-    """Index pairs (i < j) of `hashes` (distinct uint64) within `distance` bits, their
-    distances, and the distance up to which no pair can have been missed."""
+    """Index pairs (i < j) of `hashes` (distinct uint64, ascending) within `distance` bits,
+    their distances, and the distance up to which no pair can have been missed."""
     if len(hashes) < 2 or distance <= 0:
         empty = np.empty(0, np.int64)
         return empty, empty, empty, distance
@@ -77,6 +79,8 @@ def _masks(width: int, radius: int) -> list[int]:
 
 def _multi_index(hashes: np.ndarray, distance: int):
     bands, width, radius = plan_bands(len(hashes), distance)
+    if radius == 0:  # bands as wide as they go: fewer hashes share one by chance
+        return _shared_bands(hashes, distance, bands, 64 // bands)
     found_i, found_j = [], []
     for band in range(bands):
         values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
@@ -125,3 +129,49 @@ def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: 
         same = same[same + gap + 1 < len(ordered)]
         same = same[ordered[same + gap + 1] == ordered[same]]
         gap += 1
+
+
+def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
+    """Pairs of ascending `hashes` that agree on one of `bands` bands of `width` bits (the
+    top one first) and lie within `distance`: each band is brought to the top by a rotation
+    and one sort of the values lines up the hashes that share it (no pair can be missed up
+    to distance bands - 1)."""
+    lows, highs = [], []
+    below = np.uint64(1 << (64 - width))  # two values share the top band: their XOR is below
+    for band in range(bands):
+        turn = band * width
+        rotated = hashes
+        if band:
+            rotated = _rotated(hashes, turn)
+            rotated.sort()
+        same = np.flatnonzero((rotated[1:] ^ rotated[:-1]) < below)
+        gap = 1
+        while len(same):  # pairs (k, k + gap) inside a run of one band value, growing gaps
+            a, b = rotated[same], rotated[same + gap]
+            close = hamming(a, b) <= distance  # a rotation keeps the distance
+            if close.any():
+                a, b = a[close], b[close]
+                if band:  # back to the hashes themselves
+                    a, b = _rotated(a, 64 - turn), _rotated(b, 64 - turn)
+                lows.append(np.minimum(a, b))
+                highs.append(np.maximum(a, b))
+            same = same[same + gap + 1 < len(rotated)]
+            same = same[(rotated[same + gap + 1] ^ rotated[same]) < below]
+            gap += 1
+    covered = bands - 1
+    if not lows:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty, min(distance, covered)
+    first = np.searchsorted(hashes, np.concatenate(lows)).astype(np.int64)
+    second = np.searchsorted(hashes, np.concatenate(highs)).astype(np.int64)
+    codes = np.sort(first * len(hashes) + second)
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]]  # a pair sharing two bands, once
+    first, second = codes // len(hashes), codes % len(hashes)
+    return first, second, hamming(hashes[first], hashes[second]), min(distance, covered)
+
+
+def _rotated(values: np.ndarray, bits: int) -> np.ndarray:
+    """uint64 values rotated left by `bits` (0 < bits < 64)."""
+    turned = values << np.uint64(bits)
+    turned |= values >> np.uint64(64 - bits)
+    return turned
