@@ -13,8 +13,8 @@ from typing import Protocol
 
 from .glog import PREFIX, number
 from .patterns import (BLOCK, ERROR, FATAL, GPUS, ITERATION, LAYER_ANY, LAYER_BIG, RESUME,
-                       SIGNAL, SOLVING, TEST, lines_below, train_outputs,
-                       value_at)
+                       SIGNAL, SOLVING, TEST, display_lines, lines_below, matches,
+                       train_outputs, value_at)
 
 LOOKBACK = 1 << 16  # bytes before `Solving` in which a `Resuming from` line belongs to it
 
@@ -52,6 +52,7 @@ class LogParser:
         self.prefixed_lines = 0  # lines with a glog prefix in the first 64 KiB
         self.first_bytes = b""
         self._last_lr = None
+        self._steady_lr = True  # the rate did not change in the last lines read
         self._tail = b""  # the end of the previous piece, for looking back across pieces
         self._done_pending = False  # the log so far ends with `Optimization Done.`
         self._cursor = 0  # where _outputs_follow looks next in the current chunk
@@ -78,7 +79,10 @@ class LogParser:
                 return
             end = last_line
         self._parse(chunk, end)
-        self._tail = (self._tail + chunk[1:end])[-LOOKBACK:]
+        if end - 1 >= LOOKBACK:  # one small copy, not two of the whole chunk
+            self._tail = chunk[end - LOOKBACK:end]
+        else:
+            self._tail = (self._tail + chunk[1:end])[-LOOKBACK:]
         self._rest = b"\n" + chunk[end:]
         self.offset += end - 1
 
@@ -115,19 +119,75 @@ class LogParser:
         self._iterations(chunk, start, end)
 
     def _iterations(self, chunk: bytes, start: int, end: int) -> None:
-        """Loss lines, lr lines and test starts in chunk[start:end], most of a log's
-        lines: findall gives plain tuples, the cheapest form, and a learning rate equal to
-        the previous one (bytes compared) costs nothing more."""
+        """Loss and lr lines in chunk[start:end], most of a log's lines, as plain tuples
+        from findall: in bulk while the rate stays, line by line where it moves."""
         if start >= end:
             return
-        handler = self.handler
         if self.want_times:
             self._timed_iterations(chunk, start, end)
             return
+        if self._steady_lr:
+            if self._display_lines(chunk, start, end):
+                return
+        last_lr = self._last_lr
+        self._line_by_line(chunk, start, ITERATION.findall(chunk, start, end))
+        self._steady_lr = self._last_lr == last_lr  # when the rate moves, it often goes on
+
+    def _display_lines(self, chunk: bytes, start: int, end: int) -> bool:
+        """The display lines of chunk[start:end], taken in bulk when the rate did not
+        change; False (nothing done) when it did."""
+        found = display_lines(self._last_lr).findall(chunk, start, end)
+        if not found:
+            return True
+        iterations, others, texts = zip(*found)
+        if b", l" not in others:
+            self._display(chunk, start, list(iterations), _values(texts))
+            return True
+        if any(other and text[:1] == b"r" for _, other, text in found):
+            return False  # a new rate: line by line
+        shown, losses = [], []
+        for iteration, other, text in found:
+            if not other:
+                shown.append(iteration)
+                losses.append(text)
+            elif text[:6] == b"oss = ":  # a loss line without a rate
+                if shown:
+                    self._display(chunk, start, shown, _values(losses))
+                    shown, losses = [], []
+                self._line_by_line(chunk, start, [(iteration, other, text)])
+        if shown:
+            self._display(chunk, start, shown, _values(losses))
+        return True
+
+    def _display(self, chunk: bytes, start: int, iterations: list[bytes],
+                 values: list[float]) -> None:
+        """Display lines with a rate, in a row; the first non-finite loss of the log is
+        handed over on its own, with the train outputs printed below it."""
+        handler = self.handler
+        total = sum(values)
+        if total - total == 0.0 or not handler.wants_outputs:
+            handler.display_lines(iterations, values)
+            return
+        first = next((i for i, value in enumerate(values) if value - value != 0.0), None)
+        if first is None:  # the sum overflowed: every loss is finite
+            handler.display_lines(iterations, values)
+            return
+        if first:
+            handler.display_lines(iterations[:first], values[:first])
+        iteration = iterations[first]
+        handler.iteration(int(iteration), values[first], True,
+                          self._outputs_below(chunk, iteration, start))
+        if first + 1 < len(values):
+            self._display(chunk, start, iterations[first + 1:], values[first + 1:])
+
+    def _line_by_line(self, chunk: bytes, start: int, found: list) -> None:
+        """The lines of `_iterations` one by one: a learning rate that changed, a loss
+        line without a rate (the forward-only pass at the end, or an older Caffe)."""
+        handler = self.handler
         last_lr = self._last_lr
         shown, values = [], []  # display lines handed over together: iterations, losses
         wants_outputs = handler.wants_outputs
-        for iteration, kind, rest in ITERATION.findall(chunk, start, end):
+        for iteration, kind, rest in found:
             rate = kind == b" ("
             if rate:
                 at = rest.find(b"loss = ")
@@ -200,15 +260,14 @@ class LogParser:
                               kind == b" (" or bool(outputs), outputs)
 
     def _minor_events(self, chunk: bytes, start: int, end: int) -> list:
-        """Matches of the rarer patterns, in log order. A pattern that starts with a literal
-        scans as fast as bytes.find, so no pre-check is needed."""
+        """Matches of the rarer patterns, in log order."""
         found = []
         for pattern, step in self._minor:
             if step == self._debug and not self.handler.wants_debug or \
                     step in (self._block_start, self._gpus) and \
                     not self.handler.wants_parameters:
                 continue
-            found.extend((m.start(), step, m) for m in pattern.finditer(chunk, start, end))
+            found.extend((m.start(), step, m) for m in matches(pattern, chunk, start, end))
         found.sort(key=lambda item: item[0])
         return found
 
@@ -304,3 +363,9 @@ class LogParser:
         self._block = None
         self.handler.parameters(kind, b"".join(parts).decode("utf-8", "replace"))
 
+
+def _values(texts) -> list[float]:
+    try:
+        return list(map(float, texts))
+    except ValueError:  # `-nan` and `inf` convert; MSVC's `1.#QNAN` and junk do not
+        return list(map(value_at, texts))

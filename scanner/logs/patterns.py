@@ -4,6 +4,7 @@ Each pattern starts with a literal, so the regex engine finds it at memory speed
 few, because every group of every match costs an object."""
 from __future__ import annotations
 
+import functools
 import re
 
 from .glog import VALUE, number
@@ -17,6 +18,20 @@ _BIG = (rb"(-?(?:[nN][aA][nN]|[iI][nN][fF])[^\n]*|\d{4,}[\d.]*(?:[eE][-+]?\d+)?"
 # (`Iteration N, lr = X`): few groups, the rest of the line taken whole, is the cheapest
 # pattern the regex engine runs; Python splits the rest.
 ITERATION = re.compile(rb"Iteration (\d+)( \(|, l)([^\n]*)")
+
+
+@functools.lru_cache(maxsize=16)
+def display_lines(last_lr: bytes | None) -> re.Pattern:
+    """Most of a log: the loss lines with a rate, (iteration, b"", loss), and the other
+    lines ITERATION finds, (iteration, b", l", rest), but an lr line that repeats the last
+    rate (`last_lr`, as ITERATION spells its rest), which takes no group at all. It reads
+    a real Caffe line as ITERATION does; it differs on lines Caffe does not print: on a
+    rate line with two `loss = ` it takes the last, and a second `Iteration N` in a line
+    is not hidden by the first."""
+    repeated = b"" if last_lr is None else rb"(?!" + re.escape(last_lr) + rb"\n)"
+    return re.compile(rb"Iteration (\d+)(?: \([^\n]*loss = |(, l)" + repeated + rb")([^\n]*)")
+
+
 # A test pass starts (`Iteration N, Testing net (#k)`) and prints its outputs: one pattern
 TEST = re.compile(rb"Test(?:ing net \(#(\d+)\)| net output #(\d+): (\S+) = " + _V +
                   rb"(?: \(\* (\S+) = \S+ loss\))?)")
@@ -37,6 +52,41 @@ RESUME = re.compile(rb"Resuming from ([^\n]*)")
 SOLVING = re.compile(rb"\] Solving ?([^\n]*)")
 GPUS = re.compile(rb"\] Using GPUs ([\d, ]+)")
 BLOCK = re.compile(rb"Initializing (solver|net) from parameters:[^\n]*\n")
+
+# The literals every match of a rare pattern starts with, and where the match starts
+# relative to one. bytes.find looks for a long literal at about one instruction a byte and
+# for a single byte (memchr) at a tenth of that; the regex engine's own search for a
+# pattern's first literal takes about five.
+LITERALS = {TEST: ((b"Testing net (#", 0), (b"Test net output #", 0)),
+            FATAL: ((b"F", -1),),  # after a line end; rare but in debug_info's [Forward]
+            SIGNAL: ((b"*** ", 0),),
+            SOLVING: ((b"] Solving", 0),)}
+CANDIDATES = 256  # literals found in a chunk after which the regex scans it itself
+
+
+def matches(pattern: re.Pattern, chunk: bytes, start: int, end: int) -> list[re.Match]:
+    """`pattern.finditer(chunk, start, end)`, with the regex tried only where one of the
+    pattern's literals is (a match starts at one; matches do not overlap)."""
+    literals = LITERALS.get(pattern)
+    if literals is None:
+        return list(pattern.finditer(chunk, start, end))
+    places = []
+    for literal, shift in literals:
+        at = chunk.find(literal, start - shift, end)
+        while at >= 0:
+            places.append(at + shift)
+            if len(places) > CANDIDATES:
+                return list(pattern.finditer(chunk, start, end))
+            at = chunk.find(literal, at + 1, end)
+    places.sort()
+    found, after = [], start
+    for at in places:
+        if at >= after:
+            match = pattern.match(chunk, at, end)
+            if match is not None:
+                found.append(match)
+                after = match.end()
+    return found
 
 
 def train_outputs(raw: bytes) -> list[tuple[int, str, float, float | None]]:

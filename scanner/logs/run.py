@@ -123,36 +123,64 @@ class TrainingRun:
     def display_lines(self, iterations: list[bytes], losses: list[float]) -> None:
         """Display lines with a rate, in a row (iteration numbers as the log spells them):
         the same as `iteration` on each. A run of finite losses with no spike in it, by far
-        the most common, is taken in bulk."""
-        if self.rows is not None or self._spike is not None or self._mean is None:
+        the most common, is taken in bulk; any other run of finite losses follows the spike
+        watch loss by loss, and the rest goes through `iteration`."""
+        if self.rows is not None:
             for iteration, loss in zip(iterations, losses):
+                self.iteration(int(iteration), loss, True)
+            return
+        total = sum(losses)
+        if total - total != 0.0 and self.first_nonfinite is None:
+            for iteration, loss in zip(iterations, losses):  # the first non-finite loss
                 self.iteration(int(iteration), loss, True)
             return
         if self._test is not None:  # the test pass before these iterations is complete
             self._close_test()
         if self._pending:
             self._place_debug(int(iterations[0]))
-        total, mean = sum(losses), self._mean
-        if total - total != 0.0 or max(losses) > SPIKE_RATIO * min(mean, min(losses)):
-            for iteration, loss in zip(iterations, losses):
-                self.iteration(int(iteration), loss, True)
-            return
+        mean = self._mean
+        if self._spike is None and mean is not None and total - total == 0.0 and \
+                max(losses) <= SPIKE_RATIO * min(mean, min(losses)):
+            # the running mean as if updated one by one, close enough for a spike baseline
+            decay = 0.9 ** len(losses)
+            recent = losses[-10:]
+            self._mean = decay * mean + (1 - decay) * (sum(recent) / len(recent))
+            finite = len(losses)
+        else:
+            finite = self._watch_each(iterations, losses)
+        self._count(iterations, losses, finite)
+
+    def _count(self, iterations: list[bytes], losses: list[float], finite: int) -> None:
+        """What `iteration` records of each display line but the spike watch."""
         count = len(losses)
         if not self._iteration_in_run and self.first_iteration is None:
             self.first_iteration = int(iterations[0])
         self.iterations += count
         self._iteration_in_run += count
-        self._finite_in_run += count
+        self._finite_in_run += finite
         self.last_iteration = int(iterations[-1])
         self._in_test_forward = False
         self.loss.extend_lazily(iterations, losses)
-        if self.first_nonfinite is None:
+        if self.first_nonfinite is None:  # then every loss is finite
             tail = max(0, count - WINDOW)
             self.window.extend(zip(map(int, iterations[tail:]), losses[tail:]))
-        # the running mean as if updated one by one, close enough for a spike baseline
-        decay = 0.9 ** count
-        recent = losses[-10:]
-        self._mean = decay * mean + (1 - decay) * (sum(recent) / len(recent))
+
+    def _watch_each(self, iterations: list[bytes], losses: list[float]) -> int:
+        """The running mean and the spike watch of `iteration`, loss by loss; returns how
+        many of the losses are finite."""
+        mean, spike, finite = self._mean, self._spike, 0
+        for iteration, loss in zip(iterations, losses):
+            if loss - loss != 0.0:
+                continue
+            finite += 1
+            if spike is None and mean is not None and loss <= SPIKE_RATIO * mean:
+                mean = 0.9 * mean + 0.1 * loss
+                continue
+            self._mean = mean
+            self._watch_spike(int(iteration), loss)
+            mean, spike = self._mean, self._spike
+        self._mean = mean
+        return finite
 
     def _first_nonfinite(self, iteration: int, loss: float, outputs: list | None) -> None:
         self.outputs_at_nonfinite = [
