@@ -1,7 +1,8 @@
 """The patterns of the lines `dscan log` reads, and the small helpers that split them.
 
-Each pattern starts with a literal, so the regex engine finds it at memory speed; groups are
-few, because every group of every match costs an object."""
+Each pattern starts with a literal, which the regex engine looks for before it tries the
+rest; groups are few, because every group of every match costs an object. A line the
+patterns do not find costs no Python at all."""
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,8 @@ _V = VALUE
 _BIG = (rb"(-?(?:[nN][aA][nN]|[iI][nN][fF])[^\n]*|\d{4,}[\d.]*(?:[eE][-+]?\d+)?"
         rb"|\d[\d.]*[eE]\+?0*(?:[3-9]|\d\d+)|\d\.#[A-Za-z]+)")
 # Loss lines (`Iteration N (x iter/s, ...), loss = X`, or without the rate) and lr lines
-# (`Iteration N, lr = X`): few groups, the rest of the line taken whole, is the cheapest
-# pattern the regex engine runs; Python splits the rest.
+# (`Iteration N, lr = X`), the rest of the line taken whole; Python splits the rest. The
+# reference reading of these lines, used line by line where the rate moves.
 ITERATION = re.compile(rb"Iteration (\d+)( \(|, l)([^\n]*)")
 
 
