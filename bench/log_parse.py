@@ -110,9 +110,12 @@ def measure(size: str, repeat: int) -> None:
     for name, figures in runs.items():
         figures.sort(key=lambda f: f["cpu"])
         chosen = median[name] = figures[len(figures) // 2]
+        spread = "".join(f"  {kind} {total / max(f[kind] for f in figures) / 1e6:,.0f}-"
+                         f"{total / min(f[kind] for f in figures) / 1e6:,.0f}"
+                         for kind in ("cpu", "wall")) if len(figures) > 1 else ""
         print(f"{'log':<10} {name:<8} {chosen['iterations']:>10,} "
               f"{total / chosen['cpu'] / 1e6:>9,.0f} {total / chosen['wall'] / 1e6:>9,.0f} "
-              f"{chosen['peak'] / 1024:>9,.0f}")
+              f"{chosen['peak'] / 1024:>9,.0f}{spread}")
     print(f"{'':<10} {'ratios':<8} dscan/naive {median['naive']['cpu'] / median['dscan']['cpu']:.2f}"
           f" (CPU time); target >= 100 MB/s in bounded memory\n")
 

@@ -1,20 +1,20 @@
 """Read `caffe train` output in chunks and hand each line that matters to a handler.
 
-Speed comes from never looking at a line in Python unless it matters (see patterns.py): the
-loss and lr lines, most of a log, come from one cheap pattern as plain tuples, and a run of
-finite losses is handed over in one call; the rarer patterns each scan the chunk at memory
-speed, and those only needed early (parameters) or until found (debug_info) stop running.
-Lines that match nothing are skipped: an unknown line is never an error. Chunks end at a line
-end; the rest waits for the next piece, so a pipe may deliver any number of bytes."""
+Speed comes from never looking at a line in Python unless it matters: the loss and lr
+lines, most of a log, are taken in bulk (iterations.py); the rarer patterns each scan the
+chunk once, those with a rare byte by memchr (patterns.matches), and those only needed
+early (parameters) or until found (debug_info) stop running. Lines that match nothing are
+skipped: an unknown line is never an error. Chunks end at a line end; the rest waits for
+the next piece, so a pipe may deliver any number of bytes."""
 from __future__ import annotations
 
 import re
 from typing import Protocol
 
 from .glog import PREFIX, number
-from .patterns import (BLOCK, ERROR, FATAL, GPUS, ITERATION, LAYER_ANY, LAYER_BIG, RESUME,
-                       SIGNAL, SOLVING, TEST, lines_below, train_outputs,
-                       value_at)
+from .iterations import IterationLines
+from .patterns import (BLOCK, ERROR, FATAL, GPUS, LAYER_ANY, LAYER_BIG, RESUME, SIGNAL,
+                       SOLVING, TEST, matches)
 
 LOOKBACK = 1 << 16  # bytes before `Solving` in which a `Resuming from` line belongs to it
 
@@ -40,7 +40,7 @@ class Handler(Protocol):
     def line_time(self, seconds: float, date: str) -> None: ...
 
 
-class LogParser:
+class LogParser(IterationLines):
     """Feed bytes in any pieces; every complete line is parsed once, in order."""
 
     def __init__(self, handler: Handler, want_times: bool = False,
@@ -52,6 +52,7 @@ class LogParser:
         self.prefixed_lines = 0  # lines with a glog prefix in the first 64 KiB
         self.first_bytes = b""
         self._last_lr = None
+        self._steady_lr = True  # the rate did not change in the last lines read
         self._tail = b""  # the end of the previous piece, for looking back across pieces
         self._done_pending = False  # the log so far ends with `Optimization Done.`
         self._cursor = 0  # where _outputs_follow looks next in the current chunk
@@ -78,7 +79,10 @@ class LogParser:
                 return
             end = last_line
         self._parse(chunk, end)
-        self._tail = (self._tail + chunk[1:end])[-LOOKBACK:]
+        if end - 1 >= LOOKBACK:  # one small copy, not two of the whole chunk
+            self._tail = chunk[end - LOOKBACK:end]
+        else:
+            self._tail = (self._tail + chunk[1:end])[-LOOKBACK:]
         self._rest = b"\n" + chunk[end:]
         self.offset += end - 1
 
@@ -114,101 +118,15 @@ class LogParser:
             start = position
         self._iterations(chunk, start, end)
 
-    def _iterations(self, chunk: bytes, start: int, end: int) -> None:
-        """Loss lines, lr lines and test starts in chunk[start:end], most of a log's
-        lines: findall gives plain tuples, the cheapest form, and a learning rate equal to
-        the previous one (bytes compared) costs nothing more."""
-        if start >= end:
-            return
-        handler = self.handler
-        if self.want_times:
-            self._timed_iterations(chunk, start, end)
-            return
-        last_lr = self._last_lr
-        shown, values = [], []  # display lines handed over together: iterations, losses
-        wants_outputs = handler.wants_outputs
-        for iteration, kind, rest in ITERATION.findall(chunk, start, end):
-            rate = kind == b" ("
-            if rate:
-                at = rest.find(b"loss = ")
-                if at < 0:
-                    continue
-                text = rest[at + 7:]
-            elif rest[:1] == b"r":  # lr = X
-                if rest != last_lr:
-                    if shown:
-                        handler.display_lines(shown, values)
-                        shown, values = [], []
-                    last_lr = rest
-                    handler.learning_rate(int(iteration), value_at(rest[4:]))
-                continue
-            elif rest[:6] == b"oss = ":
-                text = rest[6:]
-            else:
-                continue
-            try:
-                value = float(text)
-            except ValueError:
-                value = value_at(text)
-            if rate and (value - value == 0.0 or not wants_outputs):
-                shown.append(iteration)
-                values.append(value)
-                continue
-            if shown:
-                handler.display_lines(shown, values)
-                shown, values = [], []
-            outputs = None
-            if value - value != 0.0 and wants_outputs:  # the first NaN: which output
-                outputs = self._outputs_below(chunk, iteration, start)
-            handler.iteration(int(iteration), value,
-                              rate or self._outputs_follow(chunk, iteration, start), outputs)
-            wants_outputs = handler.wants_outputs
-        if shown:
-            handler.display_lines(shown, values)
-        self._last_lr = last_lr
-
-    def _outputs_below(self, chunk: bytes, iteration: bytes, start: int) -> list:
-        found = chunk.find(b"Iteration " + iteration + b" (", start)
-        if found < 0:
-            found = chunk.find(b"Iteration " + iteration + b", loss", start)
-        return train_outputs(lines_below(chunk, found, self._end)) if found >= 0 else []
-
-    def _outputs_follow(self, chunk: bytes, iteration: bytes, start: int) -> bool:
-        """A loss line without a rate is a display line of an older Caffe when train outputs
-        follow it, or else the forward-only pass after the last iteration."""
-        found = chunk.find(b"Iteration " + iteration + b", loss = ", max(start, self._cursor))
-        if found < 0:
-            return True
-        self._cursor = chunk.find(b"\n", found) + 1
-        following = chunk[self._cursor:chunk.find(b"\n", self._cursor)]
-        return b"Train net output #" in following
-
-    def _timed_iterations(self, chunk: bytes, start: int, end: int) -> None:
-        """The same with each line's time and train outputs, for the CSV tables."""
-        handler = self.handler
-        for match in ITERATION.finditer(chunk, start, end):
-            iteration, kind, rest = match.groups()
-            self._time(match.start())
-            if kind == b", l" and rest[:1] == b"r":
-                handler.learning_rate(int(iteration), value_at(rest[4:]))
-                continue
-            at = rest.find(b"loss = ")
-            if at < 0:
-                continue
-            outputs = train_outputs(lines_below(chunk, match.start(), end))
-            handler.iteration(int(iteration), value_at(rest[at + 7:]),
-                              kind == b" (" or bool(outputs), outputs)
-
     def _minor_events(self, chunk: bytes, start: int, end: int) -> list:
-        """Matches of the rarer patterns, in log order. A pattern that starts with a literal
-        scans as fast as bytes.find, so no pre-check is needed."""
+        """Matches of the rarer patterns, in log order."""
         found = []
         for pattern, step in self._minor:
             if step == self._debug and not self.handler.wants_debug or \
                     step in (self._block_start, self._gpus) and \
                     not self.handler.wants_parameters:
                 continue
-            found.extend((m.start(), step, m) for m in pattern.finditer(chunk, start, end))
+            found.extend((m.start(), step, m) for m in matches(pattern, chunk, start, end))
         found.sort(key=lambda item: item[0])
         return found
 

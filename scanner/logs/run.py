@@ -9,11 +9,10 @@ from typing import Callable
 
 from .events import DebugHit, Event, TestPass, is_accuracy, spell, finite
 from .series import Series
+from .spikes import SPIKE_RATIO, watch
 
 WINDOW = 200  # finite losses kept before the first non-finite one (the blow-up evidence)
 MAX_TESTS = 2000  # test passes kept (the first ones; counts stay exact)
-MAX_SPIKES = 20
-SPIKE_RATIO, SPIKE_FLOOR = 3.0, 1.0  # a spike: 3x the running mean and at least 1 above it
 
 
 class TrainingRun:
@@ -32,7 +31,7 @@ class TrainingRun:
         self.origin = 0  # the iteration at which the data reader started at record 0
         self.first_nonfinite: Event | None = None
         self.origin_at_nonfinite = 0
-        self.window: deque = deque(maxlen=WINDOW)
+        self._window: deque = deque(maxlen=WINDOW)  # iterations as int or as bytes
         self.has_rate_lines = False
         self.lr_first: float | None = None
         self._lr_last: float | None = None
@@ -73,6 +72,11 @@ class TrainingRun:
         self._resumed_at: int | None = None
 
     @property
+    def window(self) -> list[tuple[int, float]]:
+        """The last finite losses before the first non-finite one: (iteration, loss)."""
+        return [(int(iteration), loss) for iteration, loss in self._window]
+
+    @property
     def wants_outputs(self) -> bool:
         """Train outputs are looked up only at the first non-finite loss."""
         return self.first_nonfinite is None
@@ -110,12 +114,9 @@ class TrainingRun:
         if loss - loss == 0.0:  # finite
             self._finite_in_run += 1
             if self.first_nonfinite is None:
-                self.window.append((iteration, loss))
-            mean = self._mean
-            if self._spike is None and mean is not None and loss <= SPIKE_RATIO * mean:
-                self._mean = 0.9 * mean + 0.1 * loss
-            else:
-                self._watch_spike(iteration, loss)
+                self._window.append((iteration, loss))
+            self._mean, self._spike, _ = watch((iteration,), (loss,), self._mean,
+                                               self._spike, self.spikes)
             return
         if self.first_nonfinite is None:
             self._first_nonfinite(iteration, loss, outputs)
@@ -123,36 +124,48 @@ class TrainingRun:
     def display_lines(self, iterations: list[bytes], losses: list[float]) -> None:
         """Display lines with a rate, in a row (iteration numbers as the log spells them):
         the same as `iteration` on each. A run of finite losses with no spike in it, by far
-        the most common, is taken in bulk."""
-        if self.rows is not None or self._spike is not None or self._mean is None:
+        the most common, is taken in bulk; any other run of finite losses follows the spike
+        watch loss by loss, and the rest goes through `iteration`."""
+        if self.rows is not None:
             for iteration, loss in zip(iterations, losses):
+                self.iteration(int(iteration), loss, True)
+            return
+        total = sum(losses)
+        if total - total != 0.0 and self.first_nonfinite is None:
+            for iteration, loss in zip(iterations, losses):  # the first non-finite loss
                 self.iteration(int(iteration), loss, True)
             return
         if self._test is not None:  # the test pass before these iterations is complete
             self._close_test()
         if self._pending:
             self._place_debug(int(iterations[0]))
-        total, mean = sum(losses), self._mean
-        if total - total != 0.0 or max(losses) > SPIKE_RATIO * min(mean, min(losses)):
-            for iteration, loss in zip(iterations, losses):
-                self.iteration(int(iteration), loss, True)
-            return
+        mean = self._mean
+        if self._spike is None and mean is not None and total - total == 0.0 and \
+                max(losses) <= SPIKE_RATIO * min(mean, min(losses)):
+            # the running mean as if updated one by one, close enough for a spike baseline
+            decay = 0.9 ** len(losses)
+            recent = losses[-10:]
+            self._mean = decay * mean + (1 - decay) * (sum(recent) / len(recent))
+            finite = len(losses)
+        else:
+            self._mean, self._spike, finite = watch(iterations, losses, mean, self._spike,
+                                                    self.spikes)
+        self._count(iterations, losses, finite)
+
+    def _count(self, iterations: list[bytes], losses: list[float], finite: int) -> None:
+        """What `iteration` records of each display line but the spike watch."""
         count = len(losses)
         if not self._iteration_in_run and self.first_iteration is None:
             self.first_iteration = int(iterations[0])
         self.iterations += count
         self._iteration_in_run += count
-        self._finite_in_run += count
+        self._finite_in_run += finite
         self.last_iteration = int(iterations[-1])
         self._in_test_forward = False
         self.loss.extend_lazily(iterations, losses)
-        if self.first_nonfinite is None:
+        if self.first_nonfinite is None:  # then every loss is finite
             tail = max(0, count - WINDOW)
-            self.window.extend(zip(map(int, iterations[tail:]), losses[tail:]))
-        # the running mean as if updated one by one, close enough for a spike baseline
-        decay = 0.9 ** count
-        recent = losses[-10:]
-        self._mean = decay * mean + (1 - decay) * (sum(recent) / len(recent))
+            self._window.extend(zip(iterations[tail:], losses[tail:]))
 
     def _first_nonfinite(self, iteration: int, loss: float, outputs: list | None) -> None:
         self.outputs_at_nonfinite = [
@@ -171,27 +184,6 @@ class TrainingRun:
         """The test pass of this run before its first iteration, if it was non-finite."""
         test = self.first_nan_test
         return test if test is not None and test.before_training else None
-
-    def _watch_spike(self, iteration: int, loss: float) -> None:
-        mean = self._mean
-        if mean is None:
-            self._mean = loss
-            return
-        spike = self._spike
-        if spike is None:
-            if loss > SPIKE_RATIO * mean and loss - mean > SPIKE_FLOOR:
-                self._spike = {"start": iteration, "baseline": mean, "peak": loss,
-                               "peak_iteration": iteration}
-                return
-            self._mean = 0.9 * mean + 0.1 * loss
-            return
-        if loss > spike["peak"]:
-            spike["peak"], spike["peak_iteration"] = loss, iteration
-        if loss < 1.5 * spike["baseline"] or loss - spike["baseline"] < SPIKE_FLOOR:
-            spike["recovered_at"] = iteration
-            if len(self.spikes) < MAX_SPIKES:
-                self.spikes.append(spike)
-            self._spike = None
 
     def learning_rate(self, iteration: int, value: float) -> None:
         """Kept when it changes: a schedule is a step function, and a fixed rate one point."""
