@@ -126,3 +126,21 @@ def test_display_lines_in_bulk_read_as_line_by_line():
     for data in logs:
         for piece in (len(data), 4093):
             assert _parse(data, piece, False) == _parse(data, piece, True)
+
+
+def test_a_fatal_line_that_starts_a_piece_is_read():
+    """Every piece is parsed from the line end before its first line: a line-start pattern
+    (FATAL) matches that line wherever the pieces were cut."""
+    from scanner.logs.parser import LogParser
+    from scanner.logs.run import TrainingRun
+    before = b"I20261201 15:26:19.494750  6497 solver.cpp:239] Iteration 7, loss = 2.3\n"
+    fatal = b"F20261201 15:26:19.579166  6497 data_layer.cpp:82] Check failed: x\n"
+    for pieces in ([before + fatal], [before, fatal], [fatal]):
+        run = TrainingRun()
+        parser = LogParser(run)
+        for piece in pieces:
+            parser.feed(piece)
+        parser.close()
+        run.finish()
+        assert run.fatal_event is not None and b"Check failed: x" in repr(
+            run.fatal_event).encode(), pieces

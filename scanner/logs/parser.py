@@ -111,7 +111,8 @@ class LogParser(IterationLines):
             self.prefixed_lines += len(PREFIX.findall(head))
         self._chunk, self._end, self._cursor = chunk, end, 0
         start = self._continue_block(chunk, end, 1) if self._block is not None else 1
-        minor = self._minor_events(chunk, start, end)
+        minor = self._minor_events(chunk, start - 1, end)  # from the line end before: a
+        # line-start pattern also matches the first line
         for position, step, event in minor:
             self._iterations(chunk, start, position)
             step(event)
