@@ -41,34 +41,30 @@ def ensure(name: str, quick: bool) -> str:
     return path + (".h5" if name.startswith("hdf5") else "")
 
 
-def _jpegs() -> list[bytes]:
-    """200 distinct 256x256 photo-like JPEGs of about 16 KB."""
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:256, 0:256]
+def _photos(count: int, width: int, height: int, seed: int, noise: float,
+            quality: int) -> list[bytes]:
+    """`count` distinct photo-like JPEGs: waves of a few periods, noise, a tint per channel."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
     images = []
-    for index in range(200):
+    for index in range(count):
         base = (np.sin(x / (9 + index % 13)) + np.cos(y / (7 + index % 11))) * 60 + 128
-        planes = [base + rng.normal(0, 12, base.shape) + 20 * c for c in range(3)]
+        planes = [base + rng.normal(0, noise, base.shape) + 20 * c for c in range(3)]
         out = io.BytesIO()
         Image.fromarray(np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8)).save(
-            out, "JPEG", quality=80)
+            out, "JPEG", quality=quality)
         images.append(out.getvalue())
     return images
+
+
+def _jpegs() -> list[bytes]:
+    """200 distinct 256x256 photo-like JPEGs of about 16 KB."""
+    return _photos(200, 256, 256, seed=0, noise=12, quality=80)
 
 
 def _full_jpegs() -> list[bytes]:
     """100 distinct 500x375 photo-like JPEGs of about 100 KB, an ImageNet image's size."""
-    rng = np.random.default_rng(3)
-    y, x = np.mgrid[0:375, 0:500]
-    images = []
-    for index in range(100):
-        base = (np.sin(x / (9 + index % 13)) + np.cos(y / (7 + index % 11))) * 60 + 128
-        planes = [base + rng.normal(0, 16, base.shape) + 20 * c for c in range(3)]
-        out = io.BytesIO()
-        Image.fromarray(np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8)).save(
-            out, "JPEG", quality=93)
-        images.append(out.getvalue())
-    return images
+    return _photos(100, 500, 375, seed=3, noise=16, quality=93)
 
 
 def _boxes(index: int) -> list:

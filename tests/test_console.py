@@ -1,17 +1,11 @@
 """Terminal layout: lines wrapped to the width and never cut, colour on a terminal only,
 NO_COLOR / FORCE_COLOR; and once for real, dscan under a pseudo-terminal of 80 columns."""
-import fcntl
 import io
-import os
-import pty
-import struct
-import subprocess
-import sys
-import termios
 
 from scanner.report.console import Console, visible
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .terminal import on_a_terminal
+
 MESSAGE = ("4 label runs in read order where a shuffle gives 49 (z = -13.3); longest run 16 "
            "records; the two halves share no class. Shuffle when converting "
            "(convert_imageset --shuffle; HDF5Data: shuffle: true)")
@@ -53,26 +47,7 @@ def test_colour_follows_the_terminal_and_the_environment(monkeypatch):
 
 def _under_a_terminal(args: list[str], columns: int, **env) -> str:
     """Run dscan with its output on a pseudo-terminal of `columns` columns."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
-    process = subprocess.Popen([sys.executable, "-m", "scanner", *args], stdin=slave,
-                               stdout=slave, stderr=slave, cwd=ROOT,
-                               env={**environment, "TERM": "xterm", **env})
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    process.wait(60)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    return on_a_terminal(args, columns, **env)[1].replace("\r\n", "\n")
 
 
 def test_a_real_terminal_gets_wrapped_coloured_full_messages():

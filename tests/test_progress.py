@@ -1,18 +1,12 @@
 """Progress as a person at a terminal sees it: a line for LevelDB's snapshot, then a bar
 with its total; nothing with --no-progress, and no carriage returns when stderr is no
 terminal. Run for real, dscan under a pseudo-terminal."""
-import fcntl
-import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 
 from . import builders as b
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .terminal import ROOT, on_a_terminal
 
 
 def _store(tmp_path, records: int = 40) -> str:
@@ -20,29 +14,9 @@ def _store(tmp_path, records: int = 40) -> str:
                                              for i in range(records)], log_only=True)
 
 
-def _on_a_terminal(args: list[str], **env) -> tuple[int, str]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "scanner", *args], stdin=slave,
-                               stdout=slave, stderr=slave, cwd=ROOT,
-                               env={**os.environ, "TERM": "xterm", **env})
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    return process.wait(60), b"".join(chunks).decode()
-
-
 def test_the_snapshot_gets_a_line_then_the_bar_has_its_total(tmp_path):
     path = _store(tmp_path)
-    status, text = _on_a_terminal(["leveldb", path, "-j", "1"])
+    status, text = on_a_terminal(["leveldb", path, "-j", "1"])
     assert status == 0
     assert "making a private snapshot ..." in text
     assert re.search(r"making a private snapshot: done in \d+\.\d s\r?\n", text)
@@ -52,7 +26,7 @@ def test_the_snapshot_gets_a_line_then_the_bar_has_its_total(tmp_path):
 
 
 def test_no_progress_shows_nothing_of_it(tmp_path):
-    status, text = _on_a_terminal(["leveldb", _store(tmp_path), "-j", "1", "--no-progress"])
+    status, text = on_a_terminal(["leveldb", _store(tmp_path), "-j", "1", "--no-progress"])
     assert status == 0 and "snapshot" not in text and "scanning:" not in text
     assert "\r" not in text.replace("\r\n", "\n")
 
@@ -66,7 +40,7 @@ def test_stderr_that_is_no_terminal_gets_no_bar_and_no_carriage_return(tmp_path)
 
 
 def test_an_interrupted_snapshot_erases_its_line_and_still_reports(tmp_path):
-    status, text = _on_a_terminal(["leveldb", _store(tmp_path), "-j", "1"],
+    status, text = on_a_terminal(["leveldb", _store(tmp_path), "-j", "1"],
                                   DSCAN_TEST_SIGNAL_AT_PHASE="snapshot")
     assert status == 130
     assert "done in" not in text and "\r\x1b[Kdscan leveldb" in text  # the summary starts clean
