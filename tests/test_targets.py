@@ -94,6 +94,28 @@ def test_a_report_never_replaces_what_is_scanned(capsys, tmp_path, fixture_copy)
     assert open(h5, "rb").read() == before and b.tree_state(store) == state
 
 
+def test_a_report_never_replaces_a_file_a_list_names_nor_a_store_name(capsys, tmp_path):
+    """Not only the input itself: the .h5 files an HDF5 list names, any image or prototxt,
+    and store file names in the scanned folder, existing or not."""
+    h5 = shutil.copy(os.path.join(FIXTURES, "hdf5", "hdf5data", "part0.h5"), tmp_path)
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{h5}\n")
+    picture = tmp_path / "cat.jpg"
+    picture.write_bytes(b.jpeg(8, 8))
+    for target, says in ((h5, "is an HDF5 file"), (str(picture), "is an image"),
+                         (str(listing), "is the input being scanned")):
+        before = open(target, "rb").read()
+        status, _, err = _run(capsys, "hdf5", str(listing), "--json", target)
+        assert status == 2 and says in err, err
+        assert open(target, "rb").read() == before
+    store = b.make_leveldb(tmp_path / "ldb", [b.raw_datum(shape=(1, 2, 2))] * 3)
+    state = b.tree_state(store)
+    for name in ("LOG.old", "MANIFEST-000099", "000123.ldb"):
+        status, _, err = _run(capsys, "leveldb", store, "--json", os.path.join(store, name))
+        assert status == 2 and "is a file of the store being scanned" in err
+    assert b.tree_state(store) == state
+
+
 def test_a_report_in_the_store_folder_is_written_when_named(capsys, fixture_copy):
     """The person's choice: dscan writes there only because the path says so."""
     store = fixture_copy("gray_lmdb")

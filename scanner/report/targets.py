@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from typing import Callable, NamedTuple, TextIO
 
 from ..errors import DscanError, UsageError
+from ..kinds import KINDS, kind_of
 from ..output import OutputError
 from .keys import printable
 
 # Files a key-value store keeps in its directory: a report must never replace one.
 _STORE_FILES = ("data.mdb", "lock.mdb", "CURRENT", "LOCK", "LOG", "LOG.old", "MANIFEST-*",
                 "*.log", "*.ldb", "*.sst")
+_IMAGE = re.compile(r"\.(jpe?g|png|bmp|gif|tiff?|webp|ppm|pgm)$", re.I)
 
 
 class Target(NamedTuple):
@@ -73,17 +76,24 @@ def _writable(target: Target) -> None:
 
 def _not_the_store(target: Target, scanned: str) -> None:
     """A report may go anywhere the person names, the store's own folder too, but never
-    over the scanned file or one of a store directory's own files."""
-    if not os.path.exists(target.path) or not os.path.exists(scanned):
-        return
-    if os.path.samefile(target.path, scanned):
-        raise UsageError(f"{target.option} {target.path}: is the input being scanned")
-    inside = os.path.isdir(scanned) and os.path.samefile(
-        os.path.dirname(os.path.abspath(target.path)), scanned)
+    over the scanned input, a name a store directory keeps its own files under, or a file
+    that holds data (an HDF5 file, a list, a prototxt, a mean file, an image: the files a
+    list names among them)."""
     name = os.path.basename(target.path)
-    if inside and any(fnmatch.fnmatchcase(name, pattern) for pattern in _STORE_FILES):
+    parent = os.path.dirname(os.path.abspath(target.path))
+    if os.path.isdir(scanned) and os.path.isdir(parent) and os.path.samefile(parent, scanned) \
+            and any(fnmatch.fnmatchcase(name, pattern) for pattern in _STORE_FILES):
         raise UsageError(f"{target.option} {target.path}: is a file of the store being "
                          "scanned")
+    if not os.path.isfile(target.path):
+        return
+    if os.path.exists(scanned) and os.path.samefile(target.path, scanned):
+        raise UsageError(f"{target.option} {target.path}: is the input being scanned")
+    kind = kind_of(target.path)
+    if kind is not None or _IMAGE.search(name):
+        what = KINDS[kind][0] if kind is not None else "an image"
+        raise UsageError(f"{target.option} {target.path}: is {what}; a report never "
+                         "replaces data (name a new file)")
 
 
 class ReportFiles:
