@@ -16,8 +16,8 @@ from scanner.errors import InputNotFoundError, WrongKindError
 from scanner.settings import ScanSettings
 from scanner.types import Shard
 
-SMALL_LIST_LINES = 4096  # below this, one shard ...
-SMALL_LIST_BYTES = 16 << 20  # ... unless the images hold more bytes than this
+from .keyrange import SMALL_STORE_BYTES, SMALL_STORE_RECORDS
+
 _ATOI = re.compile(rb"[ \t\n\v\f\r]*([+-]?\d+)")
 
 
@@ -76,7 +76,7 @@ class ImageListBackend:
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
         available = max(self.lines - start, 0)
         total = available if limit is None else min(limit, available)
-        small = total < SMALL_LIST_LINES and self._bytes(start, total) < SMALL_LIST_BYTES
+        small = total < SMALL_STORE_RECORDS and self._bytes(start, total) < SMALL_STORE_BYTES
         parts = 1 if small else max(1, count)
         edges = [start + total * part // parts for part in range(parts + 1)]
         return [Shard(self.name, self.path, number, start=edges[number],
@@ -92,7 +92,7 @@ class ImageListBackend:
         for line in picked:
             try:
                 sizes.append(os.stat(prefix + split_line(line)[0]).st_size)
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a NUL byte in the path
                 sizes.append(0)
         return sum(sizes) / max(len(sizes), 1) * total
 
@@ -127,6 +127,9 @@ def _record(line: bytes, prefix: str, list_folder: str) -> tuple[bytes, tuple]:
         reason = exc.strerror or str(exc)
         return path, (label, clean, None, f"cannot read {os.fsdecode(full)!r}: {reason}"
                       f"{_found_elsewhere(path, prefix, list_folder)}")
+    except ValueError:  # a NUL byte: no file has that name; imread would stop at it
+        return path, (label, clean, None, f"cannot read {os.fsdecode(full)!r}: the path "
+                      "holds a NUL byte (OpenCV's imread reads the name up to it)")
 
 
 def _found_elsewhere(path: bytes, prefix: str, list_folder: str) -> str:

@@ -22,7 +22,7 @@ class TestImageListContract(BackendContract):
         return str(tmp_path / "list.txt")
 
     def split_small_stores(self, monkeypatch):
-        monkeypatch.setattr("backends.imagelist.SMALL_LIST_LINES", 0)
+        monkeypatch.setattr("backends.imagelist.SMALL_STORE_RECORDS", 0)
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -82,7 +82,7 @@ def test_a_missing_file_names_the_root_folder_that_finds_it(tmp_path, monkeypatc
 
 
 def test_few_lines_of_large_images_are_split(tmp_path):
-    """Fewer lines than SMALL_LIST_LINES are one shard only when the images, estimated from
+    """Fewer lines than SMALL_STORE_RECORDS are one shard only when the images, estimated from
     a few of their sizes, hold under 16 MB: 100 lines of a 200 KB file are split, 100 small
     images and missing files are not."""
     import backends
@@ -94,3 +94,17 @@ def test_few_lines_of_large_images_are_split(tmp_path):
         listed.write_text("".join(f"{tmp_path / name} {i % 3}\n" for i in range(100)))
         counts[name] = len(backends.get("images")(str(listed)).shards(4))
     assert counts == {"large.jpg": 4, "small.jpg": 1, "missing.jpg": 1}
+
+
+def test_a_nul_byte_past_the_first_megabyte_is_a_finding_not_the_end(tmp_path):
+    """The list's first MB is checked for binary bytes; a NUL in a later line's path must
+    not end the planning (os.stat raises ValueError on it)."""
+    lines = [f"{'d' * 280}/img_{i:05d}.jpg {i % 2}" for i in range(4000)]
+    lines[3750] = "bad\0name.jpg 1"  # among the lines sampled for the images' sizes
+    listing = tmp_path / "list.txt"
+    listing.write_bytes("\n".join(lines).encode() + b"\n")
+    assert listing.stat().st_size > 1 << 20
+    report = scan_report(listing, backend="images")
+    assert report["summary"]["records"] == 4000
+    bad = [f for f in report["findings"] if f["index"] == 3750]
+    assert bad and "holds a NUL byte" in bad[0]["message"]
