@@ -7,7 +7,7 @@ import os
 import sys
 
 from .config.mean import read_mean
-from .checks import CATALOGUE, matching
+from .checks import selected
 from .errors import ConfigError, InputNotFoundError
 from .executors import make_executor
 from .output import writing_stdout
@@ -72,8 +72,7 @@ def _mean(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.path}: is a directory; dscan mean expects a mean file "
                           "(a BlobProto such as mean.binaryproto)")
     mean = read_mean(args.path)
-    enabled = (set(CATALOGUE) if args.select is None else matching(args.select)) - \
-        matching(args.ignore)
+    enabled = selected(args.select, args.ignore)
     mean.findings = [f for f in mean.findings if f.code in enabled]
     report = config_report.mean_report(args.path, mean, args.fail_on)
     return _emit(args, report, lambda out: config_terminal.render_mean(report, out, args.quiet))

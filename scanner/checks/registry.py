@@ -49,6 +49,11 @@ def matching(prefixes: list[str]) -> set[str]:
     return {code for code in CATALOGUE if any(code.startswith(p) for p in wanted)}
 
 
+def selected(select: list[str] | None, ignore: list[str]) -> set[str]:
+    """The codes --select (all when not given) and --ignore leave on."""
+    return (set(CATALOGUE) if select is None else matching(select)) - matching(ignore)
+
+
 @dataclass
 class Problem:
     """What a check function returns when it fires; severity/effect default to the check's."""

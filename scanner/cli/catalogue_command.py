@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import difflib
 
-from ..checks import CATALOGUE, matching
+from ..checks import CATALOGUE, selected
 from ..errors import UsageError
 from ..report import catalogue, json_report, targets
 from ..status import EXIT_CLEAN
@@ -13,8 +13,7 @@ from ..status import EXIT_CLEAN
 def run(args: argparse.Namespace) -> int:
     files = targets.ReportFiles()
     if args.command == "checks":
-        codes = set(CATALOGUE) if args.select is None else matching(args.select)
-        codes -= matching(args.ignore)
+        codes = selected(args.select, args.ignore)
         if args.json:
             files.write(args.json, lambda: json_report.write(
                 args.json, catalogue.catalogue_json(codes)))

@@ -8,7 +8,7 @@ import os
 import sys
 
 from .. import interrupts
-from ..checks import CATALOGUE, matching
+from ..checks import matching, selected
 from ..errors import InputNotFoundError
 from ..interrupts import Interrupted
 from ..output import writing_stdout
@@ -18,8 +18,7 @@ from ..settings import ScanSettings
 
 
 def settings(args: argparse.Namespace) -> ScanSettings:
-    enabled = set(CATALOGUE) if args.select is None else matching(args.select)
-    enabled -= matching(args.ignore)
+    enabled = selected(args.select, args.ignore)
     extra = {}
     if args.command == "hdf5":
         extra = _hdf5_tops(args)

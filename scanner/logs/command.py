@@ -89,9 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _enabled(args: argparse.Namespace) -> set[str]:
-    from ..checks import CATALOGUE, matching
-    enabled = set(CATALOGUE) if args.select is None else matching(args.select)
-    return enabled - matching(args.ignore)
+    from ..checks import selected
+    return selected(args.select, args.ignore)
 
 
 def _existing(path: str | None) -> str | None:
