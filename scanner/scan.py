@@ -27,7 +27,6 @@ from .interrupts import Interrupted
 from .labels import class_labels
 from .progress import Progress
 from .report.keys import key_text
-from .report.keys_out import name_flagged
 from .settings import ScanSettings
 from .errors import WorkersKeptDyingError
 from .snapshots import mark_changed, moved, report_changed, settle
@@ -208,8 +207,6 @@ def _finish(run: _Run, backend_class, planning: list, collect) -> None:
     run.verdict = verdict(totals, True)
     if not moved:
         _name_keys(backend_class, shards, totals, run.verdict)
-        if settings.flag_keys:
-            name_flagged(backend_class, shards, totals)
     run.evidence = collect(backend_class, shards, totals) if collect else None
 
 
@@ -296,9 +293,10 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
         crash = None  # no record lies there: reading stopped at a broken store or file
     worst = totals.batches.summary["worst"] if totals.batches else []
     garbage = [g for g in outcome_verdict["garbage_examples"] if g["key"] is None]
+    flagged = [i for i, (key, _) in totals.sink.flagged.items() if key is None]  # --keys-out
     indices = {f.index for f in wanted} | ({crash["index"]} if crash else set()) | \
         {batch[end] for batch in worst for end in ("first_index", "last_index")} | \
-        {g["index"] for g in garbage}
+        {g["index"] for g in garbage} | set(flagged)
     keys: dict[int, bytes] = {}
     for (number, offset), members in totals.locate(indices).items():
         found = backend_class.keys_at(shards[number], [i - offset for i in members])
@@ -309,6 +307,8 @@ def _name_keys(backend_class, shards: dict, totals: ScanTotals, outcome_verdict:
         crash["key"] = keys.get(crash["index"])
     for example in garbage:
         example["key"] = keys.get(example["index"])
+    for index in flagged:
+        totals.sink.flagged[index][0] = keys.get(index)
     for batch in worst:
         batch["first_key"] = key_text(keys.get(batch["first_index"]))
         batch["last_key"] = key_text(keys.get(batch["last_index"]))

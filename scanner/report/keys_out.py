@@ -57,13 +57,3 @@ def read(path: str) -> list[tuple[bytes, list[str]]]:
             found.append((json.loads(key).encode("utf-8", "surrogateescape"),
                           codes.split(",")))
     return found
-
-
-def name_flagged(backend_class, shards: dict, totals) -> None:
-    """Look up the keys of flagged records that dataset checks found by index alone,
-    shard by shard, at positions a worker has already read."""
-    wanted = [index for index, (key, _) in totals.sink.flagged.items() if key is None]
-    for (number, offset), members in totals.locate(wanted).items():
-        found = backend_class.keys_at(shards[number], [i - offset for i in members])
-        for position, key in found.items():
-            totals.sink.flagged[position + offset][0] = key
