@@ -92,19 +92,19 @@ class ShardInspector:
 
     def _check_values_of(self, values: np.ndarray, indices, keys, stats_group,
                          shape: tuple | None) -> None:
-        """Add finite rows to the statistics; findings and fingerprints are added only once
-        all checks ran, so that a group checked again sample by sample is not counted
-        twice."""
+        """Add finite rows to the statistics; findings are added only once all checks and
+        the fingerprints ran, so that a group checked again sample by sample is not counted
+        twice (a fingerprint added again just replaces itself: they are kept by index)."""
         summary = summarize(values)
         found = [(row, problem) for value_check in VALUE_CHECKS
                  for row, problem in value_check(values, summary).items()]
+        self.prints.add_values(indices, values, shape)
         if stats_group is not None:
             usable = summary.finite_rows if values.dtype.kind == "f" else None
             self.stats.setdefault(stats_group, ChannelStats(values.shape[1])).add(
                 values, summary, usable)
         for row, problem in found:
             self.sink.add(indices[row], keys[row], problem)
-        self.prints.add_values(indices, values, shape)
 
     def finish(self) -> None:
         """Check whatever is still queued; runs while the store's buffers are valid."""

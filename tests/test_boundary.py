@@ -75,6 +75,32 @@ def test_a_value_group_that_raises_is_checked_again_sample_by_sample(monkeypatch
     assert result.counts[("DS103", "warning")] == 6
 
 
+def test_a_group_whose_fingerprints_raise_counts_its_findings_once(monkeypatch):
+    """The fingerprint step comes after the value checks: when it raises for a group (a
+    library warning turned error, say), the group's findings were not counted yet, and the
+    sample-by-sample retry counts each once."""
+    from scanner.duplicates.fingerprints import FingerprintSink
+
+    real = FingerprintSink.add_values
+
+    def fussy(self, indices, values, shape):
+        if len(values) > 1:
+            raise RuntimeWarning("invalid value encountered in reduce")
+        return real(self, indices, values, shape)
+    monkeypatch.setattr(FingerprintSink, "add_values", fussy)
+    inspector = DatumInspector(ScanSettings(enabled=frozenset(CATALOGUE)))
+    values = [[1.0, 2.0, 3.0, 4.0], [float("nan"), 1.0, 1.0, 1.0], [0.5, 0.5, 0.25, 1.0]] * 4
+    for number, floats in enumerate(values):
+        record = memoryview(b.float_datum(floats, (1, 2, 2), label=0))
+        if not inspector.take(b"k%d" % number, record):
+            inspector.inspect(b"k%d" % number, record)
+    inspector.finish()
+    result = inspector.result(0)
+    assert result.counts[("DS101", "error")] == 4
+    assert sorted(f.index for f in result.examples["DS101"]) == [1, 4, 7, 10]
+    assert "DS009" not in result.examples
+
+
 def test_a_slab_that_raises_is_inspected_again_row_by_row(tmp_path, monkeypatch):
     """Rows flow: a value check that raises on one row of an HDF5 slab costs that row only."""
     def picky(values, summary):

@@ -174,14 +174,15 @@ def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | No
     step_y, step_x = -(-height // 12), -(-width // 12)
     view = planes[:, :, ::step_y, ::step_x]
     grey = _scratch("grey", (n, *view.shape[2:]), np.float32)
-    if channels > 1:  # channel by channel, as sum(axis=1) adds them, at a third of its cost
-        np.add(view[:, 0], view[:, 1], out=grey, dtype=np.float32)
-        for channel in range(2, channels):
-            np.add(grey, view[:, channel], out=grey, dtype=np.float32)
-    else:
-        np.copyto(grey, view[:, 0])
-    if values.dtype.kind == "f" and not np.isfinite(grey.sum()):  # one sum: all finite?
-        np.nan_to_num(grey, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf and huge values: data
+        if channels > 1:  # channel by channel, as sum(axis=1) adds them, at a third of its cost
+            np.add(view[:, 0], view[:, 1], out=grey, dtype=np.float32)
+            for channel in range(2, channels):
+                np.add(grey, view[:, channel], out=grey, dtype=np.float32)
+        else:
+            np.copyto(grey, view[:, 0])
+        if values.dtype.kind == "f" and not np.isfinite(grey.sum()):  # one sum: all finite?
+            np.nan_to_num(grey, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return _phash(grey)
 
 
