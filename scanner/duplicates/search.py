@@ -87,9 +87,9 @@ def _multi_index(hashes: np.ndarray, distance: int):
                   ).astype(np.int32)
         order = np.argsort(values).astype(np.int32)
         _equal_runs(order, values[order], found_i, found_j)
-        if radius:  # a dense table: band value -> where its run starts in `order`
-            starts = np.zeros((1 << width) + 1, np.int32)
-            np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
+        # a dense table: band value -> where its run starts in `order`
+        starts = np.zeros((1 << width) + 1, np.int32)
+        np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
         for flip in _masks(width, radius):
             probe = values ^ np.int32(flip)
             lo = starts[probe]
