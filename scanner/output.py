@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from typing import Iterable
 
 from .errors import DscanError
 
@@ -53,3 +54,16 @@ def writing_stdout():
         os.close(null)
         raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") \
             from None
+
+
+def write_text(target: str, chunks: Iterable[str], what: str) -> None:
+    """Write a report's text to the file `target`, or to standard output for '-'; a file
+    that cannot be written is one DscanError naming it and `what` it was to hold."""
+    if target == "-":
+        sys.stdout.writelines(chunks)
+        return
+    try:
+        with open(target, "w", encoding="utf-8", newline="\n") as handle:
+            handle.writelines(chunks)
+    except OSError as exc:
+        raise DscanError(f"{target}: cannot write {what}: {exc.strerror}") from None

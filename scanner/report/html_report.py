@@ -14,7 +14,7 @@ from ..detection.pictures import boxed_thumbnail
 from ..detection.pictures import plots as detection_plots
 from ..checks import CATALOGUE
 from ..duplicates.pictures import group_pictures
-from ..errors import DscanError
+from ..output import write_text
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK
 from . import svg
@@ -72,11 +72,7 @@ def render_net(outcome, report: dict) -> str:
 
 
 def write(path: str, page: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(page)
-    except OSError as exc:
-        raise DscanError(f"{path}: cannot write the HTML report: {exc.strerror}") from None
+    write_text(path, (page,), "the HTML report")
 
 
 def _page(title: str, datasets: list[dict], codes, net: dict | None = None) -> str:

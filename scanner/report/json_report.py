@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections import Counter
 from importlib import resources
 
@@ -12,7 +11,7 @@ import numpy as np
 from .. import __version__
 from ..checks import CATALOGUE
 from ..types import MISSING_LABEL
-from ..errors import DscanError
+from ..output import write_text
 from ..scan import ScanOutcome
 from ..types import SEVERITY_RANK, Finding
 from .keys import is_utf8, key_text
@@ -161,12 +160,4 @@ def dumps(report: dict) -> str:
 
 def write(target: str, report: dict) -> None:
     """Write a report to a file, or to stdout for '-'."""
-    text = dumps(report)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-        return
-    try:
-        with open(target, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    except OSError as exc:
-        raise DscanError(f"{target}: cannot write the JSON report: {exc.strerror}") from None
+    write_text(target, (dumps(report), "\n"), "the JSON report")

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 
-from ..errors import DscanError
+from ..output import write_text
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -38,14 +37,7 @@ def lines(totals) -> list[str]:
 
 def write(target: str, totals) -> None:
     """Write the file, or to standard output for '-'."""
-    if target == "-":
-        sys.stdout.writelines(lines(totals))
-        return
-    try:
-        with open(target, "w", encoding="utf-8", newline="\n") as handle:
-            handle.writelines(lines(totals))
-    except OSError as exc:
-        raise DscanError(f"{target}: cannot write the keys: {exc.strerror}") from None
+    write_text(target, lines(totals), "the keys")
 
 
 def read(path: str) -> list[tuple[bytes, list[str]]]:
