@@ -11,6 +11,7 @@ batch then goes through the full decoder, one record at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .wire import length, tag, varint
 
 _FLOAT_TAG = (6 << 3) | 5
 _TAGGED_FLOAT = np.dtype([("tag", "u1"), ("value", "<f4")], align=False)
-LARGE_RECORD = 64 << 10  # bytes from which unpacked floats are parsed record by record
+LARGE_RECORD = 64 << 10  # bytes from which records are parsed one by one (record_batches)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Layout:
     label_at: int | None  # first byte of the label varint (None: no label field)
     label_width: int
     shape: tuple[int, int, int]
+
+    @cached_property
+    def expected(self) -> bytes:
+        """The fixed bytes' values, in the order of `fixed`."""
+        return self.template[self.fixed].tobytes()
 
     @classmethod
     def derive(cls, value, datum: Datum) -> Layout | None:
@@ -117,9 +123,8 @@ def _build(raw: bytes, fields, shape: tuple, size: int) -> Layout | None:
 
 
 def parse_batch(layout: Layout, values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(trusted, labels, payloads (n, C, H*W)) for records of this layout's length."""
-    if layout.unpacked and layout.length >= LARGE_RECORD:
-        return _parse_large_unpacked(layout, values)
+    """(trusted, labels, payloads (n, C, H*W)) for records of this layout's length, which
+    is below LARGE_RECORD (record_batches parses longer ones)."""
     rows = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), layout.length)
     trusted = (rows[:, layout.fixed] == layout.template[layout.fixed]).all(axis=1)
     labels = np.zeros(len(values), np.int64)
@@ -149,31 +154,3 @@ def _labels(label_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         value |= (label_bytes[:, i].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * i)
     return fits, (value & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32) \
         .astype(np.int64)
-
-
-def _parse_large_unpacked(layout: Layout, values: list):
-    """parse_batch for records of unpacked floats that fill the cache on their own: each
-    record's values are copied once, straight from its buffer (no batch copy first)."""
-    count = len(values)
-    payload = np.empty((count, layout.count), np.float32)
-    heads = np.empty((count, len(layout.fixed)), np.uint8)
-    label_bytes = np.empty((count, layout.label_width), np.uint8)
-    trusted = np.empty(count, bool)
-    tags = np.empty(layout.count, np.uint8)
-    for row, value in enumerate(values):
-        record = np.frombuffer(value, np.uint8)
-        heads[row] = record[layout.fixed]
-        if layout.label_at is not None:
-            label_bytes[row] = record[layout.label_at:layout.label_at + layout.label_width]
-        elements = np.ndarray(layout.count, _TAGGED_FLOAT, value, offset=layout.payload_at - 1,
-                              strides=(5,))
-        np.copyto(tags, elements["tag"])
-        trusted[row] = (tags == _FLOAT_TAG).all()
-        np.copyto(payload[row], elements["value"])
-    trusted &= (heads == layout.template[layout.fixed]).all(axis=1)
-    labels = np.zeros(count, np.int64)
-    if layout.label_at is not None:
-        fits, labels = _labels(label_bytes)
-        trusted &= fits
-    channels, height, width = layout.shape
-    return trusted, labels, payload.reshape(count, channels, height * width)

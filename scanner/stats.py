@@ -22,6 +22,14 @@ class ChannelStats:
         self.high = np.full(channels, -np.inf)
         # uint8 samples: counts per value and channel, of every HISTOGRAM_EVERY-th sample
         self.histogram: np.ndarray | None = None
+        self._spans_bytes = False
+
+    @property
+    def spans_bytes(self) -> bool:
+        """Every channel has met 0 and 255: no byte sample can change its min or max."""
+        if not self._spans_bytes:
+            self._spans_bytes = bool((self.low <= 0).all() and (self.high >= 255).all())
+        return self._spans_bytes
 
     def add(self, values: np.ndarray, summary, usable: np.ndarray | None = None) -> None:
         """Add samples of shape (n, C, L) with their ValueSummary; `usable` (n,) leaves out

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from scanner.checks import CATALOGUE
 from scanner.datum import decode_datum
 from scanner.datum_layout import Layout, parse_batch
+from scanner.record_batches import parse_large, parse_records
 
 from . import builders as b
 from .scanning import scan_report
@@ -117,35 +118,102 @@ def test_statistics_survive_values_whose_squares_overflow_float32(tmp_path):
     assert channels[0]["std"] == pytest.approx(5e29, rel=1e-4)
 
 
-def test_large_unpacked_records_are_parsed_alike_one_by_one(monkeypatch):
-    """Records of unpacked floats from LARGE_RECORD bytes on are parsed record by record,
-    straight from their buffers: the same trust, labels and payloads as the batch, for good
-    records, a bad element tag, a bad fixed byte, a label varint of another width, and
-    NaN, Inf and float16-range values."""
+def _large_like_batch(layout, values):
+    """parse_large on the records, in the shape of parse_batch's answer (None: not trusted)."""
+    parsed = parse_large([layout] * len(values), [memoryview(value) for value in values])
+    if parsed is None:
+        return None
+    labels, parts = parsed
+    payloads = np.empty((len(values), *parts[0][1].shape[1:]), parts[0][1].dtype)
+    for rows, part in parts:
+        payloads[list(rows)] = part
+    return labels, payloads
+
+
+@pytest.mark.parametrize("kind", ["raw", "packed", "unpacked"])
+def test_large_records_are_parsed_alike_one_by_one(kind):
+    """Records from LARGE_RECORD bytes on are parsed record by record, straight from their
+    buffers: the same labels and payloads as the batch parse for good records (NaN, Inf and
+    float16-range values among them), and no trust for a bad element tag, a bad fixed byte
+    or a label varint that goes on past its width."""
     floats = np.random.default_rng(5).random((6, 48)).astype(np.float32)
     floats[1, 3], floats[1, 4], floats[2, 0] = np.nan, -np.inf, 7e4
-    values = [_record("unpacked", 3, 0)] + \
-        [b.float_datum(floats[i], (3, 4, 4), label=label)
-         for i, label in enumerate([1, 2, 127, 4, 5, 6])]
+    if kind == "raw":
+        values = [b.raw_datum(label=label, shape=(3, 4, 4), seed=i)
+                  for i, label in enumerate([1, 2, 127, 4, 5, 6])]
+    else:
+        values = [b.float_datum(floats[i], (3, 4, 4), label=label, packed=kind == "packed")
+                  for i, label in enumerate([1, 2, 127, 4, 5, 6])]
     layout = Layout.derive(values[0], decode_datum(values[0]))
+    assert {len(value) for value in values} == {layout.length}
+    trusted, labels, payloads = parse_batch(layout, values)
+    assert trusted.all()
+    ours = _large_like_batch(layout, values)
+    assert np.array_equal(ours[0], labels)
+    assert np.array_equal(ours[1], payloads, equal_nan=payloads.dtype.kind == "f")
+    assert labels.tolist() == [1, 2, 127, 4, 5, 6]
+
     def flipped(value: bytes, at: int, bits: int) -> bytes:
         return value[:at] + bytes([value[at] ^ bits]) + value[at + 1:]
-    values[4] = flipped(values[4], layout.payload_at - 1 + 5 * 2, 0x10)  # an element tag
-    values[5] = flipped(values[5], 0, 0x01)  # a fixed byte
-    # the label varint goes on past its width
-    values[6] = flipped(values[6], layout.label_at + layout.label_width - 1, 0x80)
-    assert {len(value) for value in values} == {layout.length}
-    batched = parse_batch(layout, [memoryview(value) for value in values])
-    monkeypatch.setattr("scanner.datum_layout.LARGE_RECORD", 0)
-    one_by_one = parse_batch(layout, [memoryview(value) for value in values])
-    assert batched[0].tolist() == [True] * 4 + [False] * 3
-    for ours, theirs in zip(batched, one_by_one):
-        assert np.array_equal(ours, theirs, equal_nan=ours.dtype.kind == "f")
-    assert np.array_equal(one_by_one[2][1:4].reshape(3, 48), floats[:3], equal_nan=True)
+    faults = [(0, 0x01),  # a fixed byte
+              (layout.label_at + layout.label_width - 1, 0x80)]  # the label goes on
+    if kind == "unpacked":
+        faults.append((layout.payload_at - 1 + 5 * 2, 0x10))  # an element tag
+    for at, bits in faults:
+        bad = values[:3] + [flipped(values[3], at, bits)] + values[4:]
+        assert not parse_batch(layout, bad)[0].all()
+        assert _large_like_batch(layout, bad) is None
+
+
+def test_large_records_of_an_lmdb_are_views_of_its_pages(tmp_path):
+    """Large raw records written in order lie at equal distances in LMDB's map: their
+    payloads come out as views of the store's pages, equal to what the decoder reads, with
+    the label widths of 1 and 2 bytes mixed in one batch; records elsewhere are copied."""
+    import lmdb
+    shape = (3, 150, 150)  # 67,500 bytes: beyond LARGE_RECORD
+    labels = [5, 300, 7, 128, 0, 1, 2, 999, 3, 4]
+    values = [b.raw_datum(label=label, shape=shape, seed=i) for i, label in enumerate(labels)]
+    path = b.make_lmdb(tmp_path / "db", values)
+    layouts = {len(v): Layout.derive(v, decode_datum(v)) for v in values}
+    env = lmdb.open(path, readonly=True, lock=False)
+    try:
+        with env.begin(buffers=True) as txn:
+            stored = [value for _, value in txn.cursor()]
+            stored.insert(4, memoryview(values[9]))  # a record from elsewhere in memory
+            found, groups = parse_records(layouts, stored)
+            assert found.tolist() == labels[:4] + [4] + labels[4:]
+            seen = {}
+            for dtype, group_shape, positions, payloads in groups:
+                assert (dtype, group_shape) == ("uint8", shape)
+                for position, payload in zip(positions, payloads):
+                    expected = np.frombuffer(decode_datum(stored[position]).data, np.uint8)
+                    assert np.array_equal(payload.ravel(), expected)
+                    seen[position] = np.shares_memory(payload,
+                                                      np.frombuffer(stored[position], np.uint8))
+            assert sorted(seen) == list(range(len(stored)))
+            assert seen[0] and seen[len(stored) - 1] and not seen[4]
+    finally:
+        env.close()
+
+
+def test_large_raw_records_scan_like_the_decoder(tmp_path, monkeypatch):
+    """A store of large raw records (views and copies, labels of two widths, a constant
+    sample after the statistics have met 0 and 255, a bad record of the same length)
+    reports what the record-by-record decoder reports."""
+    shape = (3, 150, 150)
+    values = [b.raw_datum(label=(i * 61) % 300, shape=shape, seed=i) for i in range(24)]
+    values[17] = b.raw_datum(label=3, shape=shape, data=bytes([9]) * (3 * 150 * 150))
+    raw = bytearray(values[20])
+    raw[1] = 0  # channels 0: DS204
+    values[20] = bytes(raw)
+    report = _same_both_ways(tmp_path, monkeypatch, values)
+    found = {f["code"]: f["index"] for f in report["findings"]}
+    assert found["DS103"] == 17 and found["DS204"] == 20
 
 
 def test_large_unpacked_records_scan_like_the_decoder(tmp_path, monkeypatch):
-    monkeypatch.setattr("scanner.datum_layout.LARGE_RECORD", 0)
+    monkeypatch.setattr("scanner.record_batches.LARGE_RECORD", 0)
+    monkeypatch.setattr("scanner.inspect.LARGE_RECORD", 0)
     test_nan_and_constant_samples_inside_a_batch(tmp_path, monkeypatch)
 
 

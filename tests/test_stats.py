@@ -69,3 +69,29 @@ def test_byte_histogram_counts_every_64th_sample():
         assert np.array_equal(stats.histogram[channel],
                               np.bincount(picked[:, channel].ravel(), minlength=256))
     assert stats.samples == 300
+
+
+def test_bytes_told_apart_from_their_sums_as_from_their_extremes():
+    """Once the statistics have met 0 and 255 in every channel, byte samples are summarized
+    without their min and max: constant channels keep their value, the others become 0 and
+    255, so DS103 and the statistics come out as with the extremes."""
+    from scanner.checks.value_checks import constant_sample
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 256, (12, 3, 64), dtype=np.uint8)
+    values[2] = 77  # constant sample
+    values[5, 1] = 4  # one constant channel only
+    values[7, :, :] = [[9], [9], [10]]  # constant channels, not one value
+    values[9, 0], values[9, 0, 5] = 50, 51  # a channel one value off constant
+    exact, from_sums = summarize(values), summarize(values, extremes=False)
+    assert constant_sample(values, exact).keys() == constant_sample(values, from_sums).keys() \
+        == {2}
+    constant = exact.mins == exact.maxs
+    assert np.array_equal(from_sums.mins[constant], exact.mins[constant])
+    assert (from_sums.mins[~constant] == 0).all() and (from_sums.maxs[~constant] == 255).all()
+    full, fast = ChannelStats(3), ChannelStats(3)
+    full.add(values, exact)
+    assert full.spans_bytes and not ChannelStats(3).spans_bytes
+    fast.add(values, exact)
+    fast.add(values, from_sums)
+    full.add(values, exact)
+    assert fast.as_report() == full.as_report()

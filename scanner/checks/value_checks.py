@@ -18,6 +18,8 @@ FLOAT16_MAX = 65504.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_POSITIONS = 5
 _WIDE_BLOCK = 2 << 20  # values widened to float64 at once (16 MiB)
+# longest byte channel whose length * (sum of squares) stays below 2**53 (exact in float64)
+_EXACT_SPREAD_LENGTH = int((2 ** 53 / 255 ** 2) ** 0.5)
 
 
 @dataclass
@@ -35,16 +37,24 @@ class ValueSummary:
         return np.isfinite(self.mins).all(axis=1) & np.isfinite(self.maxs).all(axis=1)
 
 
-def summarize(values: np.ndarray) -> ValueSummary:
+def summarize(values: np.ndarray, extremes: bool = True) -> ValueSummary:
     """One reduction per figure, each at cache speed on a chunk: per sample and channel the
     sums are float32 pairwise sums and the squares float32 dot products (relative error
     about 1e-6), carried on in float64. Bytes are summed exactly with integer dot products,
-    integers wider than a byte in float64."""
+    integers wider than a byte in float64.
+
+    extremes=False (bytes only, once the statistics have met 0 and 255 in every channel, so
+    that no min or max can change them): a channel's min and max are only told apart from
+    its sums, exactly: constant channels get their value, the others 0 and 255. That is all
+    the checks need (DS103 asks whether a sample is constant) and saves two passes."""
+    if values.dtype == np.uint8:
+        sums, squares = byte_sums(values)
+        if extremes or values.shape[2] > _EXACT_SPREAD_LENGTH:
+            return ValueSummary(values.min(axis=2), values.max(axis=2), sums, squares)
+        return ValueSummary(*_byte_bounds(sums, squares, values.shape[2]), sums, squares)
     with np.errstate(invalid="ignore", over="ignore"):
         summary = ValueSummary(values.min(axis=2), values.max(axis=2))
-        if values.dtype == np.uint8:
-            summary.sums, summary.squares = byte_sums(values)
-        elif values.dtype.kind in "iu":
+        if values.dtype.kind in "iu":
             summary.sums, summary.squares = _integer_sums(values)
         elif values.dtype.kind == "f":
             if values.dtype.itemsize < 4:  # float16 sums overflow at 65504
@@ -59,6 +69,16 @@ def summarize(values: np.ndarray) -> ValueSummary:
                 summary.sums[row] = wide.sum(axis=1)
                 summary.squares[row] = np.einsum("cl,cl->c", wide, wide)
     return summary
+
+
+def _byte_bounds(sums: np.ndarray, squares: np.ndarray, length: int):
+    """(mins, maxs) as uint8 from exact sums: a channel of `length` bytes is constant exactly
+    when length * (sum of squares) == sum ** 2 (Cauchy-Schwarz), then equal to sum / length;
+    the others are given 0 and 255."""
+    constant = length * squares == sums * sums
+    value = sums / length
+    return (np.where(constant, value, 0).astype(np.uint8),
+            np.where(constant, value, 255).astype(np.uint8))
 
 
 def _integer_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ unrelated pairs).
 """
 from __future__ import annotations
 
+import math
 import threading
 from functools import lru_cache, partial
 
@@ -36,7 +37,7 @@ def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     """An uninitialised array for a temporary of the hashes, kept between batches in this
     thread: fresh arrays of a few MB a batch cost more than the hashing itself (the allocator
     hands their pages back, and each page touched again is a fault: 0.7 us a raw record)."""
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    size = math.prod(shape) * np.dtype(dtype).itemsize
     if size > _SCRATCH_MAX:
         return np.empty(shape, dtype)
     buffers = _scratch_space.__dict__.setdefault("buffers", {})
@@ -77,7 +78,7 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     width = flat.shape[1] * flat.itemsize
     if width >= _WIDE_ROW:  # one xxh3 call a row beats the product on long rows
         seed = (_SEED + tag) & 0xFFFFFFFFFFFFFFFF
-        rows = flat if flat.flags.c_contiguous else (row.tobytes() for row in flat)
+        rows = flat if flat.strides[1] == flat.itemsize else (row.tobytes() for row in flat)
         return np.fromiter(map(partial(xxhash.xxh3_64_intdigest, seed=seed), rows),
                            np.uint64, len(flat))
     if flat.flags.c_contiguous and width % 8 == 0:

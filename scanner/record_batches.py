@@ -1,0 +1,157 @@
+"""Parse a batch of deferred raw or float Datums by their layouts (see datum_layout).
+
+Small records go through one (records x bytes) array per record length. Records that fill
+the cache on their own (LARGE_RECORD bytes and more) are parsed one by one for their fixed
+bytes and label, and their payloads are not copied: LMDB keeps a large value in overflow
+pages of its own, and records written in key order lie at equal distances in the memory
+map, so a run of them is one strided view of the store's pages, (n, C, H*W) as the checks
+want it. Records at irregular places (or LevelDB's, which are copies anyway) are copied
+once into one array. Unpacked floats (a tag before each value) are copied one record at
+a time, their tags checked on the way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .datum_layout import _FLOAT_TAG, _TAGGED_FLOAT, LARGE_RECORD, Layout, parse_batch
+
+MIN_VIEW_RUN = 4  # records at equal distances from which a run is a view rather than copied
+
+
+def parse_records(layouts: dict[int, Layout], values: list):
+    """(labels (n,), groups [(dtype, shape, positions, payloads (k, C, H*W))]) for records
+    whose lengths all have a layout; None if any record is not what its layout says."""
+    by_length: dict[int, list[int]] = {}
+    for position, value in enumerate(values):
+        by_length.setdefault(len(value), []).append(position)
+    labels = np.empty(len(values), np.int64)
+    small: dict[tuple, tuple[list, list]] = {}
+    large: dict[tuple, list[int]] = {}
+    for length, positions in by_length.items():
+        layout = layouts[length]
+        if length >= LARGE_RECORD:  # records of every label width together, in read order
+            large.setdefault(_payload_place(layout), []).extend(positions)
+            continue
+        trusted, found, payloads = parse_batch(layout, [values[p] for p in positions])
+        if not trusted.all():
+            return None
+        labels[positions] = found
+        group = small.setdefault((layout.dtype, layout.shape), ([], []))
+        group[0].extend(positions)
+        group[1].append(payloads)
+    groups = [(dtype, shape, positions, np.concatenate(parts) if len(parts) > 1 else parts[0])
+              for (dtype, shape), (positions, parts) in small.items()]
+    for positions in large.values():
+        positions.sort()
+        parsed = parse_large([layouts[len(values[p])] for p in positions],
+                             [values[p] for p in positions])
+        if parsed is None:
+            return None
+        found, parts = parsed
+        labels[positions] = found
+        layout = layouts[len(values[positions[0]])]
+        groups.extend((layout.dtype, layout.shape, [positions[row] for row in rows], payloads)
+                      for rows, payloads in parts)
+    return labels, groups
+
+
+def _payload_place(layout: Layout) -> tuple:
+    return layout.dtype, layout.shape, layout.payload_at, layout.unpacked
+
+
+def parse_large(layouts: list[Layout], values: list):
+    """(labels, [(rows, payloads)]) for large records whose payloads share one place and
+    shape; None if a record's fixed bytes, label or element tags are not its layout's."""
+    records = [np.frombuffer(value, np.uint8) for value in values]
+    labels = np.empty(len(records), np.int64)
+    for row, (layout, record) in enumerate(zip(layouts, records)):
+        label = _fixed_and_label(layout, record)
+        if label is None:
+            return None
+        labels[row] = label
+    first = layouts[0]
+    if first.unpacked:
+        payloads = _unpacked_values(first, values)
+        return None if payloads is None else (labels, [(range(len(records)), payloads)])
+    return labels, _payload_runs(first, records)
+
+
+def _fixed_and_label(layout: Layout, record: np.ndarray) -> int | None:
+    """The record's label (0 without one), or None if its fixed bytes differ from the
+    layout's or its label varint does not end where the layout's does."""
+    if record[layout.fixed].tobytes() != layout.expected:
+        return None
+    if layout.label_at is None:
+        return 0
+    value = 0
+    label_bytes = record[layout.label_at:layout.label_at + layout.label_width].tolist()
+    for shift, byte in enumerate(label_bytes):
+        if (byte >= 0x80) != (shift < len(label_bytes) - 1):
+            return None
+        value |= (byte & 0x7F) << (7 * shift)
+    value &= 0xFFFFFFFF  # int32 on the wire, as the batch parse reads it
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _payload_runs(layout: Layout, records: list[np.ndarray]) -> list[tuple]:
+    """The payloads (k, C, H*W) of runs of records at equal distances in memory, as views;
+    the records in no such run copied together."""
+    channels, height, width = layout.shape
+    itemsize = 1 if layout.dtype == "uint8" else 4
+    size = layout.count * itemsize
+    starts = np.array([record.ctypes.data for record in records], np.int64)
+    parts, loose = [], []
+    for first, stop in _equal_steps(starts, min_step=max(len(r) for r in records)):
+        step = int(starts[first + 1] - starts[first]) if stop - first > 1 else 0
+        aligned = (starts[first] + layout.payload_at) % itemsize == 0 and step % itemsize == 0
+        if stop - first < MIN_VIEW_RUN or not aligned:  # packed floats at odd addresses
+            loose.extend(range(first, stop))
+            continue
+        payload = records[first][layout.payload_at:layout.payload_at + size]
+        view = np.lib.stride_tricks.as_strided(payload, (stop - first, size), (step, 1),
+                                               writeable=False)
+        parts.append((range(first, stop), _shaped(view, layout.dtype, channels,
+                                                   height * width)))
+    if loose:
+        copied = np.empty((len(loose), size), np.uint8)
+        for row, position in enumerate(loose):
+            copied[row] = records[position][layout.payload_at:layout.payload_at + size]
+        parts.append((loose, _shaped(copied, layout.dtype, channels, height * width)))
+    return parts
+
+
+def _shaped(rows: np.ndarray, dtype: str, channels: int, length: int) -> np.ndarray:
+    values = rows if dtype == "uint8" else rows.view("<f4")
+    return values.reshape(len(rows), channels, length)
+
+
+def _equal_steps(starts: np.ndarray, min_step: int) -> list[tuple[int, int]]:
+    """(first, stop) of maximal runs of positions whose starts go up by one same step of at
+    least `min_step` bytes (so the rows of a view never overlap)."""
+    if len(starts) < 2:
+        return [(0, len(starts))]
+    steps = np.diff(starts)
+    runs, first = [], 0
+    for at in range(1, len(starts)):
+        step = steps[at - 1]
+        if step < min_step or (at - first > 1 and step != steps[first]):
+            runs.append((first, at))
+            first = at
+    runs.append((first, len(starts)))
+    return runs
+
+
+def _unpacked_values(layout: Layout, values: list) -> np.ndarray | None:
+    """The float values (n, C, H*W) of records of unpacked floats, each copied once
+    straight from its buffer; None if an element's tag is not a float tag."""
+    payload = np.empty((len(values), layout.count), np.float32)
+    tags = np.empty(layout.count, np.uint8)
+    for row, value in enumerate(values):
+        elements = np.ndarray(layout.count, _TAGGED_FLOAT, value, offset=layout.payload_at - 1,
+                              strides=(5,))
+        np.copyto(tags, elements["tag"])
+        if not (tags == _FLOAT_TAG).all():
+            return None
+        np.copyto(payload[row], elements["value"])
+    channels, height, width = layout.shape
+    return payload.reshape(len(values), channels, height * width)
