@@ -16,12 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import simplejpeg
-from PIL import Image
 
 from . import opencv_decode as opencv
 from .jpeg_markers import read_header
 
-Image.MAX_IMAGE_PIXELS = None  # dscan applies its own limit from the header, before decoding
 
 # Signatures of the formats OpenCV's imdecode might be handed.
 _MAGIC = (
@@ -142,6 +140,14 @@ def _check_other(data, fmt: str, max_pixels: int, channels: int | None) -> Image
     return _judged_by_opencv(result, data, channels)
 
 
+def _pillow():
+    """Pillow's Image module, imported when first needed: only the headers of formats other
+    than JPEG and PNG are read with it, and most scans never meet one."""
+    from PIL import Image
+    Image.MAX_IMAGE_PIXELS = None  # dscan applies its own limit from the header
+    return Image
+
+
 def _header_size(data, fmt: str) -> ImageCheck:
     """The size a header declares, before anything is decoded (0 x 0 when unreadable)."""
     if fmt == "png":  # IHDR is the first chunk, at a fixed place
@@ -150,6 +156,7 @@ def _header_size(data, fmt: str) -> ImageCheck:
             return ImageCheck(fmt, _PNG_CHANNELS.get(data[25] if len(data) > 25 else 2, 3),
                               height, width)
         return ImageCheck(fmt)
+    Image = _pillow()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

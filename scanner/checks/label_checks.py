@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import distinct
 from ..batches import first_absent
 from ..class_stats import runs_z
 from ..labels import class_labels
@@ -99,7 +100,7 @@ def absent_classes(totals: ScanTotals) -> None:
     if known is None:
         return
     classes, inferred = known
-    present = np.unique(_known(totals))
+    present = distinct(_known(totals))
     one_based = not np.any(present == 0) and bool(np.any(present == 1))
     suffix = f" in [0, {classes})" + (" (K inferred from the labels)" if inferred else "")
     firsts, lasts = absent_ranges(present, classes)
@@ -181,7 +182,7 @@ def ordered_by_label(totals: ScanTotals) -> None:
     Example: `convert_imageset` without `--shuffle` on a list sorted by folder.
     """
     labels = _known(totals)
-    if len(labels) < 20 or len(np.unique(labels)) < 2:
+    if len(labels) < 20 or len(distinct(labels)) < 2:
         return
     runs, expected, z = runs_z(labels)
     if z >= ORDER_Z:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..arrays import distinct
 from .net import NetState
 from .prototxt import Message
 
@@ -68,8 +69,8 @@ class Schedule:
 def schedule(params: SolverParams, horizon: int) -> Schedule:
     """Evaluate the policy at every iteration of the horizon, a chunk at a time."""
     result = Schedule(horizon)
-    sample_at = np.unique(np.linspace(0, max(horizon - 1, 0), min(SAMPLES, horizon))
-                          .astype(np.int64))
+    sample_at = distinct(np.linspace(0, max(horizon - 1, 0), min(SAMPLES, horizon))
+                         .astype(np.int64))
     for start in range(0, horizon, CHUNK_ITERATIONS):
         iterations = np.arange(start, min(start + CHUNK_ITERATIONS, horizon), dtype=np.int64)
         rates = learning_rates(params, iterations)

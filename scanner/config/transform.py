@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..arrays import distinct
 from ..aggregate import ScanTotals
 from ..checks.net_checks import crop_too_large, ignored_setting, mean_shape, mean_value_count
 from ..checks.registry import Problem
@@ -65,7 +66,7 @@ def _records(totals: ScanTotals, odd: Callable[[np.ndarray], np.ndarray]):
 
 def _smallest(totals: ScanTotals, crop: int) -> tuple[int, int]:
     table = np.array(totals.shapes, np.int64)
-    used = np.unique(totals.shape_ids[totals.shape_ids >= 0])
+    used = distinct(totals.shape_ids[totals.shape_ids >= 0])
     sides = table[used][:, 1:]
     small = sides[np.minimum(sides[:, 0], sides[:, 1]) < crop]
     low = small[np.argmin(np.minimum(small[:, 0], small[:, 1]))]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from markupsafe import Markup, escape
 
+from ..arrays import distinct
+
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 58, 12, 14, 30
 MARKED = 60  # series this short get a dot per point
@@ -43,7 +45,7 @@ def _ticks(low: float, high: float, vertical: bool, shown_as=lambda v: f"{v:.3g}
     values = np.array([low * (1 - t) + high * t for t in np.linspace(0, 1, 5)]) \
         if high > low else np.array([low])
     if whole:
-        values, shown_as = np.unique(np.round(values)), (lambda v: str(int(v)))
+        values, shown_as = distinct(np.round(values)), (lambda v: str(int(v)))
     marks = []
     for value in values:
         shown = shown_as(value)
