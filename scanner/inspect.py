@@ -100,10 +100,10 @@ class ShardInspector:
         the fingerprints ran, so that a group checked again sample by sample is not counted
         twice (a fingerprint added again just replaces itself: they are kept by index)."""
         stats = self.stats.get(stats_group) if stats_group is not None else None
+        self.prints.add_values(indices, values, shape)
         summary = summarize(values, extremes=stats is None or not stats.spans_bytes)
         found = [(row, problem) for value_check in VALUE_CHECKS
                  for row, problem in value_check(values, summary).items()]
-        self.prints.add_values(indices, values, shape)
         if stats_group is not None:
             usable = summary.finite_rows if values.dtype.kind == "f" else None
             if stats is None:
