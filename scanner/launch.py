@@ -2,7 +2,10 @@
 interrupt in the first moments of a run also ends with a report."""
 from __future__ import annotations
 
+import atexit
+import os
 import sys
+import threading
 
 
 def main() -> int:
@@ -15,5 +18,25 @@ def main() -> int:
     return status
 
 
+def run() -> None:
+    """The console command: `main`, then out without the interpreter's teardown of every
+    module and object (about 40 ms, an eighth of a small scan's whole time). What the
+    teardown would do that matters still happens: the exit handlers (logging's flush, the
+    worker pools' and Dask's own), the flush of both standard streams. A thread still
+    running that is not a daemon gets the usual exit, which waits for it."""
+    status = main()
+    if any(thread.is_alive() and not thread.daemon and thread is not threading.main_thread()
+           for thread in threading.enumerate()):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: started with the stream closed
+                stream.flush()
+        except (OSError, ValueError):  # a reader that stopped, a stream closed: nothing lost
+            pass  # that the normal exit would have kept
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

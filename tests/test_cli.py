@@ -297,9 +297,25 @@ def test_the_cli_modules_lie_on_no_import_cycle():
 def test_the_console_script_entry_point_is_importable():
     from importlib.metadata import entry_points
 
-    from scanner.launch import main as launched
+    from scanner.launch import run as launched
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "dscan"]
     assert script.load() is launched
     from scanner import cli
     assert callable(cli.main) and cli.main is main
+
+
+def test_the_command_leaves_nothing_unwritten_at_its_exit(tmp_path):
+    """The command ends without the interpreter's teardown (launch.run): what it printed is
+    still all there, a JSON report of far more than a pipe's buffer and the terminal lines
+    after it, with the exit status the findings give."""
+    bad = [b.float_datum([float("nan")] * 12, (3, 2, 2), label=i % 5) for i in range(300)]
+    path = b.make_lmdb(tmp_path / "db", bad)
+    done = subprocess.run([sys.executable, "-m", "scanner", "lmdb", path, "--json", "-",
+                           "--no-progress", "--max-examples", "300"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert len(done.stdout) > 64 << 10
+    assert report["summary"]["records"] == 300
+    assert {f["code"] for f in report["findings"]} >= {"DS101"}
