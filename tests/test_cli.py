@@ -307,15 +307,17 @@ def test_the_console_script_entry_point_is_importable():
 
 def test_the_command_leaves_nothing_unwritten_at_its_exit(tmp_path):
     """The command ends without the interpreter's teardown (launch.run): what it printed is
-    still all there, a JSON report of far more than a pipe's buffer and the terminal lines
-    after it, with the exit status the findings give."""
+    still all there, the summary lines to a pipe as well as a JSON report of far more than
+    a pipe's buffer, with the exit status the findings give."""
     bad = [b.float_datum([float("nan")] * 12, (3, 2, 2), label=i % 5) for i in range(300)]
     path = b.make_lmdb(tmp_path / "db", bad)
-    done = subprocess.run([sys.executable, "-m", "scanner", "lmdb", path, "--json", "-",
-                           "--no-progress", "--max-examples", "300"],
+    command = [sys.executable, "-m", "scanner", "lmdb", path, "--no-progress"]
+    lines = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert lines.returncode == 1, lines.stderr
+    assert "300 of 300 records" in lines.stdout and "DS101" in lines.stdout
+    assert "Findings:" in lines.stdout and lines.stdout.endswith("\n")
+    done = subprocess.run(command + ["--json", "-", "--max-examples", "300"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
-    assert len(done.stdout) > 64 << 10
-    assert report["summary"]["records"] == 300
-    assert {f["code"] for f in report["findings"]} >= {"DS101"}
+    assert len(done.stdout) > 64 << 10 and report["summary"]["records"] == 300
