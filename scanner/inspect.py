@@ -96,14 +96,17 @@ class ShardInspector:
 
     def _check_values_of(self, values: np.ndarray, indices, keys, stats_group,
                          shape: tuple | None) -> None:
-        """Add finite rows to the statistics; findings are added only once all checks and
-        the fingerprints ran, so that a group checked again sample by sample is not counted
-        twice (a fingerprint added again just replaces itself: they are kept by index)."""
+        """Add finite rows to the statistics; findings and fingerprints are added only once
+        all checks and the fingerprints ran, so that a group checked again sample by sample
+        is not counted twice and a sample whose checks raise is not fingerprinted. The
+        hashes come first: they stream the group from memory, and the sums then find it in
+        the cache."""
         stats = self.stats.get(stats_group) if stats_group is not None else None
-        self.prints.add_values(indices, values, shape)
+        hashed = self.prints.hash_values(indices, values, shape)
         summary = summarize(values, extremes=stats is None or not stats.spans_bytes)
         found = [(row, problem) for value_check in VALUE_CHECKS
                  for row, problem in value_check(values, summary).items()]
+        self.prints.keep(hashed)
         if stats_group is not None:
             usable = summary.finite_rows if values.dtype.kind == "f" else None
             if stats is None:

@@ -76,18 +76,18 @@ def test_a_value_group_that_raises_is_checked_again_sample_by_sample(monkeypatch
 
 
 def test_a_group_whose_fingerprints_raise_counts_its_findings_once(monkeypatch):
-    """The fingerprint step comes after the value checks: when it raises for a group (a
-    library warning turned error, say), the group's findings were not counted yet, and the
-    sample-by-sample retry counts each once."""
+    """When the fingerprint step raises for a group (a library warning turned error, say),
+    the group's findings were not counted yet, and the sample-by-sample retry counts each
+    once."""
     from scanner.duplicates.fingerprints import FingerprintSink
 
-    real = FingerprintSink.add_values
+    real = FingerprintSink.hash_values
 
     def fussy(self, indices, values, shape):
         if len(values) > 1:
             raise RuntimeWarning("invalid value encountered in reduce")
         return real(self, indices, values, shape)
-    monkeypatch.setattr(FingerprintSink, "add_values", fussy)
+    monkeypatch.setattr(FingerprintSink, "hash_values", fussy)
     inspector = DatumInspector(ScanSettings(enabled=frozenset(CATALOGUE)))
     values = [[1.0, 2.0, 3.0, 4.0], [float("nan"), 1.0, 1.0, 1.0], [0.5, 0.5, 0.25, 1.0]] * 4
     for number, floats in enumerate(values):
@@ -99,6 +99,31 @@ def test_a_group_whose_fingerprints_raise_counts_its_findings_once(monkeypatch):
     assert result.counts[("DS101", "error")] == 4
     assert sorted(f.index for f in result.examples["DS101"]) == [1, 4, 7, 10]
     assert "DS009" not in result.examples
+
+
+def test_a_sample_whose_checks_raise_gets_no_fingerprint(monkeypatch):
+    """The hashes are made before the value checks but kept only after them: two equal raw
+    records whose checks raise (DS009) are not fingerprinted, so no duplicate finding is
+    made of them, while the records around them are."""
+    from scanner.duplicates.hashing import KIND_NONE
+
+    def picky(values, summary):
+        if (values[:, 0, 0] == 77).any():
+            raise KeyError(-1)
+        return {}
+    monkeypatch.setattr(inspect_module, "VALUE_CHECKS", [picky])
+    inspector = DatumInspector(ScanSettings(enabled=frozenset(CATALOGUE)))
+    for number in range(16):
+        data = bytes([77]) * 48 if number in (4, 12) else bytes([number]) * 48
+        record = memoryview(b.raw_datum(label=number % 3, shape=(3, 4, 4), data=data))
+        if not inspector.take(b"k%d" % number, record):
+            inspector.inspect(b"k%d" % number, record)
+    inspector.finish()
+    result = inspector.result(0)
+    assert sorted(f.index for f in result.examples["DS009"]) == [4, 12]
+    kinds = result.fingerprints.kind
+    assert kinds[4] == kinds[12] == KIND_NONE
+    assert all(kinds[i] != KIND_NONE for i in range(16) if i not in (4, 12))
 
 
 def test_a_slab_that_raises_is_inspected_again_row_by_row(tmp_path, monkeypatch):

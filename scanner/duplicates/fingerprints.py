@@ -69,14 +69,21 @@ class FingerprintSink:
             for shape in list(self.pictures):
                 self._hash_pictures(shape)
 
-    def add_values(self, indices, values: np.ndarray, shape: tuple | None) -> None:
-        """Samples (n, C, L) of one dtype and shape (raw data, float_data, HDF5 rows)."""
+    def hash_values(self, indices, values: np.ndarray, shape: tuple | None) -> tuple | None:
+        """The fingerprints of samples (n, C, L) of one dtype and shape (raw data,
+        float_data, HDF5 rows), held until `keep`: the samples' checks run in between, and a
+        sample whose checks raise is not fingerprinted."""
         if not self.enabled or not len(values):
-            return
+            return None
         tag = shape_tag(KIND_VALUES, str(values.dtype), shape or values.shape[1:])
         exact = rows_hash(values, tag)
         perceptual = values_phash(values, shape[1], shape[2]) if shape else None
-        self._add(indices, exact, perceptual, KIND_VALUES)
+        return indices, exact, perceptual
+
+    def keep(self, hashed: tuple | None) -> None:
+        """Add what hash_values made."""
+        if hashed is not None:
+            self._add(*hashed, KIND_VALUES)
 
     def _hash_pictures(self, shape: tuple) -> None:
         indices, exact, pictures = self.pictures.pop(shape)
