@@ -29,13 +29,31 @@ def run() -> None:
            for thread in threading.enumerate()):
         sys.exit(status)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:  # None: started with the stream closed
-                stream.flush()
-        except (OSError, ValueError):  # a reader that stopped, a stream closed: nothing lost
-            pass  # that the normal exit would have kept
+    status = _flushed(status)
     os._exit(status)
+
+
+def _flushed(status: int) -> int:
+    """Flush what is still buffered for standard output (e.g. `dscan checks`, which prints
+    as it goes) and error; the status it leaves, as the run would have ended with it: a
+    reader that stopped (a broken pipe) as in cli.main, a failed write as one error line."""
+    from .status import EXIT_FINDINGS, EXIT_USAGE
+
+    try:
+        if sys.stdout is not None:  # None: started with the stream closed
+            sys.stdout.flush()
+    except BrokenPipeError:
+        status = EXIT_FINDINGS
+    except (OSError, ValueError) as exc:
+        print(f"dscan: error: cannot write to standard output: "
+              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        status = EXIT_USAGE
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):  # nowhere left to say anything
+        pass
+    return status
 
 
 if __name__ == "__main__":

@@ -321,3 +321,21 @@ def test_the_command_leaves_nothing_unwritten_at_its_exit(tmp_path):
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert len(done.stdout) > 64 << 10 and report["summary"]["records"] == 300
+
+
+def test_output_still_buffered_at_the_fast_exit_that_cannot_be_written_is_an_error():
+    """`dscan explain` prints as it goes, so its text can still be buffered when the command
+    ends: a full device is one error line and exit 2 there too, a reader that stopped
+    exit 1 as during a run."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    command = [sys.executable, "-m", "scanner", "explain", "DS103"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True,
+                              env=env, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "dscan: error: cannot write to standard output: No space left on device"]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env)
+    reader.stdout.close()  # the reader stops before anything is read
+    assert reader.wait(timeout=60) == 1 and reader.stderr.read() == b""
