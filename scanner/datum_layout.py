@@ -38,9 +38,9 @@ class Layout:
     shape: tuple[int, int, int]
 
     @cached_property
-    def expected(self) -> bytes:
+    def expected(self) -> np.ndarray:
         """The fixed bytes' values, in the order of `fixed`."""
-        return self.template[self.fixed].tobytes()
+        return self.template[self.fixed]
 
     @classmethod
     def derive(cls, value, datum: Datum) -> Layout | None:
@@ -126,7 +126,7 @@ def parse_batch(layout: Layout, values: list) -> tuple[np.ndarray, np.ndarray, n
     """(trusted, labels, payloads (n, C, H*W)) for records of this layout's length, which
     is below LARGE_RECORD (record_batches parses longer ones)."""
     rows = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), layout.length)
-    trusted = (rows[:, layout.fixed] == layout.template[layout.fixed]).all(axis=1)
+    trusted = (rows[:, layout.fixed] == layout.expected).all(axis=1)
     labels = np.zeros(len(values), np.int64)
     if layout.label_at is not None:
         fits, labels = _labels(rows[:, layout.label_at:layout.label_at + layout.label_width])

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datum_layout import _FLOAT_TAG, _TAGGED_FLOAT, LARGE_RECORD, Layout, parse_batch
+from .datum_layout import (_FLOAT_TAG, _TAGGED_FLOAT, LARGE_RECORD, Layout, _labels,
+                           parse_batch)
 
 MIN_VIEW_RUN = 4  # records at equal distances from which a run is a view rather than copied
 
@@ -63,12 +64,9 @@ def parse_large(layouts: list[Layout], values: list):
     """(labels, [(rows, payloads)]) for large records whose payloads share one place and
     shape; None if a record's fixed bytes, label or element tags are not its layout's."""
     records = [np.frombuffer(value, np.uint8) for value in values]
-    labels = np.empty(len(records), np.int64)
-    for row, (layout, record) in enumerate(zip(layouts, records)):
-        label = _fixed_and_label(layout, record)
-        if label is None:
-            return None
-        labels[row] = label
+    labels = _trusted_labels(layouts, records)
+    if labels is None:
+        return None
     first = layouts[0]
     if first.unpacked:
         payloads = _unpacked_values(first, values)
@@ -76,21 +74,26 @@ def parse_large(layouts: list[Layout], values: list):
     return labels, _payload_runs(first, records)
 
 
-def _fixed_and_label(layout: Layout, record: np.ndarray) -> int | None:
-    """The record's label (0 without one), or None if its fixed bytes differ from the
-    layout's or its label varint does not end where the layout's does."""
-    if record[layout.fixed].tobytes() != layout.expected:
-        return None
-    if layout.label_at is None:
-        return 0
-    value = 0
-    label_bytes = record[layout.label_at:layout.label_at + layout.label_width].tolist()
-    for shift, byte in enumerate(label_bytes):
-        if (byte >= 0x80) != (shift < len(label_bytes) - 1):
+def _trusted_labels(layouts: list[Layout], records: list[np.ndarray]) -> np.ndarray | None:
+    """The records' labels (0 without a label field), checked a layout at a time as the
+    batch parse checks its rows; None if a record's fixed bytes differ from its layout's or
+    its label varint does not end where the layout's does."""
+    labels = np.zeros(len(records), np.int64)
+    by_length: dict[int, list[int]] = {}
+    for row, layout in enumerate(layouts):
+        by_length.setdefault(layout.length, []).append(row)
+    for rows in by_length.values():
+        layout = layouts[rows[0]]
+        heads = np.stack([records[row][layout.fixed] for row in rows])
+        if not (heads == layout.expected).all():
             return None
-        value |= (byte & 0x7F) << (7 * shift)
-    value &= 0xFFFFFFFF  # int32 on the wire, as the batch parse reads it
-    return value - (1 << 32) if value >= 1 << 31 else value
+        if layout.label_at is not None:
+            at, width = layout.label_at, layout.label_width
+            fits, found = _labels(np.stack([records[row][at:at + width] for row in rows]))
+            if not fits.all():
+                return None
+            labels[rows] = found
+    return labels
 
 
 def _payload_runs(layout: Layout, records: list[np.ndarray]) -> list[tuple]:
