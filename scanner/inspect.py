@@ -12,10 +12,11 @@ from .boundary import guarded, raised
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
 from .checks.registry import Problem
-from .checks.value_checks import VALUE_CHECKS, summarize
+from .checks.value_checks import VALUE_CHECKS
 from .datum import Datum, DatumDecodeError, decode_datum
 from .datum_layout import LARGE_RECORD, Layout
 from .duplicates.fingerprints import FingerprintSink
+from .hashed_summary import hashed_summary
 from .record_batches import parse_records
 from .settings import ScanSettings
 from .stats import ChannelStats
@@ -82,28 +83,29 @@ class ShardInspector:
         ShardInspector.skip(self, key, raised(exc, key), "raised")
 
     def check_values(self, values: np.ndarray, indices, keys, stats_group,
-                     shape: tuple | None = None) -> None:
+                     shape: tuple | None = None, figures: tuple | None = None) -> None:
         """Run the value checks on samples (n, C, L) of shape C, H, W (None: not known) and
         fingerprint them, each group inside the record boundary: if checking the group
-        raises, each sample is checked alone, and one that raises again gets finding DS009."""
+        raises, each sample is checked alone, and one that raises again gets finding DS009.
+        figures: the samples' (sums, squares, mins, maxs), where the parse took them."""
         def one_by_one(_: Exception) -> None:
             for row in range(len(values)):
                 guarded(self._check_values_of, lambda exc: self.sink.add(
                     indices[row], keys[row], raised(exc, keys[row], "its values not checked")),
                     values[row:row + 1], indices[row:row + 1], keys[row:row + 1], stats_group,
                     shape)
-        guarded(self._check_values_of, one_by_one, values, indices, keys, stats_group, shape)
+        guarded(self._check_values_of, one_by_one, values, indices, keys, stats_group, shape,
+                figures)
 
     def _check_values_of(self, values: np.ndarray, indices, keys, stats_group,
-                         shape: tuple | None) -> None:
+                         shape: tuple | None, figures: tuple | None = None) -> None:
         """Add finite rows to the statistics; findings and fingerprints are added only once
         all checks and the fingerprints ran, so that a group checked again sample by sample
-        is not counted twice and a sample whose checks raise is not fingerprinted. The
-        hashes come first: they stream the group from memory, and the sums then find it in
-        the cache."""
+        is not counted twice and a sample whose checks raise is not fingerprinted."""
         stats = self.stats.get(stats_group) if stats_group is not None else None
-        hashed = self.prints.hash_values(indices, values, shape)
-        summary = summarize(values, extremes=stats is None or not stats.spans_bytes)
+        hashed, summary = hashed_summary(self.prints, indices, values, shape,
+                                         extremes=stats is None or not stats.spans_bytes,
+                                         figures=figures)
         found = [(row, problem) for value_check in VALUE_CHECKS
                  for row, problem in value_check(values, summary).items()]
         self.prints.keep(hashed)
@@ -201,15 +203,16 @@ class DatumInspector(ShardInspector):
         base = self.records
         labels, groups = parsed
         shape_ids = np.empty(len(keys), np.int32)
-        for _, shape, positions, _ in groups:
-            shape_ids[positions] = self.shape_id(shape)
+        for group in groups:
+            shape_ids[group.positions] = self.shape_id(group.shape)
         self.records += len(keys)
         self.labels.frombytes(labels.tobytes())
         self.shape_ids.frombytes(shape_ids.tobytes())
-        for dtype, shape, positions, payloads in groups:
+        for dtype, shape, positions, payloads, figures in groups:
             self.encodings["raw" if dtype == "uint8" else "float"] += len(positions)
             self.check_values(payloads, [base + p for p in positions],
-                              [keys[p] for p in positions], (dtype, payloads.shape[1]), shape)
+                              [keys[p] for p in positions], (dtype, payloads.shape[1]), shape,
+                              figures)
 
     def _inspect_deferred(self, key, value) -> None:
         """The full decoder on a deferred record (its layout did not hold)."""

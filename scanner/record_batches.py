@@ -11,17 +11,29 @@ a time, their tags checked on the way.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .datum_layout import (_FLOAT_TAG, _TAGGED_FLOAT, LARGE_RECORD, Layout, _labels,
-                           parse_batch)
+from . import kernels
+from .datum_layout import LARGE_RECORD, Layout, _labels, parse_batch
 
 MIN_VIEW_RUN = 4  # records at equal distances from which a run is a view rather than copied
 
 
+class PayloadGroup(NamedTuple):
+    """Payloads of one dtype and shape, and the positions of their records in the batch."""
+
+    dtype: str
+    shape: tuple
+    positions: list
+    payloads: np.ndarray  # (k, C, H*W)
+    figures: tuple | None = None  # (sums, squares, mins, maxs), when the parse took them
+
+
 def parse_records(layouts: dict[int, Layout], values: list):
-    """(labels (n,), groups [(dtype, shape, positions, payloads (k, C, H*W))]) for records
-    whose lengths all have a layout; None if any record is not what its layout says."""
+    """(labels (n,), [PayloadGroup]) for records whose lengths all have a layout; None if
+    any record is not what its layout says."""
     by_length: dict[int, list[int]] = {}
     for position, value in enumerate(values):
         by_length.setdefault(len(value), []).append(position)
@@ -40,7 +52,8 @@ def parse_records(layouts: dict[int, Layout], values: list):
         group = small.setdefault((layout.dtype, layout.shape), ([], []))
         group[0].extend(positions)
         group[1].append(payloads)
-    groups = [(dtype, shape, positions, np.concatenate(parts) if len(parts) > 1 else parts[0])
+    groups = [PayloadGroup(dtype, shape, positions,
+                           np.concatenate(parts) if len(parts) > 1 else parts[0])
               for (dtype, shape), (positions, parts) in small.items()]
     for positions in large.values():
         positions.sort()
@@ -51,8 +64,8 @@ def parse_records(layouts: dict[int, Layout], values: list):
         found, parts = parsed
         labels[positions] = found
         layout = layouts[len(values[positions[0]])]
-        groups.extend((layout.dtype, layout.shape, [positions[row] for row in rows], payloads)
-                      for rows, payloads in parts)
+        groups.extend(PayloadGroup(layout.dtype, layout.shape, [positions[row] for row in rows],
+                                   payloads, figures) for rows, payloads, figures in parts)
     return labels, groups
 
 
@@ -61,16 +74,17 @@ def _payload_place(layout: Layout) -> tuple:
 
 
 def parse_large(layouts: list[Layout], values: list):
-    """(labels, [(rows, payloads)]) for large records whose payloads share one place and
-    shape; None if a record's fixed bytes, label or element tags are not its layout's."""
+    """(labels, [(rows, payloads, figures or None)]) for large records whose payloads share
+    one place and shape; None if a record's fixed bytes, label or element tags are not its
+    layout's."""
     records = [np.frombuffer(value, np.uint8) for value in values]
     labels = _trusted_labels(layouts, records)
     if labels is None:
         return None
     first = layouts[0]
     if first.unpacked:
-        payloads = _unpacked_values(first, values)
-        return None if payloads is None else (labels, [(range(len(records)), payloads)])
+        gathered = _unpacked_values(first, values)
+        return None if gathered is None else (labels, [(range(len(records)), *gathered)])
     return labels, _payload_runs(first, records)
 
 
@@ -114,12 +128,12 @@ def _payload_runs(layout: Layout, records: list[np.ndarray]) -> list[tuple]:
         view = np.lib.stride_tricks.as_strided(payload, (stop - first, size), (step, 1),
                                                writeable=False)
         parts.append((range(first, stop), _shaped(view, layout.dtype, channels,
-                                                   height * width)))
+                                                   height * width), None))
     if loose:
         copied = np.empty((len(loose), size), np.uint8)
         for row, position in enumerate(loose):
             copied[row] = records[position][layout.payload_at:layout.payload_at + size]
-        parts.append((loose, _shaped(copied, layout.dtype, channels, height * width)))
+        parts.append((loose, _shaped(copied, layout.dtype, channels, height * width), None))
     return parts
 
 
@@ -144,17 +158,9 @@ def _equal_steps(starts: np.ndarray, min_step: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _unpacked_values(layout: Layout, values: list) -> np.ndarray | None:
-    """The float values (n, C, H*W) of records of unpacked floats, each copied once
-    straight from its buffer; None if an element's tag is not a float tag."""
-    payload = np.empty((len(values), layout.count), np.float32)
-    tags = np.empty(layout.count, np.uint8)
-    for row, value in enumerate(values):
-        elements = np.ndarray(layout.count, _TAGGED_FLOAT, value, offset=layout.payload_at - 1,
-                              strides=(5,))
-        np.copyto(tags, elements["tag"])
-        if not (tags == _FLOAT_TAG).all():
-            return None
-        np.copyto(payload[row], elements["value"])
+def _unpacked_values(layout: Layout, values: list) -> tuple | None:
+    """(float values (n, C, H*W), their figures) of records of unpacked floats, each copied
+    once straight from its buffer and summed on the way; None if an element's tag is not a
+    float tag."""
     channels, height, width = layout.shape
-    return payload.reshape(len(values), channels, height * width)
+    return kernels.gather_tagged(values, layout.payload_at - 1, channels, height * width)

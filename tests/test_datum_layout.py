@@ -125,8 +125,11 @@ def _large_like_batch(layout, values):
         return None
     labels, parts = parsed
     payloads = np.empty((len(values), *parts[0][1].shape[1:]), parts[0][1].dtype)
-    for rows, part in parts:
+    for rows, part, figures in parts:
         payloads[list(rows)] = part
+        if figures is not None:  # taken on the way (unpacked floats): those of the values
+            assert all(np.array_equal(a, b, equal_nan=True)
+                       for a, b in zip(figures[2:], (part.min(axis=2), part.max(axis=2))))
     return labels, payloads
 
 
@@ -183,7 +186,7 @@ def test_large_records_of_an_lmdb_are_views_of_its_pages(tmp_path):
             found, groups = parse_records(layouts, stored)
             assert found.tolist() == labels[:4] + [4] + labels[4:]
             seen = {}
-            for dtype, group_shape, positions, payloads in groups:
+            for dtype, group_shape, positions, payloads, _ in groups:
                 assert (dtype, group_shape) == ("uint8", shape)
                 for position, payload in zip(positions, payloads):
                     expected = np.frombuffer(decode_datum(stored[position]).data, np.uint8)

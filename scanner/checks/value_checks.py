@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..byte_sums import byte_sums
+
+from .. import kernels
 from ..types import ERROR, GARBAGE, WARNING
 from .registry import Problem, register
 
@@ -18,8 +19,6 @@ FLOAT16_MAX = 65504.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_POSITIONS = 5
 _WIDE_BLOCK = 2 << 20  # values widened to float64 at once (16 MiB)
-# longest byte channel whose length * (sum of squares) stays below 2**53 (exact in float64)
-_EXACT_SPREAD_LENGTH = int((2 ** 53 / 255 ** 2) ** 0.5)
 
 
 @dataclass
@@ -29,8 +28,16 @@ class ValueSummary:
 
     mins: np.ndarray
     maxs: np.ndarray
-    sums: np.ndarray | None = None  # float64 (exact for integers: see byte_sums)
+    sums: np.ndarray | None = None  # float64 (exact for integers: see scanner.kernels)
     squares: np.ndarray | None = None
+
+    @classmethod
+    def joined(cls, parts: list["ValueSummary"]) -> "ValueSummary":
+        """The summaries of consecutive pieces of samples as one."""
+        def whole(name: str):
+            pieces = [getattr(part, name) for part in parts]
+            return None if pieces[0] is None else np.concatenate(pieces)
+        return cls(whole("mins"), whole("maxs"), whole("sums"), whole("squares"))
 
     @property
     def finite_rows(self) -> np.ndarray:
@@ -38,47 +45,26 @@ class ValueSummary:
 
 
 def summarize(values: np.ndarray, extremes: bool = True) -> ValueSummary:
-    """One reduction per figure, each at cache speed on a chunk: per sample and channel the
-    sums are float32 pairwise sums and the squares float32 dot products (relative error
-    about 1e-6), carried on in float64. Bytes are summed exactly with integer dot products,
-    integers wider than a byte in float64.
+    """One pass over the values where the compiled kernels are built (scanner.kernels), one
+    reduction per figure in numpy otherwise. Bytes are summed exactly, floats in float64
+    (numpy: float32 pairwise, relative error about 1e-6), integers wider than a byte in
+    float64.
 
     extremes=False (bytes only, once the statistics have met 0 and 255 in every channel, so
-    that no min or max can change them): a channel's min and max are only told apart from
-    its sums, exactly: constant channels get their value, the others 0 and 255. That is all
-    the checks need (DS103 asks whether a sample is constant) and saves two passes."""
+    that no min or max can change them) lets numpy tell a channel's min and max apart from
+    its sums alone, exactly: constant channels get their value, the others 0 and 255. That
+    is all the checks need (DS103 asks whether a sample is constant) and saves two passes."""
     if values.dtype == np.uint8:
-        sums, squares = byte_sums(values)
-        if extremes or values.shape[2] > _EXACT_SPREAD_LENGTH:
-            return ValueSummary(values.min(axis=2), values.max(axis=2), sums, squares)
-        return ValueSummary(*_byte_bounds(sums, squares, values.shape[2]), sums, squares)
+        sums, squares, mins, maxs = kernels.byte_rows(values, extremes)
+        return ValueSummary(mins, maxs, sums, squares)
     with np.errstate(invalid="ignore", over="ignore"):
+        if values.dtype.kind == "f":
+            sums, squares, mins, maxs = kernels.float_rows(values)
+            return ValueSummary(mins, maxs, sums, squares)
         summary = ValueSummary(values.min(axis=2), values.max(axis=2))
         if values.dtype.kind in "iu":
             summary.sums, summary.squares = _integer_sums(values)
-        elif values.dtype.kind == "f":
-            if values.dtype.itemsize < 4:  # float16 sums overflow at 65504
-                values = values.astype(np.float32)
-            summary.sums = values.sum(axis=2).astype(np.float64)
-            summary.squares = np.einsum("ncl,ncl->nc", values, values).astype(np.float64)
-            # huge finite values overflow float32 sums and squares: redo those in float64
-            for row in np.flatnonzero(summary.finite_rows & ~(
-                    np.isfinite(summary.sums).all(axis=1) &
-                    np.isfinite(summary.squares).all(axis=1))):
-                wide = values[row].astype(np.float64)
-                summary.sums[row] = wide.sum(axis=1)
-                summary.squares[row] = np.einsum("cl,cl->c", wide, wide)
     return summary
-
-
-def _byte_bounds(sums: np.ndarray, squares: np.ndarray, length: int):
-    """(mins, maxs) as uint8 from exact sums: a channel of `length` bytes is constant exactly
-    when length * (sum of squares) == sum ** 2 (Cauchy-Schwarz), then equal to sum / length;
-    the others are given 0 and 255."""
-    constant = length * squares == sums * sums
-    value = sums / length
-    return (np.where(constant, value, 0).astype(np.uint8),
-            np.where(constant, value, 255).astype(np.uint8))
 
 
 def _integer_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

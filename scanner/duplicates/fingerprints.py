@@ -69,16 +69,25 @@ class FingerprintSink:
             for shape in list(self.pictures):
                 self._hash_pictures(shape)
 
-    def hash_values(self, indices, values: np.ndarray, shape: tuple | None) -> tuple | None:
+    def hash_values(self, indices, values: np.ndarray, shape: tuple | None,
+                    exact: np.ndarray | None = None) -> tuple | None:
         """The fingerprints of samples (n, C, L) of one dtype and shape (raw data,
         float_data, HDF5 rows), held until `keep`: the samples' checks run in between, and a
-        sample whose checks raise is not fingerprinted."""
+        sample whose checks raise is not fingerprinted. `exact`: their exact hashes, when
+        exact_values made them already."""
         if not self.enabled or not len(values):
             return None
-        tag = shape_tag(KIND_VALUES, str(values.dtype), shape or values.shape[1:])
-        exact = rows_hash(values, tag)
+        if exact is None:
+            exact = self.exact_values(values, shape)
         perceptual = values_phash(values, shape[1], shape[2]) if shape else None
         return indices, exact, perceptual
+
+    def exact_values(self, values: np.ndarray, shape: tuple | None) -> np.ndarray | None:
+        """The exact hashes of samples (n, C, L); None when fingerprints are off."""
+        if not self.enabled:
+            return None
+        return rows_hash(values, shape_tag(KIND_VALUES, str(values.dtype),
+                                           shape or values.shape[1:]))
 
     def keep(self, hashed: tuple | None) -> None:
         """Add what hash_values made."""

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from scanner.byte_sums import ROW_VALUES, byte_sums
+from scanner.kernels.byte_sums import ROW_VALUES, byte_sums
 
 
 def _reference(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,77 @@
+"""One pass over sample values for the figures the value checks and the statistics need.
+
+The passes are compiled (`_native`, C with SSE2/SSSE3 and, where the processor has them,
+AVX2 and FMA) where the install could build them: x86-64 with a C compiler. Elsewhere, or
+with DSCAN_NO_NATIVE=1 in the environment, numpy does the same work in several passes
+(numpy_rows). Both give the same figures: bytes exactly, float sums and squares to within
+float rounding (the compiled pass adds in float64, numpy in float32 pairs).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import numpy_rows
+
+
+def _load_native():
+    if os.environ.get("DSCAN_NO_NATIVE"):
+        return None
+    try:
+        from . import _native
+    except ImportError:  # not built on this machine
+        return None
+    return _native
+
+
+native = _load_native()
+
+
+def byte_rows(values: np.ndarray, extremes: bool = True):
+    """(sums, squares, mins, maxs), shape (n, C), of uint8 samples (n, C, L); sums and
+    squares exact in float64. The compiled pass always gives the true extremes; numpy's
+    skips them with extremes=False (see numpy_rows.byte_rows)."""
+    if native is None or not values.shape[2]:
+        return numpy_rows.byte_rows(values, extremes)
+    if values.strides[2] != 1:
+        values = np.ascontiguousarray(values)
+    sums, squares, mins, maxs = _outputs(values.shape, np.uint8)
+    native.byte_rows(values, sums, squares, mins, maxs)
+    return sums, squares, mins, maxs
+
+
+def float_rows(values: np.ndarray):
+    """(sums, squares, mins, maxs), shape (n, C), of float samples (n, C, L): sums and
+    squares float64, mins and maxs in the values' dtype, NaN where the row holds a NaN."""
+    if native is None or values.dtype != np.float32 or not values.shape[2]:
+        return numpy_rows.float_rows(values)
+    if values.strides[2] != 4:
+        values = np.ascontiguousarray(values)
+    sums, squares, mins, maxs = _outputs(values.shape, np.float32)
+    native.float_rows(values, sums, squares, mins, maxs)
+    return sums, squares, mins, maxs
+
+
+def gather_tagged(records: list, offset: int, channels: int, length: int):
+    """(values (n, C, L) float32, their figures as float_rows gives them) of records holding
+    C * L unpacked float_data elements (a tag byte and 4 value bytes each) from `offset`,
+    the figures taken as the values are copied; None if a record is too short or an
+    element's tag is not float_data's."""
+    if native is None or not length:
+        payload = numpy_rows.gather_tagged(records, offset, channels * length)
+        if payload is None:
+            return None
+        values = payload.reshape(len(records), channels, length)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return values, numpy_rows.float_rows(values)
+    payload = np.empty((len(records), channels, length), np.float32)
+    figures = _outputs(payload.shape, np.float32)
+    if native.gather_tagged(records, offset, channels, length, payload, *figures) >= 0:
+        return None
+    return payload, figures
+
+
+def _outputs(shape: tuple, dtype) -> tuple:
+    rows = shape[:2]
+    return np.empty(rows), np.empty(rows), np.empty(rows, dtype), np.empty(rows, dtype)

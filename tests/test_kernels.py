@@ -1,0 +1,139 @@
+"""The compiled value passes against numpy's, on the shapes, strides and values stores give."""
+import os
+
+import numpy as np
+import pytest
+
+from scanner import kernels
+from scanner.kernels import numpy_rows
+
+# set by .ci/run, which runs the suite once with the compiled kernels and once without
+REQUIRE_NATIVE = os.environ.get("DSCAN_REQUIRE_NATIVE") == "1" and \
+    not os.environ.get("DSCAN_NO_NATIVE")
+native = pytest.mark.skipif(kernels.native is None and not REQUIRE_NATIVE,
+                            reason="the compiled kernels are not built on this machine")
+# lengths about the kernels' 16- and 32-byte steps and their widening blocks of squares
+LENGTHS = [1, 7, 15, 16, 17, 31, 33, 784, 65536, 8192 * 32 - 1, 8192 * 32 + 5, 3 * 8192 * 32]
+
+
+@native
+@pytest.mark.parametrize("length", LENGTHS)
+def test_byte_figures_equal_numpy_exactly(length):
+    rng = np.random.default_rng(length)
+    values = rng.integers(0, 256, (3, 2, length), np.uint8)
+    values[1] = 255  # the largest squares in every lane
+    values[2, 1, -1] = 0
+    got, expected = kernels.byte_rows(values), numpy_rows.byte_rows(values)
+    for name, a, b in zip(("sums", "squares", "mins", "maxs"), got, expected):
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
+@native
+def test_byte_rows_are_read_in_place_from_strided_views():
+    """As record_batches hands them over: rows at equal distances in a larger buffer, at
+    odd addresses, and a view whose last axis is not contiguous (copied first)."""
+    pages = np.random.default_rng(1).integers(0, 256, 9 * 5003, np.uint8)
+    view = np.lib.stride_tricks.as_strided(pages[3:], (9, 3, 1500), (5003, 1500, 1),
+                                           writeable=False)
+    for values in (view, pages[:9 * 3 * 100 * 2].reshape(9, 3, 200)[:, :, ::2]):
+        for a, b in zip(kernels.byte_rows(values), numpy_rows.byte_rows(values)):
+            assert np.array_equal(a, b)
+
+
+@native
+@pytest.mark.parametrize("length", LENGTHS[:10])
+def test_float_figures_equal_numpy(length):
+    rng = np.random.default_rng(length)
+    values = rng.normal(0, 1e3, (6, 2, length)).astype(np.float32)
+    values[1, 0, length // 2] = np.nan
+    values[2, 1, 0] = np.inf
+    values[3, 0, -1] = -np.inf
+    values[4] = np.float32(3e38)  # overflows float32 sums: numpy redoes them in float64
+    sums, squares, mins, maxs = kernels.float_rows(values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = numpy_rows.float_rows(values)
+    assert np.array_equal(mins, expected[2], equal_nan=True)
+    assert np.array_equal(maxs, expected[3], equal_nan=True)
+    assert np.isnan(mins[1, 0]) and np.isnan(maxs[1, 0]) and not np.isnan(mins[1, 1])
+    assert maxs[2, 1] == np.inf and mins[3, 0] == -np.inf
+    wide = values.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        assert np.allclose(sums, wide.sum(axis=2), rtol=1e-12, atol=1e-6, equal_nan=True)
+        assert np.allclose(squares, (wide * wide).sum(axis=2), rtol=1e-12, equal_nan=True)
+
+
+@native
+def test_floats_at_odd_addresses_are_read_in_place():
+    raw = np.random.default_rng(2).normal(size=4 * 3 * 101).astype(np.float32)
+    values = np.ndarray((4, 3, 101), "<f4", b"\0" + raw.tobytes(), offset=1)
+    assert not values.flags.aligned
+    for a, b in zip(kernels.float_rows(values)[2:], numpy_rows.float_rows(values)[2:]):
+        assert np.array_equal(a, b)
+
+
+def _tagged(values: np.ndarray, head: bytes = b"\x08\x03") -> bytes:
+    elements = np.empty((len(values), 5), np.uint8)
+    elements[:, 0] = 0x35
+    elements[:, 1:] = values.astype("<f4").view(np.uint8).reshape(-1, 4)
+    return head + elements.tobytes()
+
+
+@native
+@pytest.mark.parametrize("channels, length", [(1, 1), (1, 2), (1, 3), (2, 2), (1, 5), (1, 7),
+                                              (3, 4097), (3, 224 * 224)])
+def test_unpacked_floats_are_gathered_with_their_tags_checked(channels, length):
+    count = channels * length
+    rows = np.random.default_rng(count).normal(size=(3, count)).astype(np.float32)
+    rows[1, -1] = np.nan
+    rows[2, 0] = -np.inf
+    records = [_tagged(row) for row in rows]
+    got, figures = kernels.gather_tagged(records, 2, channels, length)
+    assert got.shape == (3, channels, length)
+    assert np.array_equal(got.reshape(3, count).view(np.uint32), rows.view(np.uint32))
+    values = rows.reshape(3, channels, length)
+    expected = kernels.float_rows(values)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(figures[2:], expected[2:]))
+    assert all(np.allclose(a, b, rtol=1e-12, equal_nan=True)  # the same sums, added in pieces
+               for a, b in zip(figures[:2], expected[:2]))
+    for at in (0, count - 1, count // 2):  # one wrong tag anywhere, or a record cut short
+        bad = bytearray(records[2])
+        bad[2 + 5 * at] = 0x3D
+        assert kernels.gather_tagged([records[0], bytes(bad)], 2, channels, length) is None
+        assert numpy_rows.gather_tagged([records[0], bytes(bad)], 2, count) is None
+    assert kernels.gather_tagged([records[0][:-1]], 2, channels, length) is None
+    assert numpy_rows.gather_tagged([records[0][:-1]], 2, count) is None
+
+
+@native
+def test_gathered_figures_equal_numpy():
+    values = np.random.default_rng(5).normal(0, 50, (4, 3, 5000)).astype(np.float32)
+    values[0, 2, 4999] = np.nan
+    records = [_tagged(row.ravel()) for row in values]
+    _, figures = kernels.gather_tagged(records, 2, 3, 5000)
+    expected = numpy_rows.float_rows(values)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(figures[2:], expected[2:]))
+    assert np.allclose(figures[0], values.astype(np.float64).sum(axis=2), rtol=1e-12,
+                       equal_nan=True)
+
+
+def test_numpy_alone_gives_what_the_checks_need(monkeypatch):
+    """With the compiled passes switched off (DSCAN_NO_NATIVE=1, or never built), the same
+    entry points answer from numpy."""
+    monkeypatch.setattr(kernels, "native", None)
+    values = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    sums, squares, mins, maxs = kernels.byte_rows(values)
+    assert sums.tolist()[0] == [6, 22, 38] and mins.tolist()[1] == [12, 16, 20]
+    floats = values.astype(np.float32)
+    assert kernels.float_rows(floats)[3].tolist()[1] == [15, 19, 23]
+    gathered, figures = kernels.gather_tagged([_tagged(floats.ravel())], 2, 6, 4)
+    assert gathered.ravel().tolist() == floats.ravel().tolist()
+    assert figures[2].tolist() == [[0, 4, 8, 12, 16, 20]]
+
+
+def test_dscan_no_native_switches_the_compiled_passes_off():
+    import subprocess
+    import sys
+    code = "import scanner.kernels as k; print(k.native is None)"
+    env = {**os.environ, "DSCAN_NO_NATIVE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr
