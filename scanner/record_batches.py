@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels
-from .datum_layout import LARGE_RECORD, Layout, _labels, parse_batch
+from .datum_layout import LARGE_RECORD, Layout, parse_batch
 
 MIN_VIEW_RUN = 4  # records at equal distances from which a run is a view rather than copied
 
@@ -77,54 +77,51 @@ def parse_large(layouts: list[Layout], values: list):
     """(labels, [(rows, payloads, figures or None)]) for large records whose payloads share
     one place and shape; None if a record's fixed bytes, label or element tags are not its
     layout's."""
-    records = [np.frombuffer(value, np.uint8) for value in values]
-    labels = _trusted_labels(layouts, records)
-    if labels is None:
+    heads = _trusted_heads(layouts, values)
+    if heads is None:
         return None
+    labels, starts = heads
     first = layouts[0]
     if first.unpacked:
         gathered = _unpacked_values(first, values)
-        return None if gathered is None else (labels, [(range(len(records)), *gathered)])
-    return labels, _payload_runs(first, records)
+        return None if gathered is None else (labels, [(range(len(values)), *gathered)])
+    return labels, _payload_runs(first, values, starts)
 
 
-def _trusted_labels(layouts: list[Layout], records: list[np.ndarray]) -> np.ndarray | None:
-    """The records' labels (0 without a label field), checked a layout at a time as the
-    batch parse checks its rows; None if a record's fixed bytes differ from its layout's or
-    its label varint does not end where the layout's does."""
-    labels = np.zeros(len(records), np.int64)
+def _trusted_heads(layouts: list[Layout], values: list):
+    """(labels (0 without a label field), addresses) of the records, checked a layout at a
+    time as the batch parse checks its rows; None if a record's fixed bytes differ from its
+    layout's or its label varint does not end where the layout's does."""
+    labels = np.zeros(len(values), np.int64)
+    starts = np.zeros(len(values), np.int64)
     by_length: dict[int, list[int]] = {}
     for row, layout in enumerate(layouts):
         by_length.setdefault(layout.length, []).append(row)
     for rows in by_length.values():
         layout = layouts[rows[0]]
-        heads = np.stack([records[row][layout.fixed] for row in rows])
-        if not (heads == layout.expected).all():
+        heads = kernels.record_heads([values[row] for row in rows], layout.fixed,
+                                     layout.expected, layout.label_at, layout.label_width)
+        if heads is None:
             return None
-        if layout.label_at is not None:
-            at, width = layout.label_at, layout.label_width
-            fits, found = _labels(np.stack([records[row][at:at + width] for row in rows]))
-            if not fits.all():
-                return None
-            labels[rows] = found
-    return labels
+        labels[rows], starts[rows] = heads
+    return labels, starts
 
 
-def _payload_runs(layout: Layout, records: list[np.ndarray]) -> list[tuple]:
-    """The payloads (k, C, H*W) of runs of records at equal distances in memory, as views;
-    the records in no such run copied together."""
+def _payload_runs(layout: Layout, values: list, starts: np.ndarray) -> list[tuple]:
+    """The payloads (k, C, H*W) of runs of records at equal distances in memory (`starts`:
+    their addresses), as views; the records in no such run copied together."""
     channels, height, width = layout.shape
     itemsize = 1 if layout.dtype == "uint8" else 4
     size = layout.count * itemsize
-    starts = np.array([record.ctypes.data for record in records], np.int64)
+    place = slice(layout.payload_at, layout.payload_at + size)
     parts, loose = [], []
-    for first, stop in _equal_steps(starts, min_step=max(len(r) for r in records)):
+    for first, stop in _equal_steps(starts, min_step=max(len(v) for v in values)):
         step = int(starts[first + 1] - starts[first]) if stop - first > 1 else 0
         aligned = (starts[first] + layout.payload_at) % itemsize == 0 and step % itemsize == 0
         if stop - first < MIN_VIEW_RUN or not aligned:  # packed floats at odd addresses
             loose.extend(range(first, stop))
             continue
-        payload = records[first][layout.payload_at:layout.payload_at + size]
+        payload = np.frombuffer(values[first], np.uint8)[place]
         view = np.lib.stride_tricks.as_strided(payload, (stop - first, size), (step, 1),
                                                writeable=False)
         parts.append((range(first, stop), _shaped(view, layout.dtype, channels,
@@ -132,7 +129,7 @@ def _payload_runs(layout: Layout, records: list[np.ndarray]) -> list[tuple]:
     if loose:
         copied = np.empty((len(loose), size), np.uint8)
         for row, position in enumerate(loose):
-            copied[row] = records[position][layout.payload_at:layout.payload_at + size]
+            copied[row] = np.frombuffer(values[position], np.uint8)[place]
         parts.append((loose, _shaped(copied, layout.dtype, channels, height * width), None))
     return parts
 

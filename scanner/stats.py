@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 # uint8: every HISTOGRAM_EVERY-th sample of a shard goes into the per-channel value histogram
 # (the HTML report's plot of value shares). Counting each value costs more than every other
-# figure together (np.bincount casts each byte to intp); min, max, mean and std are exact
-# from all samples.
+# figure together (about 0.5 ns a byte compiled, 2.5 with numpy); min, max, mean and std
+# are exact from all samples.
 HISTOGRAM_EVERY = 64
 
 
@@ -57,8 +59,7 @@ class ChannelStats:
         if self.histogram is None:
             self.histogram = np.zeros((channels, 256), np.int64)
         picked = values[(-self.samples) % HISTOGRAM_EVERY::HISTOGRAM_EVERY]
-        for channel in range(channels if len(picked) else 0):
-            self.histogram[channel] += np.bincount(picked[:, channel].ravel(), minlength=256)
+        kernels.byte_counts(picked, self.histogram)
 
     def merge(self, other: "ChannelStats") -> None:
         self.samples += other.samples

@@ -116,6 +116,43 @@ def test_gathered_figures_equal_numpy():
                        equal_nan=True)
 
 
+@native
+@pytest.mark.parametrize("length", [1, 3, 4, 5, 1000, 65536])
+def test_byte_counts_equal_numpy(length):
+    values = np.random.default_rng(length).integers(0, 256, (3, 2, length), np.uint8)
+    values[0, 1] = 7  # one value in every table
+    counts, expected = np.ones((2, 256), np.int64), np.ones((2, 256), np.int64)
+    kernels.byte_counts(values[:, :, ::1], counts)
+    numpy_rows.byte_counts(values, expected)
+    assert np.array_equal(counts, expected) and counts.sum() == 2 * 256 + values.size
+
+
+def _heads_case():
+    """Three records of one layout: fixed bytes at 0, 1 and 9, a 2-byte label at 2."""
+    records = [bytearray(b"\x0a\x02\x80\x01" + bytes(5) + b"\x33") for _ in range(3)]
+    records[1][2:4] = b"\xff\x7f"  # label 16383
+    return records, np.array([0, 1, 9]), np.array([0x0A, 0x02, 0x33], np.uint8)
+
+
+@native
+@pytest.mark.parametrize("implementation", ["native", "numpy"])
+def test_record_heads_check_fixed_bytes_and_labels(implementation, monkeypatch):
+    if implementation == "numpy":
+        monkeypatch.setattr(kernels, "native", None)
+    records, fixed, expected = _heads_case()
+    labels, addresses = kernels.record_heads([bytes(r) for r in records], fixed, expected, 2, 2)
+    assert labels.tolist() == [128, 16383, 128] and len(set(addresses.tolist())) == 3
+    for change in ((9, 0x34), (3, 0x81), (2, 0x00)):  # a fixed byte, the label's ends
+        bad = [bytearray(r) for r in records]
+        bad[2][change[0]] = change[1]
+        assert kernels.record_heads([bytes(r) for r in bad], fixed, expected, 2, 2) is None
+    assert kernels.record_heads([bytes(records[0][:9])], fixed, expected, 2, 2) is None
+    negative = bytearray(b"\x0a\x02" + b"\xff" * 9 + b"\x01\x33")  # label -1, 10 bytes
+    assert kernels.record_heads([bytes(negative)], np.array([0, 1, 12]),
+                                np.array([0x0A, 0x02, 0x33], np.uint8), 2, 10)[0].tolist() == [-1]
+    assert kernels.record_heads([bytes(records[0])], fixed, expected, None, 0)[0].tolist() == [0]
+
+
 def test_numpy_alone_gives_what_the_checks_need(monkeypatch):
     """With the compiled passes switched off (DSCAN_NO_NATIVE=1, or never built), the same
     entry points answer from numpy."""

@@ -86,8 +86,8 @@ class FingerprintSink:
         """The exact hashes of samples (n, C, L); None when fingerprints are off."""
         if not self.enabled:
             return None
-        return rows_hash(values, shape_tag(KIND_VALUES, str(values.dtype),
-                                           shape or values.shape[1:]))
+        return rows_hash(values, shape_tag(KIND_VALUES, values.dtype,
+                                           tuple(shape or values.shape[1:])))
 
     def keep(self, hashed: tuple | None) -> None:
         """Add what hash_values made."""

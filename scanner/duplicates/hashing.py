@@ -94,7 +94,10 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     return mix64(summed)
 
 
-def shape_tag(kind: int, dtype: str, shape: tuple) -> int:
+@lru_cache(maxsize=256)
+def shape_tag(kind: int, dtype, shape: tuple) -> int:  # shape: a tuple
+    """The tag mixed into exact hashes of payloads of one kind, dtype (a name or a numpy
+    dtype) and shape; kept, as naming a numpy dtype costs several microseconds."""
     return xxhash.xxh3_64_intdigest(f"{kind}:{dtype}:{shape}".encode(), _SEED)
 
 

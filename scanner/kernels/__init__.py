@@ -53,6 +53,33 @@ def float_rows(values: np.ndarray):
     return sums, squares, mins, maxs
 
 
+def byte_counts(values: np.ndarray, counts: np.ndarray) -> None:
+    """Add the count of each value of uint8 samples (n, C, L) per channel to counts (C, 256)
+    int64."""
+    if native is None or not counts.flags.c_contiguous or counts.dtype != np.int64:
+        numpy_rows.byte_counts(values, counts)
+        return
+    if values.strides[2] != 1:
+        values = np.ascontiguousarray(values)
+    native.byte_counts(values, counts)
+
+
+def record_heads(records: list, fixed: np.ndarray, expected: np.ndarray,
+                 label_at: int | None, width: int):
+    """(labels, addresses) as int64 of records (buffers) whose bytes at positions `fixed` all
+    equal `expected` and whose label varint of `width` bytes at `label_at` (None: no label,
+    0) ends exactly there, read as protobuf's int32; None if a record differs."""
+    if native is None:
+        return numpy_rows.record_heads(records, fixed, expected, label_at, width)
+    labels, addresses = np.empty(len(records), np.int64), np.empty(len(records), np.int64)
+    fixed = np.ascontiguousarray(fixed, np.int64)
+    expected = np.ascontiguousarray(expected, np.uint8)
+    at = -1 if label_at is None else label_at
+    if native.record_heads(records, fixed, expected, at, width, labels, addresses) >= 0:
+        return None
+    return labels, addresses
+
+
 def gather_tagged(records: list, offset: int, channels: int, length: int):
     """(values (n, C, L) float32, their figures as float_rows gives them) of records holding
     C * L unpacked float_data elements (a tag byte and 4 value bytes each) from `offset`,

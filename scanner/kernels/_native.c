@@ -7,6 +7,12 @@
  * float_rows(values, sums, squares, mins, maxs): values (n, C, L) float32, L contiguous
  *     (any alignment); sums and squares in float64, min and max in float32, NaN in both
  *     when the row holds a NaN (as numpy's min and max give).
+ * byte_counts(values, counts): values (n, C, L) uint8 with L contiguous; the count of each
+ *     byte value per channel added to counts (C, 256) int64.
+ * record_heads(records, fixed, expected, label_at, width, labels, addresses): each record a
+ *     buffer whose bytes at fixed (int64) must equal expected (uint8), with a label varint
+ *     of `width` bytes at label_at (-1: none); labels (int64) and the buffers' addresses
+ *     (int64) go out. Returns the index of the first record that differs, or -1.
  * gather_tagged(records, offset, channels, length, out, sums, squares, mins, maxs): each
  *     record a buffer holding channels * length unpacked float_data elements (tag 0x35 and
  *     4 value bytes) from `offset`; their values go to out (n, C, L) float32 and their
@@ -328,6 +334,62 @@ fail:
     return NULL;
 }
 
+/* Counts of each byte value of a row, added to counts[256]: four tables in turn, so that
+ * runs of one value do not wait on the same counter. */
+static void count_row(const uint8_t *p, Py_ssize_t length, int64_t *counts)
+{
+    uint32_t tables[4][256];
+    memset(tables, 0, sizeof tables);
+    Py_ssize_t at = 0;
+    while (at < length) { /* flushed before a uint32 counter can overflow */
+        Py_ssize_t stop = length - at > ((Py_ssize_t)1 << 30) ? at + ((Py_ssize_t)1 << 30)
+                                                                : length;
+        for (; at + 4 <= stop; at += 4) {
+            tables[0][p[at]]++;
+            tables[1][p[at + 1]]++;
+            tables[2][p[at + 2]]++;
+            tables[3][p[at + 3]]++;
+        }
+        for (; at < stop; at++)
+            tables[0][p[at]]++;
+        for (int v = 0; v < 256; v++) {
+            counts[v] += (int64_t)tables[0][v] + tables[1][v] + tables[2][v] + tables[3][v];
+            tables[0][v] = tables[1][v] = tables[2][v] = tables[3][v] = 0;
+        }
+    }
+}
+
+static PyObject *byte_counts(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *objects[2];
+    if (!PyArg_UnpackTuple(args, "byte_counts", 2, 2, &objects[0], &objects[1]))
+        return NULL;
+    Held held[2];
+    memset(held, 0, sizeof held);
+    if (take_values(objects[0], &held[0], 1) < 0)
+        goto fail;
+    Py_buffer *v = &held[0].view;
+    Py_ssize_t samples = v->shape[0], channels = v->shape[1], length = v->shape[2];
+    if (take(objects[1], &held[1], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        goto fail;
+    if (held[1].view.len != channels * 256 * 8) {
+        PyErr_SetString(PyExc_ValueError, "counts must be (C, 256) int64");
+        goto fail;
+    }
+    int64_t *counts = held[1].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t n = 0; n < samples; n++)
+        for (Py_ssize_t c = 0; c < channels; c++)
+            count_row((const uint8_t *)v->buf + n * v->strides[0] + c * v->strides[1], length,
+                      counts + 256 * c);
+    Py_END_ALLOW_THREADS
+    release(held, 2);
+    Py_RETURN_NONE;
+fail:
+    release(held, 2);
+    return NULL;
+}
+
 static PyObject *byte_rows(PyObject *Py_UNUSED(self), PyObject *args)
 {
     return rows_of(args, 1, 1);
@@ -452,9 +514,78 @@ done:
     return NULL;
 }
 
+/* 1 when the record's bytes at fixed[] equal expected[] and its label varint of `width`
+ * bytes at label_at (-1: none) ends exactly there; the label as protobuf's int32 reads it. */
+static int record_head(const uint8_t *p, Py_ssize_t length, const int64_t *fixed,
+                       const uint8_t *expected, Py_ssize_t fixed_n, Py_ssize_t label_at,
+                       Py_ssize_t width, int64_t *label)
+{
+    for (Py_ssize_t i = 0; i < fixed_n; i++)
+        if (fixed[i] < 0 || fixed[i] >= length || p[fixed[i]] != expected[i])
+            return 0;
+    *label = 0;
+    if (label_at < 0)
+        return 1;
+    if (width < 1 || width > 10 || label_at + width > length)
+        return 0;
+    uint64_t value = 0;
+    for (Py_ssize_t i = 0; i < width; i++) {
+        if ((i < width - 1) != ((p[label_at + i] & 0x80) != 0))
+            return 0;
+        value |= (uint64_t)(p[label_at + i] & 0x7F) << (7 * i);
+    }
+    *label = (int32_t)(uint32_t)(value & 0xFFFFFFFFu);
+    return 1;
+}
+
+static PyObject *record_heads(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *records, *objects[4];
+    Py_ssize_t label_at, width;
+    if (!PyArg_ParseTuple(args, "OOOnnOO:record_heads", &records, &objects[0], &objects[1],
+                          &label_at, &width, &objects[2], &objects[3]))
+        return NULL;
+    PyObject *sequence = PySequence_Fast(records, "records must be a sequence");
+    if (sequence == NULL)
+        return NULL;
+    Held held[4];
+    memset(held, 0, sizeof held);
+    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -1;
+    for (int i = 0; i < 4; i++)
+        if (take(objects[i], &held[i], (i >= 2 ? PyBUF_WRITABLE : 0) | PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+    Py_ssize_t fixed_n = held[0].view.len / 8;
+    if (held[1].view.len != fixed_n || held[2].view.len != 8 * records_n ||
+            held[3].view.len != 8 * records_n) {
+        PyErr_SetString(PyExc_ValueError, "buffers of the wrong size");
+        goto done;
+    }
+    for (Py_ssize_t n = 0; n < records_n && failed < 0; n++) {
+        Held record;
+        memset(&record, 0, sizeof record);
+        if (take(PySequence_Fast_GET_ITEM(sequence, n), &record, PyBUF_SIMPLE) < 0)
+            goto done;
+        if (!record_head(record.view.buf, record.view.len, held[0].view.buf,
+                         held[1].view.buf, fixed_n, label_at, width,
+                         (int64_t *)held[2].view.buf + n))
+            failed = n;
+        ((int64_t *)held[3].view.buf)[n] = (int64_t)(intptr_t)record.view.buf;
+        release(&record, 1);
+    }
+    release(held, 4);
+    Py_DECREF(sequence);
+    return PyLong_FromSsize_t(failed);
+done:
+    release(held, 4);
+    Py_DECREF(sequence);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"byte_rows", byte_rows, METH_VARARGS, "Sums, squares, mins and maxs of uint8 rows."},
     {"float_rows", float_rows, METH_VARARGS, "Sums, squares, mins and maxs of float32 rows."},
+    {"byte_counts", byte_counts, METH_VARARGS, "Counts of each byte value, per channel."},
+    {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
     {"gather_tagged", gather_tagged, METH_VARARGS, "Unpacked float_data values, tags checked."},
     {NULL, NULL, 0, NULL},
 };

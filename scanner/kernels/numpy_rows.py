@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datum_layout import _FLOAT_TAG, _TAGGED_FLOAT
+from ..datum_layout import _FLOAT_TAG, _TAGGED_FLOAT, _labels
 from .byte_sums import byte_sums
 
 # longest byte channel whose length * (sum of squares) stays below 2**53 (exact in float64)
@@ -31,6 +31,13 @@ def _byte_bounds(sums: np.ndarray, squares: np.ndarray, length: int):
             np.where(constant, value, 255).astype(np.uint8))
 
 
+def byte_counts(values: np.ndarray, counts: np.ndarray) -> None:
+    """Add the count of each value of uint8 samples (n, C, L) per channel to counts (C, 256)
+    (np.bincount casts each byte to intp first: several times the compiled pass)."""
+    for channel in range(values.shape[1] if len(values) else 0):
+        counts[channel] += np.bincount(values[:, channel].ravel(), minlength=256)
+
+
 def float_rows(values: np.ndarray):
     """(sums, squares, mins, maxs) of float samples (n, C, L) of any width: sums as float32
     pairwise sums and squares as float32 dot products (relative error about 1e-6), redone in
@@ -47,6 +54,25 @@ def float_rows(values: np.ndarray):
         sums[row] = wide.sum(axis=1)
         squares[row] = np.einsum("cl,cl->c", wide, wide)
     return sums, squares, mins, maxs
+
+
+def record_heads(records: list, fixed: np.ndarray, expected: np.ndarray,
+                 label_at: int | None, width: int):
+    """(labels, addresses) of records whose fixed bytes and label varint are as given; None
+    if one differs (see scanner.kernels.record_heads)."""
+    rows = [np.frombuffer(record, np.uint8) for record in records]
+    end = max(int(fixed.max()) + 1 if len(fixed) else 0,
+              0 if label_at is None else label_at + width)
+    if any(len(row) < end for row in rows):
+        return None
+    if len(fixed) and not (np.stack([row[fixed] for row in rows]) == expected).all():
+        return None
+    labels = np.zeros(len(rows), np.int64)
+    if label_at is not None:
+        fits, labels = _labels(np.stack([row[label_at:label_at + width] for row in rows]))
+        if not fits.all():
+            return None
+    return labels, np.array([row.ctypes.data for row in rows], np.int64)
 
 
 def gather_tagged(records: list, offset: int, count: int) -> np.ndarray | None:
