@@ -109,6 +109,21 @@ def test_copies_under_other_labels_are_errors(tmp_path):
     assert conflict["severity"] == "error" and len(conflict["detail"]["group"]["labels"]) == 2
 
 
+def test_raw_records_differing_in_a_few_bytes_are_no_exact_copies(tmp_path):
+    """Two raw records whose bytes differ by 128 at two places (one bit each) are not the
+    same content: at most near duplicates, never DS801 or a DS803 of 'the same bytes'."""
+    pixels = np.random.default_rng(4).integers(0, 128, 28 * 28, np.uint8)
+    changed = pixels.copy()
+    changed[[7, 15]] += 128
+    values = [b.raw_datum(label=0, shape=(1, 28, 28), data=pixels.tobytes()),
+              b.raw_datum(label=1, shape=(1, 28, 28), data=changed.tobytes())]
+    report = scan_report(b.make_lmdb(tmp_path / "db", values))
+    codes = {f["code"] for f in report["findings"]}
+    assert "DS801" not in codes
+    assert all(f["detail"]["group"]["kind"] != "exact" for f in report["findings"]
+               if f["code"] == "DS803")
+
+
 def test_exact_copies_form_one_group_with_exact_counts(tmp_path):
     image = b.encoded_datum(b.jpeg(seed=1), label=2)
     others = [b.encoded_datum(encode(picture), label=1) for picture in fixture_pictures()[:5]]

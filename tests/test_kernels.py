@@ -153,6 +153,35 @@ def test_record_heads_check_fixed_bytes_and_labels(implementation, monkeypatch):
     assert kernels.record_heads([bytes(records[0])], fixed, expected, None, 0)[0].tolist() == [0]
 
 
+@native
+@pytest.mark.parametrize("width", [0, 1, 7, 8, 9, 31, 32, 33, 784, 8191, 8192, 8193, 16389,
+                                   196608])
+def test_row_hashes_equal_numpy_bit_for_bit(width):
+    rows = np.random.default_rng(width).integers(0, 256, (5, width + 3), np.uint8)[:, 3:]
+    rows[4] = rows[3]
+    got = kernels.row_hashes(rows, 12345)
+    assert np.array_equal(got, numpy_rows.row_hashes(rows, 12345, kernels._HASH_KEYS,
+                                                     kernels.HASH_PAIRS))
+    assert got[3] == got[4] and (width == 0 or len(set(got[:4].tolist())) == 4)
+    assert width == 0 or not np.array_equal(got, kernels.row_hashes(rows, 12346))
+
+
+@pytest.mark.parametrize("implementation", ["native", "numpy"])
+def test_row_hashes_tell_apart_rows_a_sum_of_words_would_not(implementation, monkeypatch):
+    """Rows that differ by 128 in the top byte of two 64-bit words: a multilinear hash of
+    64-bit words modulo 2**64 gives both the same value, whatever its odd keys."""
+    if implementation == "numpy":
+        monkeypatch.setattr(kernels, "native", None)
+    elif kernels.native is None and not REQUIRE_NATIVE:
+        pytest.skip("the compiled kernels are not built on this machine")
+    rows = np.random.default_rng(0).integers(0, 128, (1, 784), np.uint8).repeat(4, axis=0)
+    rows[1, [7, 15]] += 128
+    rows[2, [7, 15, 23, 31]] += 128
+    rows[3, 0] ^= 1
+    assert len(set(kernels.row_hashes(rows, 5).tolist())) == 4
+    assert len(set(kernels.row_hashes(rows[:, :8 * 97 + 3], 5).tolist())) == 4
+
+
 def test_numpy_alone_gives_what_the_checks_need(monkeypatch):
     """With the compiled passes switched off (DSCAN_NO_NATIVE=1, or never built), the same
     entry points answer from numpy."""

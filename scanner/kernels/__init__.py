@@ -53,6 +53,29 @@ def float_rows(values: np.ndarray):
     return sums, squares, mins, maxs
 
 
+HASH_PAIRS = 1024  # pairs of 32-bit words a block of the row hash (8 KiB)
+_HASH_KEYS = np.random.default_rng(0x64736361).integers(0, 1 << 32, 2 * HASH_PAIRS + 2,
+                                                          dtype=np.uint32)
+
+
+def row_hashes(rows: np.ndarray, tag: int) -> np.ndarray:
+    """Exact 64-bit hashes (n,) of byte rows (n, W), `tag` mixed in. The row is read as pairs
+    of little-endian 32-bit words (the last zero-padded), in blocks of HASH_PAIRS pairs.
+    Each block gives two NH sums, sum((m[2i] + k[2i]) * (m[2i+1] + k[2i+1])) modulo 2**64
+    with the words and keys added modulo 2**32, the second with the keys two words on; each
+    is folded into the running hash (from `tag`) by the splitmix64 finaliser, and the width
+    last. Rows that differ collide with probability about 2**-64 a block, unlike a sum of
+    word * key modulo 2**64, which differences of 2**63 in two words never change."""
+    tag &= 0xFFFFFFFFFFFFFFFF
+    if native is None:
+        return numpy_rows.row_hashes(rows, tag, _HASH_KEYS, HASH_PAIRS)
+    if rows.shape[1] > 1 and rows.strides[1] != 1:
+        rows = np.ascontiguousarray(rows)
+    out = np.empty(len(rows), np.uint64)
+    native.row_hashes(rows, _HASH_KEYS, tag, out)
+    return out
+
+
 def byte_counts(values: np.ndarray, counts: np.ndarray) -> None:
     """Add the count of each value of uint8 samples (n, C, L) per channel to counts (C, 256)
     int64."""

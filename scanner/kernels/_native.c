@@ -245,33 +245,45 @@ static Py_ssize_t float_body_sse2(const char *p, Py_ssize_t length, FloatFigures
     return at;
 }
 
+/* Sixteen floats a step into two sets of accumulators: the float64 additions' latency,
+ * not their throughput, would otherwise set the pace. */
 __attribute__((target("avx2,fma")))
 static Py_ssize_t float_body_avx2(const char *p, Py_ssize_t length, FloatFigures *f)
 {
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
-    __m256 nan = _mm256_setzero_ps();
+    __m256d s[4], q[4];
+    for (int k = 0; k < 4; k++)
+        s[k] = q[k] = _mm256_setzero_pd();
+    __m256 lo[2], hi[2], nan[2];
+    for (int k = 0; k < 2; k++) {
+        lo[k] = _mm256_set1_ps(INFINITY);
+        hi[k] = _mm256_set1_ps(-INFINITY);
+        nan[k] = _mm256_setzero_ps();
+    }
     Py_ssize_t at = 0;
-    for (; at + 8 <= length; at += 8) {
+    for (; at + 16 <= length; at += 16) {
         __builtin_prefetch(p + 4 * at + AHEAD);
-        __m256 x = _mm256_loadu_ps((const float *)(p + 4 * at));
-        lo = _mm256_min_ps(x, lo);
-        hi = _mm256_max_ps(x, hi);
-        nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-        __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
-        __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
-        s0 = _mm256_add_pd(s0, d0);
-        s1 = _mm256_add_pd(s1, d1);
-        q0 = _mm256_fmadd_pd(d0, d0, q0);
-        q1 = _mm256_fmadd_pd(d1, d1, q1);
+        for (int half = 0; half < 2; half++) {
+            __m256 x = _mm256_loadu_ps((const float *)(p + 4 * (at + 8 * half)));
+            lo[half] = _mm256_min_ps(x, lo[half]);
+            hi[half] = _mm256_max_ps(x, hi[half]);
+            nan[half] = _mm256_or_ps(nan[half], _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+            __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+            __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+            s[2 * half] = _mm256_add_pd(s[2 * half], d0);
+            s[2 * half + 1] = _mm256_add_pd(s[2 * half + 1], d1);
+            q[2 * half] = _mm256_fmadd_pd(d0, d0, q[2 * half]);
+            q[2 * half + 1] = _mm256_fmadd_pd(d1, d1, q[2 * half + 1]);
+        }
     }
     double sums[4], squares[4];
     float lows[8], highs[8], nans[8];
-    _mm256_storeu_pd(sums, _mm256_add_pd(s0, s1));
-    _mm256_storeu_pd(squares, _mm256_add_pd(q0, q1));
-    _mm256_storeu_ps(lows, lo);
-    _mm256_storeu_ps(highs, hi);
-    _mm256_storeu_ps(nans, nan);
+    _mm256_storeu_pd(sums, _mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])));
+    _mm256_storeu_pd(squares, _mm256_add_pd(_mm256_add_pd(q[0], q[1]),
+                                            _mm256_add_pd(q[2], q[3])));
+    /* min_ps passes its second operand on a NaN: the NaN lanes are in `nans` anyway */
+    _mm256_storeu_ps(lows, _mm256_min_ps(lo[0], lo[1]));
+    _mm256_storeu_ps(highs, _mm256_max_ps(hi[0], hi[1]));
+    _mm256_storeu_ps(nans, _mm256_or_ps(nan[0], nan[1]));
     fold_floats(sums, squares, lows, highs, nans, 4, f);
     return at;
 }
@@ -435,10 +447,37 @@ static int unpack_ssse3(const unsigned char *p, Py_ssize_t count, char *out)
     return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
 }
 
+/* AVX2: two 16-byte loads, 15 bytes apart, hold six elements; one shuffle per lane puts
+ * their values together, and one permutation closes the gap between the lanes. */
+__attribute__((target("avx2")))
+static int unpack_avx2(const unsigned char *p, Py_ssize_t count, char *out)
+{
+    const __m256i pick = _mm256_setr_epi8(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1,
+                                          1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1);
+    const __m256i mask = _mm256_setr_epi8(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0,
+                                          -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0);
+    const __m256i close_up = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+    const __m256i tag = _mm256_set1_epi8(0x35);
+    __m256i bad = _mm256_setzero_si256();
+    Py_ssize_t i = 0;
+    for (; i + 8 <= count; i += 6) { /* reads and writes stay within element i + 7 */
+        __builtin_prefetch(p + 5 * i + AHEAD);
+        __m256i x = _mm256_loadu2_m128i((const __m128i *)(p + 5 * i + 15),
+                                        (const __m128i *)(p + 5 * i));
+        bad = _mm256_or_si256(bad, _mm256_and_si256(_mm256_xor_si256(x, tag), mask));
+        __m256i values = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(x, pick), close_up);
+        _mm256_storeu_si256((__m256i *)(out + 4 * i), values);
+    }
+    int clean = _mm256_testz_si256(bad, bad);
+    return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
+}
+
 static int has_ssse3;
 
 static int unpack_row(const unsigned char *p, Py_ssize_t count, char *out)
 {
+    if (has_avx2)
+        return unpack_avx2(p, count, out);
     return has_ssse3 ? unpack_ssse3(p, count, out) : unpack_tail(p, count, out);
 }
 
@@ -586,10 +625,110 @@ done:
     return NULL;
 }
 
+/* Exact hashes of value rows (see scanner.kernels.row_hashes for the definition, which
+ * numpy computes alike): per block of HASH_PAIRS pairs of 32-bit words, two NH sums
+ * (sum of (m[2i] + k[2i]) * (m[2i+1] + k[2i+1]) mod 2**64, the second with the keys two
+ * words on), each folded into the running hash by the splitmix64 finaliser. */
+#define HASH_PAIRS 1024
+
+static uint64_t mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xBF58476D1CE4E5B9ull;
+    z ^= z >> 27;
+    z *= 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void nh_pair(const uint32_t *m, const uint32_t *k, uint64_t *a, uint64_t *b)
+{
+    *a += (uint64_t)(uint32_t)(m[0] + k[0]) * (uint32_t)(m[1] + k[1]);
+    *b += (uint64_t)(uint32_t)(m[0] + k[2]) * (uint32_t)(m[1] + k[3]);
+}
+
+__attribute__((target("avx2")))
+static Py_ssize_t nh_avx2(const char *p, const uint32_t *k, Py_ssize_t pairs, uint64_t *a,
+                          uint64_t *b)
+{
+    __m256i sa = _mm256_setzero_si256(), sb = sa;
+    Py_ssize_t i = 0;
+    for (; i + 4 <= pairs; i += 4) {
+        __builtin_prefetch(p + 8 * i + AHEAD);
+        __m256i m = _mm256_loadu_si256((const __m256i *)(p + 8 * i));
+        __m256i x = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)(k + 2 * i)));
+        __m256i y = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)(k + 2 * i + 2)));
+        sa = _mm256_add_epi64(sa, _mm256_mul_epu32(x, _mm256_srli_epi64(x, 32)));
+        sb = _mm256_add_epi64(sb, _mm256_mul_epu32(y, _mm256_srli_epi64(y, 32)));
+    }
+    uint64_t la[4], lb[4];
+    _mm256_storeu_si256((__m256i *)la, sa);
+    _mm256_storeu_si256((__m256i *)lb, sb);
+    *a += la[0] + la[1] + la[2] + la[3];
+    *b += lb[0] + lb[1] + lb[2] + lb[3];
+    return i;
+}
+
+static uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *k, uint64_t tag)
+{
+    uint64_t h = tag;
+    Py_ssize_t whole = width / 8, pairs = (width + 7) / 8; /* the last one zero-padded */
+    for (Py_ssize_t start = 0; start < pairs; start += HASH_PAIRS) {
+        Py_ssize_t block = pairs - start < HASH_PAIRS ? pairs - start : HASH_PAIRS;
+        Py_ssize_t full = whole - start < block ? whole - start : block;
+        const char *q = p + 8 * start;
+        uint64_t a = 0, b = 0;
+        Py_ssize_t i = has_avx2 ? nh_avx2(q, k, full, &a, &b) : 0;
+        for (; i < full; i++) {
+            uint32_t m[2];
+            memcpy(m, q + 8 * i, 8);
+            nh_pair(m, k + 2 * i, &a, &b);
+        }
+        if (full < block) {
+            uint32_t m[2] = {0, 0};
+            memcpy(m, q + 8 * full, (size_t)(width % 8));
+            nh_pair(m, k + 2 * full, &a, &b);
+        }
+        h = mix64(mix64(h ^ a) ^ b);
+    }
+    return mix64(h ^ (uint64_t)width);
+}
+
+static PyObject *row_hashes(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *objects[3];
+    unsigned long long tag;
+    if (!PyArg_ParseTuple(args, "OOKO:row_hashes", &objects[0], &objects[1], &tag, &objects[2]))
+        return NULL;
+    Held held[3];
+    memset(held, 0, sizeof held);
+    if (take(objects[0], &held[0], PyBUF_RECORDS_RO) < 0 ||
+            take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
+            take(objects[2], &held[2], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        goto fail;
+    Py_buffer *v = &held[0].view;
+    if (v->ndim != 2 || v->itemsize != 1 || (v->shape[1] > 1 && v->strides[1] != 1) ||
+            held[1].view.len != 4 * (2 * HASH_PAIRS + 2) || held[2].view.len != 8 * v->shape[0]) {
+        PyErr_SetString(PyExc_ValueError, "rows (n, W) bytes, keys and out of the wrong shape");
+        goto fail;
+    }
+    const uint32_t *keys = held[1].view.buf;
+    uint64_t *out = held[2].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t n = 0; n < v->shape[0]; n++)
+        out[n] = row_hash((const char *)v->buf + n * v->strides[0], v->shape[1], keys, tag);
+    Py_END_ALLOW_THREADS
+    release(held, 3);
+    Py_RETURN_NONE;
+fail:
+    release(held, 3);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"byte_rows", byte_rows, METH_VARARGS, "Sums, squares, mins and maxs of uint8 rows."},
     {"float_rows", float_rows, METH_VARARGS, "Sums, squares, mins and maxs of float32 rows."},
     {"byte_counts", byte_counts, METH_VARARGS, "Counts of each byte value, per channel."},
+    {"row_hashes", row_hashes, METH_VARARGS, "Exact hashes of value rows."},
     {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
     {"gather_tagged", gather_tagged, METH_VARARGS, "Unpacked float_data values, tags checked."},
     {NULL, NULL, 0, NULL},

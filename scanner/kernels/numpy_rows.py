@@ -31,6 +31,38 @@ def _byte_bounds(sums: np.ndarray, squares: np.ndarray, length: int):
             np.where(constant, value, 255).astype(np.uint8))
 
 
+def mix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser on uint64 values: every input bit reaches every output bit."""
+    with np.errstate(over="ignore"):
+        z = values.astype(np.uint64, copy=True)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
+
+
+def row_hashes(rows: np.ndarray, tag: int, keys: np.ndarray, pairs_a_block: int) -> np.ndarray:
+    """The exact hashes of byte rows (n, W), as scanner.kernels.row_hashes defines them."""
+    count, width = rows.shape
+    pairs = -(-width // 8)
+    words = np.zeros((count, 2 * pairs), np.uint32)
+    words.view(np.uint8)[:, :width] = rows
+    hashes = np.full(count, tag, np.uint64)
+    with np.errstate(over="ignore"):
+        for start in range(0, pairs, pairs_a_block):
+            block = words[:, 2 * start:2 * (start + pairs_a_block)]
+            size = block.shape[1]
+            folded = []
+            for shift in (0, 2):  # the two key sets, the second two words on
+                summed = block + keys[shift:shift + size]  # wraps modulo 2**32, as wanted
+                products = summed[:, 0::2].astype(np.uint64) * summed[:, 1::2]
+                folded.append(products.sum(axis=1, dtype=np.uint64))
+            hashes = mix64(mix64(hashes ^ folded[0]) ^ folded[1])
+    return mix64(hashes ^ np.uint64(width))
+
+
 def byte_counts(values: np.ndarray, counts: np.ndarray) -> None:
     """Add the count of each value of uint8 samples (n, C, L) per channel to counts (C, 256)
     (np.bincount casts each byte to intp first: several times the compiled pass)."""
