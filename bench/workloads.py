@@ -20,7 +20,7 @@ SIZES = {"jpeg": (20_000, 2_000), "float": (20_000, 2_000), "raw": (60_000, 6_00
          "raw_1m": (1_000_000, 60_000), "jpeg_200k": (200_000, 20_000),
          "annotated": (20_000, 2_000),
          # what create_imagenet.sh and feature extractors make: few large records
-         "raw_256": (5_000, 500), "float_224": (2_000, 200), "jpeg_full": (4_000, 400)}
+         "raw_256": (10_000, 500), "float_224": (2_000, 200), "jpeg_full": (4_000, 400)}
 HDF5_SAMPLE = (3, 128, 256)  # 393 KB of float32 a row: 3815 rows = 1.5 GB
 
 

@@ -472,6 +472,58 @@ static int unpack_avx2(const unsigned char *p, Py_ssize_t count, char *out)
     return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
 }
 
+/* unpack_avx2 with the figures taken from the registers: the permutation repeats element
+ * five in the last two lanes (min and max cannot change by it) and a mask takes them out of
+ * the sums. */
+__attribute__((target("avx2,fma")))
+static int unpack_sum_avx2(const unsigned char *p, Py_ssize_t count, char *out,
+                           FloatFigures *f)
+{
+    const __m256i pick = _mm256_setr_epi8(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1,
+                                          1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1);
+    const __m256i mask = _mm256_setr_epi8(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0,
+                                          -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0);
+    const __m256i close_up = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 6, 6);
+    const __m256 six = _mm256_castsi256_ps(_mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0));
+    const __m256i tag = _mm256_set1_epi8(0x35);
+    __m256i bad = _mm256_setzero_si256();
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
+    __m256 nan = _mm256_setzero_ps();
+    Py_ssize_t i = 0;
+    for (; i + 8 <= count; i += 6) { /* reads and writes stay within element i + 7 */
+        __builtin_prefetch(p + 5 * i + AHEAD);
+        __m256i x = _mm256_loadu2_m128i((const __m128i *)(p + 5 * i + 15),
+                                        (const __m128i *)(p + 5 * i));
+        bad = _mm256_or_si256(bad, _mm256_and_si256(_mm256_xor_si256(x, tag), mask));
+        __m256 v = _mm256_castsi256_ps(
+            _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(x, pick), close_up));
+        _mm256_storeu_ps((float *)(out + 4 * i), v);
+        lo = _mm256_min_ps(v, lo);
+        hi = _mm256_max_ps(v, hi);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        __m256 w = _mm256_and_ps(v, six);
+        __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(w));
+        __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1));
+        s0 = _mm256_add_pd(s0, d0);
+        s1 = _mm256_add_pd(s1, d1);
+        q0 = _mm256_fmadd_pd(d0, d0, q0);
+        q1 = _mm256_fmadd_pd(d1, d1, q1);
+    }
+    double sums[4], squares[4];
+    float lows[8], highs[8], nans[8];
+    _mm256_storeu_pd(sums, _mm256_add_pd(s0, s1));
+    _mm256_storeu_pd(squares, _mm256_add_pd(q0, q1));
+    _mm256_storeu_ps(lows, lo);
+    _mm256_storeu_ps(highs, hi);
+    _mm256_storeu_ps(nans, nan);
+    fold_floats(sums, squares, lows, highs, nans, 4, f);
+    int clean = _mm256_testz_si256(bad, bad);
+    int tail = unpack_tail(p + 5 * i, count - i, out + 4 * i);
+    float_tail(out + 4 * i, count - i, f);
+    return tail && clean;
+}
+
 static int has_ssse3;
 
 static int unpack_row(const unsigned char *p, Py_ssize_t count, char *out)
@@ -491,6 +543,11 @@ static int gather_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t
     int ok = 1;
     for (Py_ssize_t c = 0; c < channels; c++) {
         FloatFigures f = no_floats;
+        if (has_avx2) { /* one pass */
+            ok &= unpack_sum_avx2(p + 5 * c * length, length, out + 4 * c * length, &f);
+            float_finish(&f, sums + c, squares + c, lows + c, highs + c);
+            continue;
+        }
         for (Py_ssize_t at = 0; at < length; at += GATHER_PIECE) {
             Py_ssize_t piece = length - at < GATHER_PIECE ? length - at : GATHER_PIECE;
             Py_ssize_t element = c * length + at;
