@@ -1,4 +1,4 @@
-"""The compiled value passes (scanner/kernels/_native.c), built where they can be: x86-64
+"""The compiled value passes (scanner/kernels/native/*.c), built where they can be: x86-64
 with a C compiler. Where the build fails, the install goes on and numpy does the work."""
 import platform
 import sys
@@ -6,6 +6,9 @@ import sys
 from setuptools import Extension, setup
 
 _X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-native = Extension("scanner.kernels._native", ["scanner/kernels/_native.c"],
-                   extra_compile_args=["-O3"], optional=True)
+_PARTS = ("module", "buffers", "bytes", "floats", "tagged", "records", "hashes")
+native = Extension("scanner.kernels._native",
+                   [f"scanner/kernels/native/{part}.c" for part in _PARTS],
+                   depends=["scanner/kernels/native/native.h"],
+                   extra_compile_args=["-O3", "-fvisibility=hidden"], optional=True)
 setup(ext_modules=[native] if _X86_64 and sys.platform != "win32" else [])

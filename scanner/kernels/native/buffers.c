@@ -1,0 +1,44 @@
+/* The buffers the module takes from Python, released on every way out. */
+#include "native.h"
+
+void release(Held *held, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (held[i].held)
+            PyBuffer_Release(&held[i].view);
+}
+
+int take(PyObject *object, Held *held, int flags)
+{
+    if (PyObject_GetBuffer(object, &held->view, flags) < 0)
+        return -1;
+    held->held = 1;
+    return 0;
+}
+
+/* The outputs: four C-contiguous buffers of `rows` items of the given sizes. */
+int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes)
+{
+    for (int i = 0; i < 4; i++) {
+        if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            return -1;
+        if (held[i].view.len != rows * sizes[i]) {
+            PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* values: a 3-d buffer of `itemsize` items whose last axis is contiguous. */
+int take_values(PyObject *object, Held *held, Py_ssize_t itemsize)
+{
+    if (take(object, held, PyBUF_RECORDS_RO) < 0)
+        return -1;
+    Py_buffer *v = &held->view;
+    if (v->ndim != 3 || v->itemsize != itemsize || v->strides[2] != itemsize) {
+        PyErr_SetString(PyExc_ValueError, "values must be 3-d with a contiguous last axis");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* dscan's compiled inner loops (scanner.kernels._native): one pass over sample values for
+ * the figures the value checks and the statistics need. Arrays come in and go out through the buffer protocol, so the
+ * module needs no numpy headers; the Python side allocates the outputs and checks shapes.
+ *
+ * byte_rows(values, sums, squares, mins, maxs): values (n, C, L) uint8 with L contiguous;
+ *     per row of L bytes its exact sum and sum of squares (float64) and min and max (uint8).
+ * float_rows(values, sums, squares, mins, maxs): values (n, C, L) float32, L contiguous
+ *     (any alignment); sums and squares in float64, min and max in float32, NaN in both
+ *     when the row holds a NaN (as numpy's min and max give).
+ * byte_counts(values, counts): values (n, C, L) uint8 with L contiguous; the count of each
+ *     byte value per channel added to counts (C, 256) int64.
+ * record_heads(records, fixed, expected, label_at, width, labels, addresses): each record a
+ *     buffer whose bytes at fixed (int64) must equal expected (uint8), with a label varint
+ *     of `width` bytes at label_at (-1: none); labels (int64) and the buffers' addresses
+ *     (int64) go out. Returns the index of the first record that differs, or -1.
+ * gather_tagged(records, offset, channels, length, out, sums, squares, mins, maxs): each
+ *     record a buffer holding channels * length unpacked float_data elements (tag 0x35 and
+ *     4 value bytes) from `offset`; their values go to out (n, C, L) float32 and their
+ *     figures, as float_rows gives them, to the four (n, C) outputs. Returns the index of
+ *     the first record with another tag or too short, or -1.
+ * row_hashes(rows, keys, tag, out): exact hashes of byte rows (see scanner.kernels).
+ */
+#include "native.h"
+
+int has_avx2, has_ssse3;
+
+static PyObject *rows_of(PyObject *args, Py_ssize_t itemsize, int bytes)
+{
+    PyObject *objects[5];
+    if (!PyArg_UnpackTuple(args, bytes ? "byte_rows" : "float_rows", 5, 5, &objects[0],
+                           &objects[1], &objects[2], &objects[3], &objects[4]))
+        return NULL;
+    Held held[5];
+    memset(held, 0, sizeof held);
+    if (take_values(objects[0], &held[0], itemsize) < 0)
+        goto fail;
+    Py_buffer *v = &held[0].view;
+    Py_ssize_t samples = v->shape[0], channels = v->shape[1], length = v->shape[2];
+    const Py_ssize_t sizes[4] = {8, 8, itemsize, itemsize};
+    if (take_outputs(objects + 1, held + 1, samples * channels, sizes) < 0)
+        goto fail;
+    double *sums = held[1].view.buf, *squares = held[2].view.buf;
+    char *lows = held[3].view.buf, *highs = held[4].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t n = 0; n < samples; n++)
+        for (Py_ssize_t c = 0; c < channels; c++) {
+            const char *row = (const char *)v->buf + n * v->strides[0] + c * v->strides[1];
+            Py_ssize_t at = n * channels + c;
+            if (bytes)
+                byte_row((const uint8_t *)row, length, sums + at, squares + at,
+                         (uint8_t *)lows + at, (uint8_t *)highs + at);
+            else
+                float_row(row, length, sums + at, squares + at, (float *)lows + at,
+                          (float *)highs + at);
+        }
+    Py_END_ALLOW_THREADS
+    release(held, 5);
+    Py_RETURN_NONE;
+fail:
+    release(held, 5);
+    return NULL;
+}
+
+static PyObject *byte_rows(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    return rows_of(args, 1, 1);
+}
+
+static PyObject *float_rows(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    return rows_of(args, 4, 0);
+}
+
+static PyMethodDef methods[] = {
+    {"byte_rows", byte_rows, METH_VARARGS, "Sums, squares, mins and maxs of uint8 rows."},
+    {"float_rows", float_rows, METH_VARARGS, "Sums, squares, mins and maxs of float32 rows."},
+    {"byte_counts", byte_counts, METH_VARARGS, "Counts of each byte value, per channel."},
+    {"row_hashes", row_hashes, METH_VARARGS, "Exact hashes of value rows."},
+    {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
+    {"gather_tagged", gather_tagged, METH_VARARGS, "Unpacked float_data values, tags checked."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+    __builtin_cpu_init();
+    has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    has_ssse3 = __builtin_cpu_supports("ssse3");
+    return PyModule_Create(&module);
+}
+

@@ -1,0 +1,53 @@
+/* What the parts of scanner.kernels._native share: the buffers taken from Python, the
+ * processor's features, and the float figures that the gather of unpacked floats takes too.
+ * Built with -fvisibility=hidden: only the module's init is seen from outside. */
+#ifndef DSCAN_NATIVE_H
+#define DSCAN_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <immintrin.h>
+
+#define AHEAD 4096 /* bytes prefetched ahead: from memory 13 GB/s, 6.5 without */
+
+extern int has_avx2, has_ssse3; /* set when the module is loaded */
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Held;
+
+void release(Held *held, int count);
+int take(PyObject *object, Held *held, int flags);
+int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes);
+int take_values(PyObject *object, Held *held, Py_ssize_t itemsize);
+
+/* Floats: min and max in float32 lanes (a NaN lane is remembered apart, as min_ps passes
+ * its second operand on a NaN), sums and squares in float64 lanes. */
+typedef struct {
+    double sum, square;
+    float low, high;
+    int nan;
+} FloatFigures;
+
+extern const FloatFigures no_floats;
+void float_tail(const char *p, Py_ssize_t length, FloatFigures *f);
+void fold_floats(const double *sums, const double *squares, const float *lows,
+                 const float *highs, const float *nans, int width, FloatFigures *f);
+void float_accumulate(const char *p, Py_ssize_t length, FloatFigures *f);
+void float_finish(const FloatFigures *f, double *sum, double *square, float *low, float *high);
+void float_row(const char *p, Py_ssize_t length, double *sum, double *square, float *low,
+               float *high);
+void byte_row(const uint8_t *p, Py_ssize_t length, double *sum, double *square, uint8_t *low,
+              uint8_t *high);
+
+PyObject *byte_counts(PyObject *self, PyObject *args);
+PyObject *gather_tagged(PyObject *self, PyObject *args);
+PyObject *record_heads(PyObject *self, PyObject *args);
+PyObject *row_hashes(PyObject *self, PyObject *args);
+
+#endif

@@ -1,0 +1,199 @@
+/* Unpacked float_data (a tag byte before each value): gathered, tags checked, summed. */
+#include "native.h"
+
+/* The `count` elements from p copied to out; 1 when all carry the fixed32 tag of field 6.
+ * SSSE3: a 16-byte load holds three elements (and the next tag): one shuffle puts their 12
+ * value bytes together, the tags are compared under a mask. */
+static int unpack_tail(const unsigned char *p, Py_ssize_t count, char *out)
+{
+    unsigned char bad = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        bad |= p[5 * i] ^ 0x35;
+        memcpy(out + 4 * i, p + 5 * i + 1, 4);
+    }
+    return bad == 0;
+}
+
+__attribute__((target("ssse3")))
+static int unpack_ssse3(const unsigned char *p, Py_ssize_t count, char *out)
+{
+    const __m128i pick = _mm_setr_epi8(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1);
+    const __m128i mask = _mm_setr_epi8(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0);
+    const __m128i tag = _mm_set1_epi8(0x35);
+    __m128i bad = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+    for (; i + 4 <= count; i += 3) { /* reads and writes stay within element i + 3 */
+        __builtin_prefetch(p + 5 * i + AHEAD);
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + 5 * i));
+        bad = _mm_or_si128(bad, _mm_and_si128(_mm_xor_si128(x, tag), mask));
+        _mm_storeu_si128((__m128i *)(out + 4 * i), _mm_shuffle_epi8(x, pick));
+    }
+    int clean = _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) == 0xFFFF;
+    return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
+}
+
+/* AVX2: two 16-byte loads, 15 bytes apart, hold six elements; one shuffle per lane puts
+ * their values together, and one permutation closes the gap between the lanes. */
+__attribute__((target("avx2")))
+static int unpack_avx2(const unsigned char *p, Py_ssize_t count, char *out)
+{
+    const __m256i pick = _mm256_setr_epi8(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1,
+                                          1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1);
+    const __m256i mask = _mm256_setr_epi8(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0,
+                                          -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0);
+    const __m256i close_up = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+    const __m256i tag = _mm256_set1_epi8(0x35);
+    __m256i bad = _mm256_setzero_si256();
+    Py_ssize_t i = 0;
+    for (; i + 8 <= count; i += 6) { /* reads and writes stay within element i + 7 */
+        __builtin_prefetch(p + 5 * i + AHEAD);
+        __m256i x = _mm256_loadu2_m128i((const __m128i *)(p + 5 * i + 15),
+                                        (const __m128i *)(p + 5 * i));
+        bad = _mm256_or_si256(bad, _mm256_and_si256(_mm256_xor_si256(x, tag), mask));
+        __m256i values = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(x, pick), close_up);
+        _mm256_storeu_si256((__m256i *)(out + 4 * i), values);
+    }
+    int clean = _mm256_testz_si256(bad, bad);
+    return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
+}
+
+/* unpack_avx2 with the figures taken from the registers: the permutation repeats element
+ * five in the last two lanes (min and max cannot change by it) and a mask takes them out of
+ * the sums. */
+__attribute__((target("avx2,fma")))
+static int unpack_sum_avx2(const unsigned char *p, Py_ssize_t count, char *out,
+                           FloatFigures *f)
+{
+    const __m256i pick = _mm256_setr_epi8(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1,
+                                          1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1);
+    const __m256i mask = _mm256_setr_epi8(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0,
+                                          -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0);
+    const __m256i close_up = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 6, 6);
+    const __m256 six = _mm256_castsi256_ps(_mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0));
+    const __m256i tag = _mm256_set1_epi8(0x35);
+    __m256i bad = _mm256_setzero_si256();
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
+    __m256 nan = _mm256_setzero_ps();
+    Py_ssize_t i = 0;
+    for (; i + 8 <= count; i += 6) { /* reads and writes stay within element i + 7 */
+        __builtin_prefetch(p + 5 * i + AHEAD);
+        __m256i x = _mm256_loadu2_m128i((const __m128i *)(p + 5 * i + 15),
+                                        (const __m128i *)(p + 5 * i));
+        bad = _mm256_or_si256(bad, _mm256_and_si256(_mm256_xor_si256(x, tag), mask));
+        __m256 v = _mm256_castsi256_ps(
+            _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(x, pick), close_up));
+        _mm256_storeu_ps((float *)(out + 4 * i), v);
+        lo = _mm256_min_ps(v, lo);
+        hi = _mm256_max_ps(v, hi);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        __m256 w = _mm256_and_ps(v, six);
+        __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(w));
+        __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1));
+        s0 = _mm256_add_pd(s0, d0);
+        s1 = _mm256_add_pd(s1, d1);
+        q0 = _mm256_fmadd_pd(d0, d0, q0);
+        q1 = _mm256_fmadd_pd(d1, d1, q1);
+    }
+    double sums[4], squares[4];
+    float lows[8], highs[8], nans[8];
+    _mm256_storeu_pd(sums, _mm256_add_pd(s0, s1));
+    _mm256_storeu_pd(squares, _mm256_add_pd(q0, q1));
+    _mm256_storeu_ps(lows, lo);
+    _mm256_storeu_ps(highs, hi);
+    _mm256_storeu_ps(nans, nan);
+    fold_floats(sums, squares, lows, highs, nans, 4, f);
+    int clean = _mm256_testz_si256(bad, bad);
+    int tail = unpack_tail(p + 5 * i, count - i, out + 4 * i);
+    float_tail(out + 4 * i, count - i, f);
+    return tail && clean;
+}
+
+static int unpack_row(const unsigned char *p, Py_ssize_t count, char *out)
+{
+    if (has_avx2)
+        return unpack_avx2(p, count, out);
+    return has_ssse3 ? unpack_ssse3(p, count, out) : unpack_tail(p, count, out);
+}
+
+#define GATHER_PIECE 4096 /* elements unpacked, then summed while they are in L1 */
+
+/* One record: its channels unpacked a piece at a time into out, each piece's figures taken
+ * at once. 1 when every tag is float_data's. */
+static int gather_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t length,
+                         char *out, double *sums, double *squares, float *lows, float *highs)
+{
+    int ok = 1;
+    for (Py_ssize_t c = 0; c < channels; c++) {
+        FloatFigures f = no_floats;
+        if (has_avx2) { /* one pass */
+            ok &= unpack_sum_avx2(p + 5 * c * length, length, out + 4 * c * length, &f);
+            float_finish(&f, sums + c, squares + c, lows + c, highs + c);
+            continue;
+        }
+        for (Py_ssize_t at = 0; at < length; at += GATHER_PIECE) {
+            Py_ssize_t piece = length - at < GATHER_PIECE ? length - at : GATHER_PIECE;
+            Py_ssize_t element = c * length + at;
+            ok &= unpack_row(p + 5 * element, piece, out + 4 * element);
+            float_accumulate(out + 4 * element, piece, &f);
+        }
+        float_finish(&f, sums + c, squares + c, lows + c, highs + c);
+    }
+    return ok;
+}
+
+PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *records, *objects[5];
+    Py_ssize_t offset, channels, length;
+    if (!PyArg_ParseTuple(args, "OnnnOOOOO:gather_tagged", &records, &offset, &channels,
+                          &length, &objects[0], &objects[1], &objects[2], &objects[3],
+                          &objects[4]))
+        return NULL;
+    PyObject *sequence = PySequence_Fast(records, "records must be a sequence");
+    if (sequence == NULL)
+        return NULL;
+    Held held[5];
+    memset(held, 0, sizeof held);
+    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -1;
+    Py_ssize_t count = channels * length;
+    const Py_ssize_t sizes[5] = {4 * count, 8, 8, 4, 4};
+    if (offset < 0 || channels < 0 || length < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative offset or shape");
+        goto done;
+    }
+    for (int i = 0; i < 5; i++) {
+        if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        if (held[i].view.len != records_n * (i ? channels : 1) * sizes[i]) {
+            PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
+            goto done;
+        }
+    }
+    for (Py_ssize_t n = 0; n < records_n && failed < 0; n++) {
+        Held record;
+        memset(&record, 0, sizeof record);
+        if (take(PySequence_Fast_GET_ITEM(sequence, n), &record, PyBUF_SIMPLE) < 0)
+            goto done;
+        int ok = record.view.len >= offset && (record.view.len - offset) / 5 >= count;
+        if (ok) {
+            Py_ssize_t at = n * channels;
+            Py_BEGIN_ALLOW_THREADS
+            ok = gather_record((const unsigned char *)record.view.buf + offset, channels,
+                               length, (char *)held[0].view.buf + n * count * 4,
+                               (double *)held[1].view.buf + at, (double *)held[2].view.buf + at,
+                               (float *)held[3].view.buf + at, (float *)held[4].view.buf + at);
+            Py_END_ALLOW_THREADS
+        }
+        release(&record, 1);
+        if (!ok)
+            failed = n;
+    }
+    release(held, 5);
+    Py_DECREF(sequence);
+    return PyLong_FromSsize_t(failed);
+done:
+    release(held, 5);
+    Py_DECREF(sequence);
+    return NULL;
+}
