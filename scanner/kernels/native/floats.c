@@ -55,6 +55,20 @@ static Py_ssize_t float_body_sse2(const char *p, Py_ssize_t length, FloatFigures
     return at;
 }
 
+__attribute__((target("avx2")))
+void fold_avx2(__m256d sums, __m256d squares, __m256 lows, __m256 highs, __m256 nans,
+               FloatFigures *f)
+{
+    double sum[4], square[4];
+    float low[8], high[8], nan[8];
+    _mm256_storeu_pd(sum, sums);
+    _mm256_storeu_pd(square, squares);
+    _mm256_storeu_ps(low, lows);
+    _mm256_storeu_ps(high, highs);
+    _mm256_storeu_ps(nan, nans);
+    fold_floats(sum, square, low, high, nan, 4, f);
+}
+
 /* Sixteen floats a step into two sets of accumulators: the float64 additions' latency,
  * not their throughput, would otherwise set the pace. */
 __attribute__((target("avx2,fma")))
@@ -85,16 +99,11 @@ static Py_ssize_t float_body_avx2(const char *p, Py_ssize_t length, FloatFigures
             q[2 * half + 1] = _mm256_fmadd_pd(d1, d1, q[2 * half + 1]);
         }
     }
-    double sums[4], squares[4];
-    float lows[8], highs[8], nans[8];
-    _mm256_storeu_pd(sums, _mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])));
-    _mm256_storeu_pd(squares, _mm256_add_pd(_mm256_add_pd(q[0], q[1]),
-                                            _mm256_add_pd(q[2], q[3])));
-    /* min_ps passes its second operand on a NaN: the NaN lanes are in `nans` anyway */
-    _mm256_storeu_ps(lows, _mm256_min_ps(lo[0], lo[1]));
-    _mm256_storeu_ps(highs, _mm256_max_ps(hi[0], hi[1]));
-    _mm256_storeu_ps(nans, _mm256_or_ps(nan[0], nan[1]));
-    fold_floats(sums, squares, lows, highs, nans, 4, f);
+    /* min_ps passes its second operand on a NaN: the NaN lanes are in `nan` anyway */
+    fold_avx2(_mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])),
+              _mm256_add_pd(_mm256_add_pd(q[0], q[1]), _mm256_add_pd(q[2], q[3])),
+              _mm256_min_ps(lo[0], lo[1]), _mm256_max_ps(hi[0], hi[1]),
+              _mm256_or_ps(nan[0], nan[1]), f);
     return at;
 }
 

@@ -25,6 +25,8 @@ void release(Held *held, int count);
 int take(PyObject *object, Held *held, int flags);
 int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes);
 int take_values(PyObject *object, Held *held, Py_ssize_t itemsize);
+Py_ssize_t each_record(PyObject *sequence, int (*visit)(const Py_buffer *, Py_ssize_t, void *),
+                       void *context);
 
 /* Floats: min and max in float32 lanes (a NaN lane is remembered apart, as min_ps passes
  * its second operand on a NaN), sums and squares in float64 lanes. */
@@ -38,6 +40,11 @@ extern const FloatFigures no_floats;
 void float_tail(const char *p, Py_ssize_t length, FloatFigures *f);
 void fold_floats(const double *sums, const double *squares, const float *lows,
                  const float *highs, const float *nans, int width, FloatFigures *f);
+/* AVX2 accumulators (four float64 sums and squares, eight float32 extremes and NaN marks)
+ * folded into f. */
+__attribute__((target("avx2")))
+void fold_avx2(__m256d sums, __m256d squares, __m256 lows, __m256 highs, __m256 nans,
+               FloatFigures *f);
 void float_accumulate(const char *p, Py_ssize_t length, FloatFigures *f);
 void float_finish(const FloatFigures *f, double *sum, double *square, float *low, float *high);
 void float_row(const char *p, Py_ssize_t length, double *sum, double *square, float *low,

@@ -25,45 +25,45 @@ static int record_head(const uint8_t *p, Py_ssize_t length, const int64_t *fixed
     return 1;
 }
 
+typedef struct {
+    Py_ssize_t fixed_n, label_at, width;
+    Held *held;
+} Heads;
+
+static int head_one(const Py_buffer *record, Py_ssize_t n, void *context)
+{
+    const Heads *h = context;
+    ((int64_t *)h->held[3].view.buf)[n] = (int64_t)(intptr_t)record->buf;
+    return record_head(record->buf, record->len, h->held[0].view.buf, h->held[1].view.buf,
+                       h->fixed_n, h->label_at, h->width, (int64_t *)h->held[2].view.buf + n);
+}
+
 PyObject *record_heads(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *records, *objects[4];
-    Py_ssize_t label_at, width;
+    Heads h;
     if (!PyArg_ParseTuple(args, "OOOnnOO:record_heads", &records, &objects[0], &objects[1],
-                          &label_at, &width, &objects[2], &objects[3]))
+                          &h.label_at, &h.width, &objects[2], &objects[3]))
         return NULL;
     PyObject *sequence = PySequence_Fast(records, "records must be a sequence");
     if (sequence == NULL)
         return NULL;
     Held held[4];
     memset(held, 0, sizeof held);
-    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -1;
+    h.held = held;
+    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -2;
     for (int i = 0; i < 4; i++)
         if (take(objects[i], &held[i], (i >= 2 ? PyBUF_WRITABLE : 0) | PyBUF_C_CONTIGUOUS) < 0)
             goto done;
-    Py_ssize_t fixed_n = held[0].view.len / 8;
-    if (held[1].view.len != fixed_n || held[2].view.len != 8 * records_n ||
+    h.fixed_n = held[0].view.len / 8;
+    if (held[1].view.len != h.fixed_n || held[2].view.len != 8 * records_n ||
             held[3].view.len != 8 * records_n) {
         PyErr_SetString(PyExc_ValueError, "buffers of the wrong size");
         goto done;
     }
-    for (Py_ssize_t n = 0; n < records_n && failed < 0; n++) {
-        Held record;
-        memset(&record, 0, sizeof record);
-        if (take(PySequence_Fast_GET_ITEM(sequence, n), &record, PyBUF_SIMPLE) < 0)
-            goto done;
-        if (!record_head(record.view.buf, record.view.len, held[0].view.buf,
-                         held[1].view.buf, fixed_n, label_at, width,
-                         (int64_t *)held[2].view.buf + n))
-            failed = n;
-        ((int64_t *)held[3].view.buf)[n] = (int64_t)(intptr_t)record.view.buf;
-        release(&record, 1);
-    }
-    release(held, 4);
-    Py_DECREF(sequence);
-    return PyLong_FromSsize_t(failed);
+    failed = each_record(sequence, head_one, &h);
 done:
     release(held, 4);
     Py_DECREF(sequence);
-    return NULL;
+    return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
 }

@@ -32,34 +32,10 @@ static int unpack_ssse3(const unsigned char *p, Py_ssize_t count, char *out)
     return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
 }
 
-/* AVX2: two 16-byte loads, 15 bytes apart, hold six elements; one shuffle per lane puts
- * their values together, and one permutation closes the gap between the lanes. */
-__attribute__((target("avx2")))
-static int unpack_avx2(const unsigned char *p, Py_ssize_t count, char *out)
-{
-    const __m256i pick = _mm256_setr_epi8(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1,
-                                          1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, -1, -1, -1, -1);
-    const __m256i mask = _mm256_setr_epi8(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0,
-                                          -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0);
-    const __m256i close_up = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
-    const __m256i tag = _mm256_set1_epi8(0x35);
-    __m256i bad = _mm256_setzero_si256();
-    Py_ssize_t i = 0;
-    for (; i + 8 <= count; i += 6) { /* reads and writes stay within element i + 7 */
-        __builtin_prefetch(p + 5 * i + AHEAD);
-        __m256i x = _mm256_loadu2_m128i((const __m128i *)(p + 5 * i + 15),
-                                        (const __m128i *)(p + 5 * i));
-        bad = _mm256_or_si256(bad, _mm256_and_si256(_mm256_xor_si256(x, tag), mask));
-        __m256i values = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(x, pick), close_up);
-        _mm256_storeu_si256((__m256i *)(out + 4 * i), values);
-    }
-    int clean = _mm256_testz_si256(bad, bad);
-    return unpack_tail(p + 5 * i, count - i, out + 4 * i) && clean;
-}
-
-/* unpack_avx2 with the figures taken from the registers: the permutation repeats element
- * five in the last two lanes (min and max cannot change by it) and a mask takes them out of
- * the sums. */
+/* AVX2, the figures taken on the way: two 16-byte loads, 15 bytes apart, hold six elements;
+ * one shuffle per lane puts their values together and one permutation closes the gap
+ * between the lanes, repeating element five in the last two (min and max cannot change by
+ * it; a mask takes them out of the sums). */
 __attribute__((target("avx2,fma")))
 static int unpack_sum_avx2(const unsigned char *p, Py_ssize_t count, char *out,
                            FloatFigures *f)
@@ -95,14 +71,7 @@ static int unpack_sum_avx2(const unsigned char *p, Py_ssize_t count, char *out,
         q0 = _mm256_fmadd_pd(d0, d0, q0);
         q1 = _mm256_fmadd_pd(d1, d1, q1);
     }
-    double sums[4], squares[4];
-    float lows[8], highs[8], nans[8];
-    _mm256_storeu_pd(sums, _mm256_add_pd(s0, s1));
-    _mm256_storeu_pd(squares, _mm256_add_pd(q0, q1));
-    _mm256_storeu_ps(lows, lo);
-    _mm256_storeu_ps(highs, hi);
-    _mm256_storeu_ps(nans, nan);
-    fold_floats(sums, squares, lows, highs, nans, 4, f);
+    fold_avx2(_mm256_add_pd(s0, s1), _mm256_add_pd(q0, q1), lo, hi, nan, f);
     int clean = _mm256_testz_si256(bad, bad);
     int tail = unpack_tail(p + 5 * i, count - i, out + 4 * i);
     float_tail(out + 4 * i, count - i, f);
@@ -111,8 +80,6 @@ static int unpack_sum_avx2(const unsigned char *p, Py_ssize_t count, char *out,
 
 static int unpack_row(const unsigned char *p, Py_ssize_t count, char *out)
 {
-    if (has_avx2)
-        return unpack_avx2(p, count, out);
     return has_ssse3 ? unpack_ssse3(p, count, out) : unpack_tail(p, count, out);
 }
 
@@ -142,12 +109,33 @@ static int gather_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t
     return ok;
 }
 
+typedef struct {
+    Py_ssize_t offset, channels, length;
+    Held *held;
+} Gather;
+
+static int gather_one(const Py_buffer *record, Py_ssize_t n, void *context)
+{
+    const Gather *g = context;
+    Py_ssize_t count = g->channels * g->length, at = n * g->channels;
+    if (record->len < g->offset || (record->len - g->offset) / 5 < count)
+        return 0;
+    int ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = gather_record((const unsigned char *)record->buf + g->offset, g->channels, g->length,
+                       (char *)g->held[0].view.buf + n * count * 4,
+                       (double *)g->held[1].view.buf + at, (double *)g->held[2].view.buf + at,
+                       (float *)g->held[3].view.buf + at, (float *)g->held[4].view.buf + at);
+    Py_END_ALLOW_THREADS
+    return ok;
+}
+
 PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *records, *objects[5];
-    Py_ssize_t offset, channels, length;
-    if (!PyArg_ParseTuple(args, "OnnnOOOOO:gather_tagged", &records, &offset, &channels,
-                          &length, &objects[0], &objects[1], &objects[2], &objects[3],
+    Gather g;
+    if (!PyArg_ParseTuple(args, "OnnnOOOOO:gather_tagged", &records, &g.offset, &g.channels,
+                          &g.length, &objects[0], &objects[1], &objects[2], &objects[3],
                           &objects[4]))
         return NULL;
     PyObject *sequence = PySequence_Fast(records, "records must be a sequence");
@@ -155,45 +143,24 @@ PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     Held held[5];
     memset(held, 0, sizeof held);
-    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -1;
-    Py_ssize_t count = channels * length;
-    const Py_ssize_t sizes[5] = {4 * count, 8, 8, 4, 4};
-    if (offset < 0 || channels < 0 || length < 0) {
+    g.held = held;
+    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -2;
+    const Py_ssize_t sizes[5] = {4 * g.channels * g.length, 8, 8, 4, 4};
+    if (g.offset < 0 || g.channels < 0 || g.length < 0) {
         PyErr_SetString(PyExc_ValueError, "negative offset or shape");
         goto done;
     }
     for (int i = 0; i < 5; i++) {
         if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
             goto done;
-        if (held[i].view.len != records_n * (i ? channels : 1) * sizes[i]) {
+        if (held[i].view.len != records_n * (i ? g.channels : 1) * sizes[i]) {
             PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
             goto done;
         }
     }
-    for (Py_ssize_t n = 0; n < records_n && failed < 0; n++) {
-        Held record;
-        memset(&record, 0, sizeof record);
-        if (take(PySequence_Fast_GET_ITEM(sequence, n), &record, PyBUF_SIMPLE) < 0)
-            goto done;
-        int ok = record.view.len >= offset && (record.view.len - offset) / 5 >= count;
-        if (ok) {
-            Py_ssize_t at = n * channels;
-            Py_BEGIN_ALLOW_THREADS
-            ok = gather_record((const unsigned char *)record.view.buf + offset, channels,
-                               length, (char *)held[0].view.buf + n * count * 4,
-                               (double *)held[1].view.buf + at, (double *)held[2].view.buf + at,
-                               (float *)held[3].view.buf + at, (float *)held[4].view.buf + at);
-            Py_END_ALLOW_THREADS
-        }
-        release(&record, 1);
-        if (!ok)
-            failed = n;
-    }
-    release(held, 5);
-    Py_DECREF(sequence);
-    return PyLong_FromSsize_t(failed);
+    failed = each_record(sequence, gather_one, &g);
 done:
     release(held, 5);
     Py_DECREF(sequence);
-    return NULL;
+    return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
 }
