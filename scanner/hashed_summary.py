@@ -15,6 +15,7 @@ from .checks.value_checks import ValueSummary, summarize
 from .duplicates.fingerprints import FingerprintSink
 
 CACHE_PIECE = 512 << 10  # bytes of samples hashed and summarized together
+WHOLE_BELOW = 4 << 20  # a group this small stays in the cache whole (small records: 2 MiB)
 
 
 def hashed_summary(prints: FingerprintSink, indices, values: np.ndarray, shape: tuple | None,
@@ -26,7 +27,7 @@ def hashed_summary(prints: FingerprintSink, indices, values: np.ndarray, shape: 
         sums, squares, mins, maxs = figures
         return prints.hash_values(indices, values, shape), ValueSummary(mins, maxs, sums, squares)
     step = max(1, CACHE_PIECE // max(values[0].nbytes, 1)) if len(values) else 1
-    if step >= len(values) or not prints.enabled:
+    if values.nbytes < WHOLE_BELOW or step >= len(values) or not prints.enabled:
         return prints.hash_values(indices, values, shape), summarize(values, extremes)
     exact, parts = [], []
     for start in range(0, len(values), step):

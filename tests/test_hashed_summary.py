@@ -16,6 +16,7 @@ def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, monkeypatch):
     whole = FingerprintSink().hash_values(indices, values, shape)
     expected = summarize(values)
     monkeypatch.setattr(hs, "CACHE_PIECE", 2 * values[0].nbytes)  # pieces of two samples
+    monkeypatch.setattr(hs, "WHOLE_BELOW", values[0].nbytes)
     hashed, summary = hs.hashed_summary(FingerprintSink(), indices, values, shape, True)
     assert hashed[0] == indices
     assert np.array_equal(hashed[1], whole[1]) and np.array_equal(hashed[2], whole[2])

@@ -11,7 +11,7 @@ from scanner.kernels import numpy_rows
 REQUIRE_NATIVE = os.environ.get("DSCAN_REQUIRE_NATIVE") == "1" and \
     not os.environ.get("DSCAN_NO_NATIVE")
 native = pytest.mark.skipif(kernels.native is None and not REQUIRE_NATIVE,
-                            reason="the compiled kernels are not built on this machine")
+                            reason="the compiled kernels are off (DSCAN_NO_NATIVE) or not built here")
 # lengths about the kernels' 16- and 32-byte steps and their widening blocks of squares
 LENGTHS = [1, 7, 15, 16, 17, 31, 33, 784, 65536, 8192 * 32 - 1, 8192 * 32 + 5, 3 * 8192 * 32]
 
