@@ -62,6 +62,21 @@ def test_float_figures_equal_numpy(length):
         assert np.allclose(squares, (wide * wide).sum(axis=2), rtol=1e-12, equal_nan=True)
 
 
+@pytest.mark.parametrize("implementation", ["native", "numpy"])
+def test_zeros_of_both_signs_give_an_unsigned_zero(implementation, monkeypatch):
+    """Which zero a min or max of 0.0 and -0.0 gives depends on the order of comparisons;
+    both passes report 0 (DS103 says 'every value equals 0' either way)."""
+    if implementation == "numpy":
+        monkeypatch.setattr(kernels, "native", None)
+    elif kernels.native is None and not REQUIRE_NATIVE:
+        pytest.skip("the compiled kernels are off (DSCAN_NO_NATIVE) or not built here")
+    values = np.tile(np.array([0.0, -0.0], np.float32), 10).reshape(1, 1, 20)
+    for figures in (kernels.float_rows(values), kernels.float_rows(-values),
+                    kernels.gather_tagged([_tagged(values.ravel())], 2, 1, 20)[1]):
+        assert all(np.signbit(extreme).sum() == 0 and (extreme == 0).all()
+                   for extreme in figures[2:])
+
+
 @native
 def test_floats_at_odd_addresses_are_read_in_place():
     raw = np.random.default_rng(2).normal(size=4 * 3 * 101).astype(np.float32)

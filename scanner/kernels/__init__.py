@@ -45,12 +45,20 @@ def float_rows(values: np.ndarray):
     """(sums, squares, mins, maxs), shape (n, C), of float samples (n, C, L): sums and
     squares float64, mins and maxs in the values' dtype, NaN where the row holds a NaN."""
     if native is None or values.dtype != np.float32 or not values.shape[2]:
-        return numpy_rows.float_rows(values)
+        return _zero_unsigned(numpy_rows.float_rows(values))
     if values.strides[2] != 4:
         values = np.ascontiguousarray(values)
     sums, squares, mins, maxs = _outputs(values.shape, np.float32)
     native.float_rows(values, sums, squares, mins, maxs)
-    return sums, squares, mins, maxs
+    return _zero_unsigned((sums, squares, mins, maxs))
+
+
+def _zero_unsigned(figures: tuple) -> tuple:
+    """The figures with -0.0 as 0.0 in mins and maxs: which zero a min of both gives depends
+    on the order of the comparisons, which differs between the passes (and numpy releases)."""
+    for extreme in figures[2:]:
+        np.add(extreme, 0, out=extreme)  # -0.0 + 0 is +0.0; NaN and Inf stay
+    return figures
 
 
 HASH_PAIRS = 1024  # pairs of 32-bit words a block of the row hash (8 KiB)
@@ -114,12 +122,12 @@ def gather_tagged(records: list, offset: int, channels: int, length: int):
             return None
         values = payload.reshape(len(records), channels, length)
         with np.errstate(invalid="ignore", over="ignore"):
-            return values, numpy_rows.float_rows(values)
+            return values, _zero_unsigned(numpy_rows.float_rows(values))
     payload = np.empty((len(records), channels, length), np.float32)
     figures = _outputs(payload.shape, np.float32)
     if native.gather_tagged(records, offset, channels, length, payload, *figures) >= 0:
         return None
-    return payload, figures
+    return payload, _zero_unsigned(figures)
 
 
 def _outputs(shape: tuple, dtype) -> tuple:

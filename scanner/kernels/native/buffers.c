@@ -43,17 +43,17 @@ int take_values(PyObject *object, Held *held, Py_ssize_t itemsize)
     return 0;
 }
 
-/* visit(buffer, n, context) on each record of a sequence of buffers, in turn, until one
+/* visit(buffer, n, context) on each record of a tuple of buffers, in turn, until one
  * returns 0: that record's index; -1 when every one passed; -2 (a Python error set) when
  * a record is no buffer. */
 Py_ssize_t each_record(PyObject *sequence, int (*visit)(const Py_buffer *, Py_ssize_t, void *),
                        void *context)
 {
-    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence);
+    Py_ssize_t records_n = PyTuple_GET_SIZE(sequence);
     for (Py_ssize_t n = 0; n < records_n; n++) {
         Held record;
         memset(&record, 0, sizeof record);
-        if (take(PySequence_Fast_GET_ITEM(sequence, n), &record, PyBUF_SIMPLE) < 0)
+        if (take(PyTuple_GET_ITEM(sequence, n), &record, PyBUF_SIMPLE) < 0)
             return -2;
         int passed = visit(&record.view, n, context);
         release(&record, 1);

@@ -1,6 +1,7 @@
 /* dscan's compiled inner loops (scanner.kernels._native): one pass over sample values for
- * the figures the value checks and the statistics need. Arrays come in and go out through the buffer protocol, so the
- * module needs no numpy headers; the Python side allocates the outputs and checks shapes.
+ * the figures the value checks and the statistics need. Arrays come in and go out through
+ * the buffer protocol, so the module needs no numpy headers; the Python side allocates the
+ * outputs and checks shapes. Records come as any sequence of buffers.
  *
  * byte_rows(values, sums, squares, mins, maxs): values (n, C, L) uint8 with L contiguous;
  *     per row of L bytes its exact sum and sum of squares (float64) and min and max (uint8).

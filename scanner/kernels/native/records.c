@@ -45,19 +45,19 @@ PyObject *record_heads(PyObject *Py_UNUSED(self), PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOnnOO:record_heads", &records, &objects[0], &objects[1],
                           &h.label_at, &h.width, &objects[2], &objects[3]))
         return NULL;
-    PyObject *sequence = PySequence_Fast(records, "records must be a sequence");
+    PyObject *sequence = PySequence_Tuple(records); /* owns its items while the GIL is off */
     if (sequence == NULL)
         return NULL;
     Held held[4];
     memset(held, 0, sizeof held);
     h.held = held;
-    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -2;
+    Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
     for (int i = 0; i < 4; i++)
         if (take(objects[i], &held[i], (i >= 2 ? PyBUF_WRITABLE : 0) | PyBUF_C_CONTIGUOUS) < 0)
             goto done;
     h.fixed_n = held[0].view.len / 8;
-    if (held[1].view.len != h.fixed_n || held[2].view.len != 8 * records_n ||
-            held[3].view.len != 8 * records_n) {
+    if (held[0].view.len % 8 || held[1].view.len != h.fixed_n ||
+            held[2].view.len != 8 * records_n || held[3].view.len != 8 * records_n) {
         PyErr_SetString(PyExc_ValueError, "buffers of the wrong size");
         goto done;
     }

@@ -138,16 +138,17 @@ PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
                           &g.length, &objects[0], &objects[1], &objects[2], &objects[3],
                           &objects[4]))
         return NULL;
-    PyObject *sequence = PySequence_Fast(records, "records must be a sequence");
+    PyObject *sequence = PySequence_Tuple(records); /* owns its items while the GIL is off */
     if (sequence == NULL)
         return NULL;
     Held held[5];
     memset(held, 0, sizeof held);
     g.held = held;
-    Py_ssize_t records_n = PySequence_Fast_GET_SIZE(sequence), failed = -2;
+    Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
     const Py_ssize_t sizes[5] = {4 * g.channels * g.length, 8, 8, 4, 4};
-    if (g.offset < 0 || g.channels < 0 || g.length < 0) {
-        PyErr_SetString(PyExc_ValueError, "negative offset or shape");
+    if (g.offset < 0 || g.channels < 0 || g.length < 0 ||
+            (g.channels && g.length > PY_SSIZE_T_MAX / 5 / g.channels)) {
+        PyErr_SetString(PyExc_ValueError, "negative or too large offset or shape");
         goto done;
     }
     for (int i = 0; i < 5; i++) {
