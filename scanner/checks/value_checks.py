@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 from .. import kernels
 from ..types import ERROR, GARBAGE, WARNING
 from .registry import Problem, register
