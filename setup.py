@@ -6,7 +6,7 @@ import sys
 from setuptools import Extension, setup
 
 _X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-_PARTS = ("module", "buffers", "bytes", "floats", "tagged", "records", "hashes")
+_PARTS = ("module", "buffers", "bytes", "floats", "tagged", "records", "hashes", "phash")
 native = Extension("scanner.kernels._native",
                    [f"scanner/kernels/native/{part}.c" for part in _PARTS],
                    depends=["scanner/kernels/native/native.h"],

@@ -220,3 +220,65 @@ def test_dscan_no_native_switches_the_compiled_passes_off():
     env = {**os.environ, "DSCAN_NO_NATIVE": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def _phash_cases():
+    rng = np.random.default_rng(8)
+    strided = rng.integers(0, 256, (12, 3 * 28 * 28 + 5), np.uint8)[:, 5:].reshape(12, 3, 784)
+    floats = rng.normal(0, 50, (40, 1, 24 * 24)).astype(np.float32)
+    floats[1, 0, ::7] = np.nan
+    floats[2, 0, 3] = np.inf
+    floats[3, 0] = np.float32(3e38) * np.where(np.arange(576) % 2, 1, -1)  # inf - inf: NaN
+    floats[4, 0, ::2] = np.float32(3e38)
+    return [(rng.integers(0, 256, (60, 1, 784), np.uint8), 28, 28),
+            (rng.integers(0, 256, (30, 3, 32 * 32), np.uint8), 32, 32),
+            (rng.integers(0, 256, (4, 3, 256 * 256), np.uint8), 256, 256),
+            (rng.integers(0, 256, (30, 1, 13 * 17), np.uint8), 13, 17),
+            (rng.integers(0, 256, (30, 1, 64), np.uint8), 8, 8),
+            (np.full((3, 1, 100), 7, np.uint8), 10, 10), (strided, 28, 28), (floats, 24, 24)]
+
+
+@native
+@pytest.mark.parametrize("case", range(8))
+def test_phash_equals_numpy_but_for_float_rounding(case, monkeypatch):
+    """The compiled pHash (strided grey picture, two products, a sorting network for the
+    median) against numpy's (BLAS products, a sort): both add in float32, in other orders."""
+    from scanner.duplicates.hashing import hamming, image_phash, values_phash
+
+    values, height, width = _phash_cases()[case]
+    compiled = values_phash(values, height, width)
+    pictures = values[:, 0].reshape(len(values), height, width)
+    if values.dtype == np.uint8:
+        compiled_images = image_phash(pictures), image_phash(np.stack([pictures] * 3, -1))
+    monkeypatch.setattr(kernels, "native", None)
+    differ = hamming(compiled, values_phash(values, height, width))
+    assert differ.max() <= 1 and (differ == 0).mean() >= 0.95
+    if values.dtype == np.uint8:
+        for got, expected in zip(compiled_images, (image_phash(pictures),
+                                                   image_phash(np.stack([pictures] * 3, -1)))):
+            assert hamming(got, expected).max() <= 1
+
+
+@native
+def test_phash_median_among_nan_frequencies_is_numpys(monkeypatch):
+    """Huge values of both signs make frequencies NaN (inf - inf). numpy sorts NaN last, so
+    the median is a number while 33 or more frequencies are numbers, and NaN (no bit set)
+    beyond; the compiled hash takes its median apart then, and must agree."""
+    from scanner.duplicates.hashing import _phash_matrix, values_phash
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 10, (400, 1, 64)).astype(np.float32)
+    for sample, huge in zip(values, rng.integers(0, 64, (400, 2))):
+        sample[0, huge] = np.float32(1e38) * np.array([1, -1], np.float32)
+    values[300:, 0] += np.float32(3e38) * np.where(np.arange(64) % 2, 1, -1)
+    matrix = _phash_matrix(8)
+    with np.errstate(over="ignore", invalid="ignore"):
+        frequencies = (matrix @ values[:, 0].reshape(-1, 8, 8) @ matrix.T).reshape(-1, 64)
+        nan = np.isnan(frequencies).sum(axis=1)
+        middle = np.sort(frequencies, axis=1)[:, 31:33].sum(axis=1) / np.float32(2)
+        compiled = values_phash(values, 8, 8)
+        monkeypatch.setattr(kernels, "native", None)
+        expected = values_phash(values, 8, 8)
+    meant = (nan > 0) & np.isfinite(middle)  # a median among NaN that sets bits
+    assert meant.sum() > 20 and (nan > 32).sum() > 50  # the cases meant, both
+    assert np.array_equal(compiled, expected)

@@ -69,6 +69,12 @@ def shape_tag(kind: int, dtype, shape: tuple) -> int:  # shape: a tuple
 
 
 @lru_cache(maxsize=1024)
+def _across_matrix(side: int) -> np.ndarray:
+    """side x 8: _phash_matrix transposed, as the compiled hash takes it."""
+    return np.ascontiguousarray(_phash_matrix(side).T)
+
+
+@lru_cache(maxsize=1024)
 def _phash_matrix(side: int) -> np.ndarray:
     """8 x side: area resize of `side` pixels to 32, then the 8 lowest DCT-II frequencies."""
     scale = side / _PHASH_SIDE
@@ -110,11 +116,25 @@ def _product(rows: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> np.ndarra
 
 def image_phash(pictures: np.ndarray) -> np.ndarray:
     """pHash of n decoded pictures of one size: (n, h, w) grey or (n, h, w, 3) RGB."""
+    n, height, width = pictures.shape[:3]
     if pictures.ndim == 4:
-        return _phash(pictures @ _GREY)
+        grey = pictures @ _GREY
+        hashes = _compiled(grey.reshape(n, 1, -1), height, width, 1, 1)
+        return _phash(grey) if hashes is None else hashes
+    hashes = _compiled(pictures.reshape(n, 1, -1), height, width, 1, 1)
+    if hashes is not None:
+        return hashes
     grey = _scratch("grey", pictures.shape, np.float32)
     np.copyto(grey, pictures)
     return _phash(grey)
+
+
+def _compiled(values: np.ndarray, height: int, width: int, step_y: int,
+              step_x: int) -> np.ndarray | None:
+    """The compiled pHash of samples (n, C, height * width) at a stride, where it is built."""
+    rows, cols = -(-height // step_y), -(-width // step_x)
+    return kernels.phash(values, height, width, step_y, step_x, _across_matrix(cols),
+                         _phash_matrix(rows))
 
 
 def _phash(grey: np.ndarray) -> np.ndarray:
@@ -141,8 +161,11 @@ def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | No
     if height < 8 or width < 8:
         return None
     n, channels = values.shape[:2]
-    planes = values.reshape(n, channels, height, width)
     step_y, step_x = -(-height // 12), -(-width // 12)
+    hashes = _compiled(values, height, width, step_y, step_x)
+    if hashes is not None:
+        return hashes
+    planes = values.reshape(n, channels, height, width)
     view = planes[:, :, ::step_y, ::step_x]
     grey = _scratch("grey", (n, *view.shape[2:]), np.float32)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf and huge values: data

@@ -20,6 +20,9 @@
  *     figures, as float_rows gives them, to the four (n, C) outputs. Returns the index of
  *     the first record with another tag or too short, or -1.
  * row_hashes(rows, keys, tag, out): exact hashes of byte rows (see scanner.kernels).
+ * phash(values, height, width, step_y, step_x, across, down, out): perceptual hashes of
+ *     uint8 or float32 samples (n, C, height * width), AVX2 only (see phash.c); AVX2 says
+ *     whether the processor has it.
  */
 #include "native.h"
 
@@ -78,6 +81,7 @@ static PyMethodDef methods[] = {
     {"byte_counts", byte_counts, METH_VARARGS, "Counts of each byte value, per channel."},
     {"row_hashes", row_hashes, METH_VARARGS, "Exact hashes of value rows."},
     {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
+    {"phash", phash, METH_VARARGS, "Perceptual hashes of samples' grey pictures."},
     {"gather_tagged", gather_tagged, METH_VARARGS, "Unpacked float_data values, tags checked."},
     {NULL, NULL, 0, NULL},
 };
@@ -90,6 +94,11 @@ PyMODINIT_FUNC PyInit__native(void)
     __builtin_cpu_init();
     has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     has_ssse3 = __builtin_cpu_supports("ssse3");
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    if (created && PyModule_AddIntConstant(created, "AVX2", has_avx2) < 0) {
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
 }
 

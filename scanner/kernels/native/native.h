@@ -56,5 +56,6 @@ PyObject *byte_counts(PyObject *self, PyObject *args);
 PyObject *gather_tagged(PyObject *self, PyObject *args);
 PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
+PyObject *phash(PyObject *self, PyObject *args);
 
 #endif

@@ -1,0 +1,303 @@
+/* The perceptual hash (pHash) of small pictures, with AVX2 and FMA only (elsewhere numpy
+ * computes it): a grey picture taken from the samples at a stride, its 8 lowest DCT
+ * frequencies along the rows and then the columns by two float32 products, and each of
+ * the 64 against their median. The median comes from a bitonic sorting network: 8 columns
+ * of 8 sorted across the registers, transposed into 8 sorted runs, merged into two runs
+ * of 32; their half-cleaner splits the 64 into the 32 smallest and the 32 largest, and the
+ * median is the mean of the largest of the one and the smallest of the other. */
+#include "native.h"
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+#define INLINE AVX2 static inline __attribute__((always_inline))
+
+INLINE void exchange(__m256 *a, __m256 *b)
+{
+    __m256 low = _mm256_min_ps(*a, *b);
+    *b = _mm256_max_ps(*a, *b);
+    *a = low;
+}
+
+INLINE __m256 reversed(__m256 x)
+{
+    return _mm256_permutevar8x32_ps(x, _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+}
+
+/* A bitonic sequence of 8 lanes, sorted ascending: half-cleaners at distances 4, 2, 1. */
+INLINE __m256 sort_bitonic(__m256 x)
+{
+    __m256 y = _mm256_permute2f128_ps(x, x, 0x01);
+    x = _mm256_blend_ps(_mm256_min_ps(x, y), _mm256_max_ps(x, y), 0xF0);
+    y = _mm256_permute_ps(x, _MM_SHUFFLE(1, 0, 3, 2));
+    x = _mm256_blend_ps(_mm256_min_ps(x, y), _mm256_max_ps(x, y), 0xCC);
+    y = _mm256_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1));
+    return _mm256_blend_ps(_mm256_min_ps(x, y), _mm256_max_ps(x, y), 0xAA);
+}
+
+/* Lane by lane, r[0] <= ... <= r[7] (Batcher's odd-even merge network, 19 exchanges). */
+INLINE void sort_columns(__m256 *r)
+{
+#define X(a, b) exchange(&r[a], &r[b])
+    X(0, 1); X(2, 3); X(4, 5); X(6, 7); X(0, 2); X(1, 3); X(4, 6); X(5, 7); X(1, 2); X(5, 6);
+    X(0, 4); X(1, 5); X(2, 6); X(3, 7); X(2, 4); X(3, 5); X(1, 2); X(3, 4); X(5, 6);
+#undef X
+}
+
+INLINE void transpose(__m256 *r)
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Two sorted runs of 8 (a, b) into one of 16: b reversed against a (the half-cleaner of a
+ * bitonic sequence), then each half, bitonic, sorted. */
+INLINE void merge8(__m256 *a, __m256 *b)
+{
+    __m256 other = reversed(*b);
+    *b = sort_bitonic(_mm256_max_ps(*a, other));
+    *a = sort_bitonic(_mm256_min_ps(*a, other));
+}
+
+/* Two sorted runs of 16 (r[0], r[1]; r[2], r[3]) into one of 32, as merge8. */
+INLINE void merge16(__m256 *r)
+{
+    __m256 b0 = reversed(r[3]), b1 = reversed(r[2]);
+    __m256 low0 = _mm256_min_ps(r[0], b0), low1 = _mm256_min_ps(r[1], b1);
+    __m256 high0 = _mm256_max_ps(r[0], b0), high1 = _mm256_max_ps(r[1], b1);
+    exchange(&low0, &low1);
+    exchange(&high0, &high1);
+    r[0] = sort_bitonic(low0);
+    r[1] = sort_bitonic(low1);
+    r[2] = sort_bitonic(high0);
+    r[3] = sort_bitonic(high1);
+}
+
+INLINE float lane_max(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_permute2f128_ps(x, x, 0x01));
+    x = _mm256_max_ps(x, _mm256_permute_ps(x, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(_mm256_castps256_ps128(
+        _mm256_max_ps(x, _mm256_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)))));
+}
+
+INLINE float lane_min(__m256 x)
+{
+    x = _mm256_min_ps(x, _mm256_permute2f128_ps(x, x, 0x01));
+    x = _mm256_min_ps(x, _mm256_permute_ps(x, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(_mm256_castps256_ps128(
+        _mm256_min_ps(x, _mm256_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)))));
+}
+
+/* The median of 64 values without NaN: (32nd + 33rd smallest) / 2, as numpy's sort gives.
+ * The two sorted runs of 32 need no last merge: its half-cleaner alone splits the 32
+ * smallest from the 32 largest. */
+AVX2 static float median_of(const __m256 *values)
+{
+    __m256 r[8];
+    for (int i = 0; i < 8; i++)
+        r[i] = values[i];
+    sort_columns(r);
+    transpose(r);
+    merge8(&r[0], &r[1]);
+    merge8(&r[2], &r[3]);
+    merge8(&r[4], &r[5]);
+    merge8(&r[6], &r[7]);
+    merge16(r);
+    merge16(r + 4);
+    __m256 low = _mm256_min_ps(r[0], reversed(r[7])), high = _mm256_max_ps(r[0], reversed(r[7]));
+    for (int i = 1; i < 4; i++) {
+        __m256 other = reversed(r[7 - i]);
+        low = _mm256_max_ps(low, _mm256_min_ps(r[i], other));
+        high = _mm256_min_ps(high, _mm256_max_ps(r[i], other));
+    }
+    return (lane_max(low) + lane_min(high)) / 2.0f;
+}
+
+/* With a NaN among the values: numpy sorts them last, so the median is NaN (and no value is
+ * above it) unless 33 or more are numbers. */
+static float median_with_nan(const float *values)
+{
+    float numbers[64];
+    int count = 0;
+    for (int i = 0; i < 64; i++)
+        if (values[i] == values[i]) {
+            int at = count++;
+            for (; at > 0 && numbers[at - 1] > values[i]; at--)
+                numbers[at] = numbers[at - 1];
+            numbers[at] = values[i];
+        }
+    return count < 33 ? NAN : (numbers[31] + numbers[32]) / 2.0f;
+}
+
+/* The hash of the 64 frequencies: bit 63 - i set when frequency i is above the median. */
+AVX2 static uint64_t bits_of(const __m256 *frequencies)
+{
+    int nan = 0;
+    for (int v = 0; v < 8; v++)
+        nan |= _mm256_movemask_ps(_mm256_cmp_ps(frequencies[v], frequencies[v], _CMP_UNORD_Q));
+    __m256 middle = _mm256_set1_ps(nan ? median_with_nan((const float *)frequencies)
+                                       : median_of(frequencies));
+    uint64_t hash = 0;
+    for (int v = 0; v < 8; v++) {
+        __m256 above = _mm256_cmp_ps(reversed(frequencies[v]), middle, _CMP_GT_OQ);
+        hash |= (uint64_t)_mm256_movemask_ps(above) << (56 - 8 * v);
+    }
+    return hash;
+}
+
+/* grey (rows x cols) -> the 8 x 8 frequencies: across (cols x 8) along each row, then
+ * down (8 x rows) along the columns; each sum in the order of its terms, four rows (and
+ * the eight frequencies) at a time, so that the products do not wait on each other. */
+AVX2 static uint64_t hash_grey(const float *grey, int rows, int cols, const float *across,
+                               const float *down, float *along)
+{
+    int y = 0;
+    for (; y + 4 <= rows; y += 4) {
+        const float *g = grey + y * cols;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int x = 0; x < cols; x++) {
+            __m256 w = _mm256_loadu_ps(across + 8 * x);
+            s0 = _mm256_fmadd_ps(_mm256_set1_ps(g[x]), w, s0);
+            s1 = _mm256_fmadd_ps(_mm256_set1_ps(g[cols + x]), w, s1);
+            s2 = _mm256_fmadd_ps(_mm256_set1_ps(g[2 * cols + x]), w, s2);
+            s3 = _mm256_fmadd_ps(_mm256_set1_ps(g[3 * cols + x]), w, s3);
+        }
+        _mm256_storeu_ps(along + 8 * y, s0); /* unaligned: PyMem_Malloc gives 16 bytes */
+        _mm256_storeu_ps(along + 8 * y + 8, s1);
+        _mm256_storeu_ps(along + 8 * y + 16, s2);
+        _mm256_storeu_ps(along + 8 * y + 24, s3);
+    }
+    for (; y < rows; y++) {
+        __m256 sum = _mm256_setzero_ps();
+        for (int x = 0; x < cols; x++)
+            sum = _mm256_fmadd_ps(_mm256_set1_ps(grey[y * cols + x]),
+                                  _mm256_loadu_ps(across + 8 * x), sum);
+        _mm256_storeu_ps(along + 8 * y, sum);
+    }
+    __m256 frequencies[8];
+    for (int v = 0; v < 8; v++)
+        frequencies[v] = _mm256_setzero_ps();
+    for (y = 0; y < rows; y++) {
+        __m256 a = _mm256_loadu_ps(along + 8 * y);
+        for (int v = 0; v < 8; v++)
+            frequencies[v] = _mm256_fmadd_ps(_mm256_set1_ps(down[v * rows + y]), a,
+                                             frequencies[v]);
+    }
+    return bits_of(frequencies);
+}
+
+typedef struct {
+    Py_ssize_t channels, channel_stride, row_stride, col_stride, rows, cols;
+} Grid;
+
+/* The grey picture of one sample: its channels added in float32, in order, at the grid's
+ * points. */
+static void grey_of_bytes(const char *sample, const Grid *g, float *grey)
+{
+    for (Py_ssize_t c = 0; c < g->channels; c++) {
+        const uint8_t *plane = (const uint8_t *)sample + c * g->channel_stride;
+        float *out = grey;
+        for (Py_ssize_t y = 0; y < g->rows; y++, plane += g->row_stride)
+            for (Py_ssize_t x = 0; x < g->cols; x++, out++) {
+                float value = (float)plane[x * g->col_stride];
+                *out = c ? *out + value : value;
+            }
+    }
+}
+
+/* As grey_of_bytes, of float32 samples; a sum that is not finite counts as 0. */
+static void grey_of_floats(const char *sample, const Grid *g, float *grey)
+{
+    for (Py_ssize_t c = 0; c < g->channels; c++) {
+        const char *plane = sample + c * g->channel_stride;
+        float *out = grey;
+        for (Py_ssize_t y = 0; y < g->rows; y++, plane += g->row_stride)
+            for (Py_ssize_t x = 0; x < g->cols; x++, out++) {
+                float value;
+                memcpy(&value, plane + x * g->col_stride, 4);
+                *out = c ? *out + value : value;
+            }
+    }
+    for (Py_ssize_t i = 0; i < g->rows * g->cols; i++)
+        grey[i] = isfinite(grey[i]) ? grey[i] : 0.0f;
+}
+
+/* phash(values, height, width, step_y, step_x, across, down, out): values (n, C, L)
+ * uint8 or float32 samples of height x width pixels; each one's grey picture at every
+ * step_y-th row and step_x-th column (rows x cols points) is hashed with across (cols x 8)
+ * and down (8 x rows) float32, the hashes going to out (n,) uint64. */
+PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *objects[4];
+    Py_ssize_t height, width, step_y, step_x;
+    if (!PyArg_ParseTuple(args, "OnnnnOOO:phash", &objects[0], &height, &width, &step_y,
+                          &step_x, &objects[1], &objects[2], &objects[3]))
+        return NULL;
+    Held held[4];
+    memset(held, 0, sizeof held);
+    float *grey = NULL;
+    float *along = NULL;
+    if (take(objects[0], &held[0], PyBUF_RECORDS_RO) < 0 ||
+            take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
+            take(objects[2], &held[2], PyBUF_C_CONTIGUOUS) < 0 ||
+            take(objects[3], &held[3], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        goto fail;
+    Py_buffer *v = &held[0].view;
+    Grid g = {0, 0, 0, 0, 0, 0};
+    if (step_y > 0 && step_x > 0 && height > 0 && width > 0) {
+        g.rows = (height + step_y - 1) / step_y;
+        g.cols = (width + step_x - 1) / step_x;
+    }
+    if (!has_avx2 || v->ndim != 3 || (v->itemsize != 1 && v->itemsize != 4) ||
+            !g.rows || v->shape[2] != height * width || v->shape[1] < 1 ||
+            held[1].view.len != 4 * 8 * g.cols || held[2].view.len != 4 * 8 * g.rows ||
+            held[3].view.len != 8 * v->shape[0]) {
+        PyErr_SetString(PyExc_ValueError, "phash: values, matrices or out of the wrong shape");
+        goto fail;
+    }
+    g.channels = v->shape[1];
+    g.channel_stride = v->strides[1];
+    g.row_stride = step_y * width * v->strides[2];
+    g.col_stride = step_x * v->strides[2];
+    grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * g.cols));
+    along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
+    if (!grey || !along) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    const float *across = held[1].view.buf, *down = held[2].view.buf;
+    uint64_t *out = held[3].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t n = 0; n < v->shape[0]; n++) {
+        const char *sample = (const char *)v->buf + n * v->strides[0];
+        if (v->itemsize == 1)
+            grey_of_bytes(sample, &g, grey);
+        else
+            grey_of_floats(sample, &g, grey);
+        out[n] = hash_grey(grey, (int)g.rows, (int)g.cols, across, down, along);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(grey);
+    PyMem_Free(along);
+    release(held, 4);
+    Py_RETURN_NONE;
+fail:
+    PyMem_Free(grey);
+    PyMem_Free(along);
+    release(held, 4);
+    return NULL;
+}
