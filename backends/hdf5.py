@@ -302,7 +302,8 @@ class Hdf5Backend:
 
     @staticmethod
     def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:
-        return {p: f"{shard.name}:{shard.start + p}".encode() for p in positions}
+        return {p: f"{shard.name}:{shard.start + p}".encode() for p in positions
+                if 0 <= p < shard.stop - shard.start}
 
 
 def _listed(shapes: dict) -> dict:

@@ -15,6 +15,7 @@ import dataclasses
 import os
 import time
 from contextlib import contextmanager
+from itertools import islice
 from typing import Iterator
 
 import lmdb
@@ -230,16 +231,22 @@ class LmdbBackend:
 
     @staticmethod
     def keys_at(shard: Shard, positions: list[int]) -> dict[int, bytes]:
-        wanted, found = set(positions), {}
+        """The keys at read-order positions of a shard, the keys between skipped in C (a
+        Python step a key cost 40 ms for the members of one group on a 125k-record shard)."""
+        found: dict[int, bytes] = {}
         env, txn = _begin(shard.path, shard.registered)
         try:
             with txn:
-                for position, key in enumerate(_iterate(txn, shard, values=False)):
-                    if position in wanted:
-                        found[position] = bytes(key)
-                        if len(found) == len(wanted):
-                            break
-        except StoreReadError:
+                cursor = txn.cursor()
+                placed = cursor.set_range(shard.start) if shard.start is not None else \
+                    cursor.first()
+                keys, at = cursor.iternext(keys=True, values=False), 0
+                for position in sorted(set(positions)) if placed else ():
+                    key = next(islice(keys, position - at, None), None)
+                    if key is None or (shard.stop is not None and bytes(key) >= shard.stop):
+                        break
+                    found[position], at = bytes(key), position + 1
+        except lmdb.Error:
             pass  # keys past a broken page cannot be named
         finally:
             env.close()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import pytest
+
 import backends
 
 from .builders import tree_state
@@ -85,13 +87,16 @@ class BackendContract:
         assert outcome.totals.records == 50
         assert [offset for _, offset in outcome.totals.shard_offsets][0] == 100
 
-    def test_keys_at_names_records_by_position(self, tmp_path):
+    @pytest.mark.parametrize("count", [1, 3])
+    def test_keys_at_names_records_by_position(self, tmp_path, count):
+        """Each shard names its own records only: a position past its end has no key."""
         path = self.make_store(tmp_path, 100)
-        parts = self._keys(path, 1)
-        with self._planned(path, 1) as (store, shards):
+        parts = self._keys(path, count)
+        with self._planned(path, count) as (store, shards):
             for shard, part in zip(shards, parts):
-                positions = sorted({0, len(part) // 2, len(part) - 1})
-                assert store.keys_at(shard, positions) == {p: part[p] for p in positions}
+                positions = sorted({0, 1, len(part) // 2, len(part) - 1})
+                assert store.keys_at(shard, positions + [len(part)]) == \
+                    {p: part[p] for p in positions}
 
     def test_scan_leaves_the_store_byte_identical(self, tmp_path):
         path = self.make_store(tmp_path, 5000)

@@ -339,3 +339,15 @@ def test_output_still_buffered_at_the_fast_exit_that_cannot_be_written_is_an_err
                               env=env)
     reader.stdout.close()  # the reader stops before anything is read
     assert reader.wait(timeout=60) == 1 and reader.stderr.read() == b""
+
+
+def test_the_command_runs_blas_on_one_thread_unless_told_otherwise():
+    """The workers are the parallelism: BLAS threads spinning beside them only take CPU."""
+    code = ("import os, scanner.launch, numpy; "
+            "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["1", "1"], out.stderr
+    env["OPENBLAS_NUM_THREADS"] = "4"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["4", "1"], out.stderr
