@@ -12,7 +12,7 @@ from .boundary import guarded, raised
 from .checks.datum_checks import (both_payloads, encoded_flag_mismatch, encoded_image,
                                   invalid_datum, length_mismatch, no_data, non_positive_shape)
 from .checks.registry import Problem
-from .checks.value_checks import VALUE_CHECKS
+from .checks.value_checks import value_problems
 from .datum import Datum, DatumDecodeError, decode_datum
 from .datum_layout import LARGE_RECORD, Layout
 from .duplicates.fingerprints import FingerprintSink
@@ -106,8 +106,7 @@ class ShardInspector:
         hashed, summary = hashed_summary(self.prints, indices, values, shape,
                                          extremes=stats is None or not stats.spans_bytes,
                                          figures=figures)
-        found = [(row, problem) for value_check in VALUE_CHECKS
-                 for row, problem in value_check(values, summary).items()]
+        found = value_problems(values, summary)
         self.prints.keep(hashed)
         if stats_group is not None:
             usable = summary.finite_rows if values.dtype.kind == "f" else None
@@ -193,7 +192,8 @@ class DatumInspector(ShardInspector):
         self.batch_keys, self.batch_values, self.batch_bytes = [], [], 0
         # a record that does not fit its layout, or a parse that raised: the full decoder
         # decides, one record at a time, each inside the record boundary
-        parsed = guarded(parse_records, lambda exc: None, self.layouts, values)
+        parsed = guarded(parse_records, lambda exc: None, self.layouts, values,
+                         self.prints.enabled)
         if parsed is None:
             for key, value in zip(keys, values):
                 self._inspect_deferred(key, value)

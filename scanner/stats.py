@@ -35,18 +35,17 @@ class ChannelStats:
 
     def add(self, values: np.ndarray, summary, usable: np.ndarray | None = None) -> None:
         """Add samples of shape (n, C, L) with their ValueSummary; `usable` (n,) leaves out
-        samples whose values are not finite."""
+        samples whose values are not finite. Only bytes are read again (the histogram):
+        float samples may be left in their records (record_batches.TaggedRows)."""
+        rows = len(values)
         if usable is not None and not usable.all():
-            values = values[usable]
-            summary = type(summary)(*(None if part is None else part[usable] for part in
-                                      (summary.mins, summary.maxs, summary.sums,
-                                       summary.squares)))
-        if not len(values):
+            summary, rows = summary.rows(usable), int(usable.sum())
+        if not rows:
             return
         if values.dtype == np.uint8:
             self._add_histogram(values)
-        self.samples += len(values)
-        self.count += values.shape[0] * values.shape[2]
+        self.samples += rows
+        self.count += rows * values.shape[2]
         self.low = np.minimum(self.low, summary.mins.min(axis=0))
         self.high = np.maximum(self.high, summary.maxs.max(axis=0))
         self.total += summary.sums.sum(axis=0)

@@ -58,7 +58,7 @@ def test_a_value_group_that_raises_is_checked_again_sample_by_sample(monkeypatch
             raise MemoryError("this sample")
         return {row: inspect_module.Problem("DS103", "flagged")
                 for row in range(len(values)) if values[row, 0, 0] == 5}
-    monkeypatch.setattr(inspect_module, "VALUE_CHECKS", [picky])
+    monkeypatch.setattr("scanner.checks.value_checks.VALUE_CHECKS", [picky])
     settings = ScanSettings(enabled=frozenset(CATALOGUE))
     inspector = DatumInspector(settings)
     records = [b.raw_datum(shape=(1, 2, 2), data=bytes([first, 1, 2, 3]))
@@ -111,7 +111,7 @@ def test_a_sample_whose_checks_raise_gets_no_fingerprint(monkeypatch):
         if (values[:, 0, 0] == 77).any():
             raise KeyError(-1)
         return {}
-    monkeypatch.setattr(inspect_module, "VALUE_CHECKS", [picky])
+    monkeypatch.setattr("scanner.checks.value_checks.VALUE_CHECKS", [picky])
     inspector = DatumInspector(ScanSettings(enabled=frozenset(CATALOGUE)))
     for number in range(16):
         data = bytes([77]) * 48 if number in (4, 12) else bytes([number]) * 48
@@ -132,7 +132,7 @@ def test_a_slab_that_raises_is_inspected_again_row_by_row(tmp_path, monkeypatch)
         if np.isin(values[:, 0, :], [13.0]).any():
             raise KeyError(-1)
         return {}
-    monkeypatch.setattr(inspect_module, "VALUE_CHECKS", [picky])
+    monkeypatch.setattr("scanner.checks.value_checks.VALUE_CHECKS", [picky])
     data = np.arange(40, dtype=np.float32).reshape(20, 2)
     path = b.make_h5(tmp_path / "a.h5", data=data, label=np.arange(20) % 4)
     report = scan_report(path, backend="hdf5")

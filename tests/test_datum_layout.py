@@ -5,7 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scanner import kernels
 from scanner.checks import CATALOGUE
+from scanner.checks.value_checks import ValueSummary
 from scanner.datum import decode_datum
 from scanner.datum_layout import Layout, parse_batch
 from scanner.record_batches import parse_large, parse_records
@@ -126,6 +128,7 @@ def _large_like_batch(layout, values):
     labels, parts = parsed
     payloads = np.empty((len(values), *parts[0][1].shape[1:]), parts[0][1].dtype)
     for rows, part, figures in parts:
+        part = part[:]  # an array, or the values of samples left in their records
         payloads[list(rows)] = part
         if figures is not None:  # taken on the way (unpacked floats): those of the values
             assert all(np.array_equal(a, b, equal_nan=True)
@@ -220,6 +223,19 @@ def test_large_unpacked_records_scan_like_the_decoder(tmp_path, monkeypatch):
     test_nan_and_constant_samples_inside_a_batch(tmp_path, monkeypatch)
 
 
+def test_large_unpacked_copies_are_found_as_the_decoder_finds_them(tmp_path, monkeypatch):
+    """Left in their records, large unpacked floats give the duplicate findings of the
+    decoder's copies: an exact copy (DS801) and a copy under another label (DS803)."""
+    monkeypatch.setattr("scanner.record_batches.LARGE_RECORD", 0)
+    monkeypatch.setattr("scanner.inspect.LARGE_RECORD", 0)
+    floats = np.random.default_rng(3).random((12, 3 * 16 * 16)).astype(np.float32)
+    values = [b.float_datum(row, (3, 16, 16), label=i % 3) for i, row in enumerate(floats)]
+    values += [values[4], b.float_datum(floats[7], (3, 16, 16), label=2)]
+    report = _same_both_ways(tmp_path, monkeypatch, values, enabled=frozenset(CATALOGUE))
+    found = sorted((f["code"], f["index"]) for f in report["findings"])
+    assert found == [("DS801", 4), ("DS803", 7)]
+
+
 @settings(max_examples=200, deadline=None)
 @given(raw=st.binary(max_size=40), end=st.integers(0, 50), tagged=st.integers(0, 255))
 def test_a_run_of_float_elements_ends_where_a_tag_is_missing(raw, end, tagged):
@@ -233,3 +249,35 @@ def test_a_run_of_float_elements_ends_where_a_tag_is_missing(raw, end, tagged):
     while expected + 5 <= len(raw) and raw[expected] == _FLOAT_TAG:
         expected += 5
     assert _float_run_end(raw, end) == expected
+
+
+@pytest.mark.skipif(kernels.native is None, reason="the compiled kernels are off or not built")
+def test_floats_left_in_their_records_are_checked_and_fingerprinted_as_copies(monkeypatch):
+    """Large unpacked floats stay in their records (TaggedRows): the value checks copy out
+    only the samples their summary points at, and give the findings of the copied values;
+    the fingerprints are those of the copies."""
+    from scanner.checks.value_checks import value_problems
+    from scanner.duplicates.fingerprints import FingerprintSink
+    from scanner.record_batches import TaggedRows
+
+    floats = np.random.default_rng(2).normal(0, 10, (8, 3 * 12 * 12)).astype(np.float32)
+    floats[1, 5], floats[2, 0], floats[3, 7], floats[4] = np.nan, -np.inf, 7e4, 3.0
+    floats[6] = floats[0]  # an exact copy
+    values = [b.float_datum(row, (3, 12, 12), label=1) for row in floats]
+    layout = Layout.derive(values[0], decode_datum(values[0]))
+    labels, [(rows, left, figures)] = parse_large([layout] * 8, values, hashed=True)
+    assert isinstance(left, TaggedRows) and left.shape == (8, 3, 144)
+    copied = left[:]
+    assert np.array_equal(copied.reshape(8, -1), floats, equal_nan=True)
+    assert np.array_equal(left[3], copied[3]) and left[2:4].shape == (2, 3, 144)
+    summary = ValueSummary(figures[2], figures[3], figures[0], figures[1])
+    found = value_problems(left, summary)
+    assert [(row, p.code) for row, p in found] == [(1, "DS101"), (2, "DS101"), (3, "DS102"),
+                                                    (4, "DS103")]
+    assert [(row, p.message) for row, p in found] == \
+        [(row, p.message) for row, p in value_problems(copied, summary)]
+    sink = FingerprintSink()
+    in_place = sink.hash_values(range(8), left, (3, 12, 12))
+    copies = sink.hash_values(range(8), copied, (3, 12, 12))
+    assert all(np.array_equal(a, b) for a, b in zip(in_place[1:], copies[1:]))
+    assert in_place[1][0] == in_place[1][6]

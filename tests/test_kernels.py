@@ -270,7 +270,8 @@ def test_phash_median_among_nan_frequencies_is_numpys(monkeypatch):
     values = rng.normal(0, 10, (400, 1, 64)).astype(np.float32)
     for sample, huge in zip(values, rng.integers(0, 64, (400, 2))):
         sample[0, huge] = np.float32(1e38) * np.array([1, -1], np.float32)
-    values[300:, 0] += np.float32(3e38) * np.where(np.arange(64) % 2, 1, -1)
+    with np.errstate(over="ignore"):
+        values[300:, 0] += np.float32(3e38) * np.where(np.arange(64) % 2, 1, -1)
     matrix = _phash_matrix(8)
     with np.errstate(over="ignore", invalid="ignore"):
         frequencies = (matrix @ values[:, 0].reshape(-1, 8, 8) @ matrix.T).reshape(-1, 64)
@@ -282,3 +283,45 @@ def test_phash_median_among_nan_frequencies_is_numpys(monkeypatch):
     meant = (nan > 0) & np.isfinite(middle)  # a median among NaN that sets bits
     assert meant.sum() > 20 and (nan > 32).sum() > 50  # the cases meant, both
     assert np.array_equal(compiled, expected)
+
+
+@native
+@pytest.mark.parametrize("channels, length", [(1, 1), (1, 7), (2, 2049), (3, 1024),
+                                              (5, 333), (3, 224 * 224)])
+def test_floats_left_in_their_records_give_the_figures_and_hashes_of_their_copies(channels,
+                                                                                   length):
+    """tagged_prints reads each record once, a hash block at a time, keeping no values: its
+    figures are gather_tagged's and its hashes row_hashes' of the copied values, across
+    blocks that end inside a channel and channels that end inside a block."""
+    count = channels * length
+    rows = np.random.default_rng(count).normal(size=(4, count)).astype(np.float32)
+    rows[1, -1], rows[2, 0], rows[3] = np.nan, -np.inf, rows[0]
+    records = [_tagged(row) for row in rows]
+    copied, copied_figures = kernels.gather_tagged(records, 2, channels, length)
+    figures, hashes = kernels.tagged_prints(records, 2, channels, length, 99)
+    assert np.array_equal(hashes, kernels.row_hashes(copied.reshape(4, -1).view(np.uint8), 99))
+    assert hashes[0] == hashes[3] and len(set(hashes.tolist())) == 3
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(figures[2:],
+                                                                     copied_figures[2:]))
+    assert all(np.allclose(a, b, rtol=1e-12, equal_nan=True)  # the same sums, other pieces
+               for a, b in zip(figures[:2], copied_figures[:2]))
+    unhashed, none = kernels.tagged_prints(records, 2, channels, length, None)
+    assert none is None and np.array_equal(unhashed[2], figures[2], equal_nan=True)
+    bad = bytearray(records[2])
+    bad[2 + 5 * (count - 1)] = 0x3D  # the last tag
+    assert kernels.tagged_prints([records[0], bytes(bad)], 2, channels, length, 99) is None
+    assert kernels.tagged_prints([records[0][:-1]], 2, channels, length, None) is None
+
+
+@native
+def test_phash_of_floats_left_in_their_records_is_that_of_their_copies():
+    from scanner.duplicates.hashing import tagged_phash, values_phash
+
+    rows = np.random.default_rng(4).normal(size=(6, 3 * 40 * 30)).astype(np.float32)
+    rows[1, 5] = np.nan
+    records = [_tagged(row, b"\x08\x03\x10\x28") for row in rows]
+    copied, _ = kernels.gather_tagged(records, 4, 3, 1200)
+    assert np.array_equal(tagged_phash(records, 4, 3, 40, 30), values_phash(copied, 40, 30))
+    assert tagged_phash(records, 4, 3, 6, 200) is None  # no picture
+    with pytest.raises(ValueError):
+        tagged_phash([records[0][:-5]], 4, 3, 40, 30)

@@ -38,6 +38,11 @@ class ValueSummary:
             return None if pieces[0] is None else np.concatenate(pieces)
         return cls(whole("mins"), whole("maxs"), whole("sums"), whole("squares"))
 
+    def rows(self, chosen) -> "ValueSummary":
+        """The summary of the samples at `chosen` (indices or a mask)."""
+        return ValueSummary(*(None if part is None else part[chosen] for part in
+                              (self.mins, self.maxs, self.sums, self.squares)))
+
     @property
     def finite_rows(self) -> np.ndarray:
         return np.isfinite(self.mins).all(axis=1) & np.isfinite(self.maxs).all(axis=1)
@@ -188,3 +193,27 @@ def constant_sample(values: np.ndarray, summary: ValueSummary) -> dict[int, Prob
 
 
 VALUE_CHECKS = (non_finite, beyond_float16, beyond_float32, constant_sample)
+# the checks that read values beyond the summary: each only those of samples that hold a
+# value not finite or beyond float16's range, which their summary shows
+_READING = (non_finite, beyond_float16, beyond_float32)
+
+
+def value_problems(values, summary: ValueSummary) -> list[tuple[int, Problem]]:
+    """(row, problem) of every value check, check by check. Samples left in their records
+    (scanner.record_batches.TaggedRows) are copied out only where a check will look."""
+    if isinstance(values, np.ndarray):
+        return [(row, problem) for check in VALUE_CHECKS
+                for row, problem in check(values, summary).items()]
+    with np.errstate(invalid="ignore"):
+        inside = (summary.maxs <= FLOAT16_MAX).all(axis=1) & \
+            (summary.mins >= -FLOAT16_MAX).all(axis=1)
+    looked_at = np.flatnonzero(~inside)
+    part, part_summary = values.take(looked_at), summary.rows(looked_at)
+    found = []
+    for check in VALUE_CHECKS:
+        if check in _READING:
+            found += [] if not len(looked_at) else [(int(looked_at[row]), problem)
+                      for row, problem in check(part, part_summary).items()]
+        else:
+            found += list(check(values, summary).items())
+    return found

@@ -74,18 +74,28 @@ class FingerprintSink:
         """The fingerprints of samples (n, C, L) of one dtype and shape (raw data,
         float_data, HDF5 rows), held until `keep`: the samples' checks run in between, and a
         sample whose checks raise is not fingerprinted. `exact`: their exact hashes, when
-        exact_values made them already."""
+        exact_values made them already. Samples left in their records (TaggedRows) hash
+        themselves."""
         if not self.enabled or not len(values):
             return None
         if exact is None:
             exact = self.exact_values(values, shape)
-        perceptual = values_phash(values, shape[1], shape[2]) if shape else None
+        if not shape:
+            perceptual = None
+        elif not isinstance(values, np.ndarray):  # left in their records (TaggedRows)
+            perceptual = values.phash(shape[1], shape[2])
+        else:
+            perceptual = values_phash(values, shape[1], shape[2])
         return indices, exact, perceptual
 
     def exact_values(self, values: np.ndarray, shape: tuple | None) -> np.ndarray | None:
         """The exact hashes of samples (n, C, L); None when fingerprints are off."""
         if not self.enabled:
             return None
+        if not isinstance(values, np.ndarray):  # left in their records (TaggedRows)
+            if values.exact is not None:  # taken as the parse read them
+                return values.exact
+            values = values[:]
         return rows_hash(values, shape_tag(KIND_VALUES, values.dtype,
                                            tuple(shape or values.shape[1:])))
 

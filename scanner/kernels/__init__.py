@@ -145,6 +145,36 @@ def gather_tagged(records: list, offset: int, channels: int, length: int):
     return payload, _zero_unsigned(figures)
 
 
+def tagged_prints(records: list, offset: int, channels: int, length: int, tag: int | None):
+    """(figures as gather_tagged gives them, exact hashes (n,) or None) of records of
+    unpacked float_data, in one pass that keeps no values: each record is read once, a hash
+    block at a time, and its values' hash is row_hashes' of what gather_tagged would copy
+    out (with `tag`; None: no hashes). None if a record is too short or a tag is not
+    float_data's. Compiled only: callers check `native` first."""
+    figures = _outputs((len(records), channels), np.float32)
+    hashes = None if tag is None else np.empty(len(records), np.uint64)
+    keys = None if tag is None else _HASH_KEYS
+    if native.tagged_prints(records, offset, channels, length, keys,
+                            0 if tag is None else tag & 0xFFFFFFFFFFFFFFFF, *figures,
+                            hashes) >= 0:
+        return None
+    return _zero_unsigned(figures), hashes
+
+
+def phash_tagged(records: list, offset: int, channels: int, height: int, width: int,
+                 step_y: int, step_x: int, across: np.ndarray, down: np.ndarray
+                 ) -> np.ndarray | None:
+    """phash of unpacked float_data samples left in their records (the first tag at
+    `offset`); None where it is not compiled."""
+    if native is None or not native.AVX2:
+        return None
+    out = np.empty(len(records), np.uint64)
+    if native.phash_tagged(records, offset, channels, height, width, step_y, step_x, across,
+                           down, out) >= 0:
+        raise ValueError("a record is shorter than its samples")
+    return out
+
+
 def _outputs(shape: tuple, dtype) -> tuple:
     rows = shape[:2]
     return np.empty(rows), np.empty(rows), np.empty(rows, dtype), np.empty(rows, dtype)

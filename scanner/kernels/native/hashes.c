@@ -5,7 +5,6 @@
  * numpy computes alike): per block of HASH_PAIRS pairs of 32-bit words, two NH sums
  * (sum of (m[2i] + k[2i]) * (m[2i+1] + k[2i+1]) mod 2**64, the second with the keys two
  * words on), each folded into the running hash by the splitmix64 finaliser. */
-#define HASH_PAIRS 1024
 
 static uint64_t mix64(uint64_t z)
 {
@@ -44,29 +43,38 @@ static Py_ssize_t nh_avx2(const char *p, const uint32_t *k, Py_ssize_t pairs, ui
     return i;
 }
 
+/* One block of at most 8 * HASH_PAIRS bytes (its last pair zero-padded) folded into h. */
+uint64_t hash_block(const char *q, Py_ssize_t bytes, const uint32_t *k, uint64_t h)
+{
+    Py_ssize_t full = bytes / 8;
+    uint64_t a = 0, b = 0;
+    Py_ssize_t i = has_avx2 ? nh_avx2(q, k, full, &a, &b) : 0;
+    for (; i < full; i++) {
+        uint32_t m[2];
+        memcpy(m, q + 8 * i, 8);
+        nh_pair(m, k + 2 * i, &a, &b);
+    }
+    if (bytes % 8) {
+        uint32_t m[2] = {0, 0};
+        memcpy(m, q + 8 * full, (size_t)(bytes % 8));
+        nh_pair(m, k + 2 * full, &a, &b);
+    }
+    return mix64(mix64(h ^ a) ^ b);
+}
+
+uint64_t hash_end(uint64_t h, Py_ssize_t width)
+{
+    return mix64(h ^ (uint64_t)width);
+}
+
 static uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *k, uint64_t tag)
 {
     uint64_t h = tag;
-    Py_ssize_t whole = width / 8, pairs = (width + 7) / 8; /* the last one zero-padded */
-    for (Py_ssize_t start = 0; start < pairs; start += HASH_PAIRS) {
-        Py_ssize_t block = pairs - start < HASH_PAIRS ? pairs - start : HASH_PAIRS;
-        Py_ssize_t full = whole - start < block ? whole - start : block;
-        const char *q = p + 8 * start;
-        uint64_t a = 0, b = 0;
-        Py_ssize_t i = has_avx2 ? nh_avx2(q, k, full, &a, &b) : 0;
-        for (; i < full; i++) {
-            uint32_t m[2];
-            memcpy(m, q + 8 * i, 8);
-            nh_pair(m, k + 2 * i, &a, &b);
-        }
-        if (full < block) {
-            uint32_t m[2] = {0, 0};
-            memcpy(m, q + 8 * full, (size_t)(width % 8));
-            nh_pair(m, k + 2 * full, &a, &b);
-        }
-        h = mix64(mix64(h ^ a) ^ b);
+    for (Py_ssize_t start = 0; start < width; start += 8 * HASH_PAIRS) {
+        Py_ssize_t bytes = width - start < 8 * HASH_PAIRS ? width - start : 8 * HASH_PAIRS;
+        h = hash_block(p + start, bytes, k, h);
     }
-    return mix64(h ^ (uint64_t)width);
+    return hash_end(h, width);
 }
 
 PyObject *row_hashes(PyObject *Py_UNUSED(self), PyObject *args)

@@ -23,6 +23,11 @@
  * phash(values, height, width, step_y, step_x, across, down, out): perceptual hashes of
  *     uint8 or float32 samples (n, C, height * width), AVX2 only (see phash.c); AVX2 says
  *     whether the processor has it.
+ * phash_tagged(records, offset, channels, height, width, step_y, step_x, across, down, out):
+ *     the same of unpacked float_data samples left in their records.
+ * tagged_prints(records, offset, channels, length, keys, tag, sums, squares, mins, maxs,
+ *     hashes): gather_tagged's figures and row_hashes' exact hashes of the values, which
+ *     are not kept. Returns as gather_tagged.
  */
 #include "native.h"
 
@@ -82,6 +87,8 @@ static PyMethodDef methods[] = {
     {"row_hashes", row_hashes, METH_VARARGS, "Exact hashes of value rows."},
     {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
     {"phash", phash, METH_VARARGS, "Perceptual hashes of samples' grey pictures."},
+    {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
+    {"tagged_prints", tagged_prints, METH_VARARGS, "Figures and exact hashes of unpacked floats."},
     {"gather_tagged", gather_tagged, METH_VARARGS, "Unpacked float_data values, tags checked."},
     {NULL, NULL, 0, NULL},
 };

@@ -12,6 +12,7 @@
 
 #include <immintrin.h>
 
+#define HASH_PAIRS 1024 /* pairs of 32-bit words in a block of the exact hash */
 #define AHEAD 4096 /* bytes prefetched ahead: from memory 13 GB/s, 6.5 without */
 
 extern int has_avx2, has_ssse3; /* set when the module is loaded */
@@ -52,10 +53,17 @@ void float_row(const char *p, Py_ssize_t length, double *sum, double *square, fl
 void byte_row(const uint8_t *p, Py_ssize_t length, double *sum, double *square, uint8_t *low,
               uint8_t *high);
 
+/* The exact hash of value rows (hashes.c): blocks of at most 8 * HASH_PAIRS bytes folded in
+ * turn, from the tag; then the row's width. */
+uint64_t hash_block(const char *q, Py_ssize_t bytes, const uint32_t *keys, uint64_t h);
+uint64_t hash_end(uint64_t h, Py_ssize_t width);
+
 PyObject *byte_counts(PyObject *self, PyObject *args);
 PyObject *gather_tagged(PyObject *self, PyObject *args);
 PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
+PyObject *phash_tagged(PyObject *self, PyObject *args);
+PyObject *tagged_prints(PyObject *self, PyObject *args);
 
 #endif

@@ -301,3 +301,75 @@ fail:
     release(held, 4);
     return NULL;
 }
+
+typedef struct {
+    Py_ssize_t offset, need;
+    const Grid *grid;
+    const float *across, *down;
+    float *grey, *along;
+    uint64_t *out;
+} TaggedHash;
+
+static int phash_one(const Py_buffer *record, Py_ssize_t n, void *context)
+{
+    TaggedHash *t = context;
+    if (record->len < t->offset + t->need)
+        return 0;
+    grey_of_floats((const char *)record->buf + t->offset + 1, t->grid, t->grey);
+    t->out[n] = hash_grey(t->grey, (int)t->grid->rows, (int)t->grid->cols, t->across, t->down,
+                          t->along);
+    return 1;
+}
+
+/* phash_tagged(records, offset, channels, height, width, step_y, step_x, across, down,
+ * out): as phash, of unpacked float_data samples left in their records (a tag byte before
+ * each 4-byte value, the first tag at offset). Returns the index of the first record too
+ * short, or -1. */
+PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *records, *objects[3];
+    Py_ssize_t offset, channels, height, width, step_y, step_x;
+    if (!PyArg_ParseTuple(args, "OnnnnnnOOO:phash_tagged", &records, &offset, &channels,
+                          &height, &width, &step_y, &step_x, &objects[0], &objects[1],
+                          &objects[2]))
+        return NULL;
+    PyObject *sequence = PySequence_Tuple(records);
+    if (sequence == NULL)
+        return NULL;
+    Held held[3];
+    memset(held, 0, sizeof held);
+    Grid g = {channels, 5 * height * width, 5 * width * step_y, 5 * step_x, 0, 0};
+    TaggedHash t = {offset, 5 * channels * height * width, &g, NULL, NULL, NULL, NULL, NULL};
+    Py_ssize_t failed = -2;
+    if (step_y > 0 && step_x > 0 && height > 0 && width > 0 && channels > 0 && offset >= 0 &&
+            height <= (1 << 20) && width <= (1 << 20) && channels <= (1 << 12)) {
+        g.rows = (height + step_y - 1) / step_y;
+        g.cols = (width + step_x - 1) / step_x;
+    }
+    for (int i = 0; i < 3; i++)
+        if (take(objects[i], &held[i], i < 2 ? PyBUF_C_CONTIGUOUS
+                                              : PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+    if (!has_avx2 || !g.rows || held[0].view.len != 4 * 8 * g.cols ||
+            held[1].view.len != 4 * 8 * g.rows ||
+            held[2].view.len != 8 * PyTuple_GET_SIZE(sequence)) {
+        PyErr_SetString(PyExc_ValueError, "phash_tagged: shape, matrices or out wrong");
+        goto done;
+    }
+    t.across = held[0].view.buf;
+    t.down = held[1].view.buf;
+    t.out = held[2].view.buf;
+    t.grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * g.cols));
+    t.along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
+    if (!t.grey || !t.along) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    failed = each_record(sequence, phash_one, &t);
+done:
+    PyMem_Free(t.grey);
+    PyMem_Free(t.along);
+    release(held, 3);
+    Py_DECREF(sequence);
+    return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
+}

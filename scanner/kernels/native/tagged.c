@@ -165,3 +165,116 @@ done:
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
 }
+
+/* One record's figures and exact hash without its values kept: they are unpacked into
+ * `block` (one hash block of floats, in L1) a piece at a time, each piece summed on the way
+ * and each full block hashed at once, so that the record is read once and nothing is
+ * written out. The hash is row_hashes' of the values as gather_tagged lays them out; no
+ * hash without keys. */
+static int prints_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t length,
+                         float *block, const uint32_t *keys, uint64_t tag, double *sums,
+                         double *squares, float *lows, float *highs, uint64_t *hash)
+{
+    const Py_ssize_t per_block = 2 * HASH_PAIRS, total = channels * length;
+    uint64_t h = tag;
+    Py_ssize_t element = 0;
+    int ok = 1;
+    for (Py_ssize_t c = 0; c < channels; c++) {
+        FloatFigures f = no_floats;
+        for (Py_ssize_t end = (c + 1) * length; element < end;) {
+            Py_ssize_t in_block = element % per_block;
+            Py_ssize_t piece = end - element < per_block - in_block ? end - element
+                                                                    : per_block - in_block;
+            char *out = (char *)(block + in_block);
+            if (has_avx2) {
+                ok &= unpack_sum_avx2(p + 5 * element, piece, out, &f);
+            } else {
+                ok &= unpack_row(p + 5 * element, piece, out);
+                float_accumulate(out, piece, &f);
+            }
+            element += piece;
+            if (keys && (in_block + piece == per_block || element == total))
+                h = hash_block((const char *)block, 4 * (in_block + piece), keys, h);
+        }
+        float_finish(&f, sums + c, squares + c, lows + c, highs + c);
+    }
+    *hash = hash_end(h, 4 * total);
+    return ok;
+}
+
+typedef struct {
+    Py_ssize_t offset, channels, length;
+    uint64_t tag, unhashed;
+    const uint32_t *keys; /* NULL: figures only */
+    Held *held;
+} Prints;
+
+static int prints_one(const Py_buffer *record, Py_ssize_t n, void *context)
+{
+    Prints *g = context;
+    Py_ssize_t count = g->channels * g->length, at = n * g->channels;
+    if (record->len < g->offset || (record->len - g->offset) / 5 < count)
+        return 0;
+    float block[2 * HASH_PAIRS];
+    int ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = prints_record((const unsigned char *)record->buf + g->offset, g->channels, g->length,
+                       block, g->keys, g->tag, (double *)g->held[0].view.buf + at,
+                       (double *)g->held[1].view.buf + at, (float *)g->held[2].view.buf + at,
+                       (float *)g->held[3].view.buf + at,
+                       g->keys ? (uint64_t *)g->held[4].view.buf + n : &g->unhashed);
+    Py_END_ALLOW_THREADS
+    return ok;
+}
+
+/* tagged_prints(records, offset, channels, length, keys, tag, sums, squares, mins, maxs,
+ * hashes): as gather_tagged, the values not kept; their exact hashes to hashes (n,) uint64
+ * (keys and hashes None: no hashes). */
+PyObject *tagged_prints(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *records, *key_object, *objects[5];
+    unsigned long long tag;
+    Prints g;
+    if (!PyArg_ParseTuple(args, "OnnnOKOOOOO:tagged_prints", &records, &g.offset, &g.channels,
+                          &g.length, &key_object, &tag, &objects[0], &objects[1], &objects[2],
+                          &objects[3], &objects[4]))
+        return NULL;
+    g.tag = tag;
+    g.keys = NULL;
+    int hashed = key_object != Py_None;
+    PyObject *sequence = PySequence_Tuple(records); /* owns its items while the GIL is off */
+    if (sequence == NULL)
+        return NULL;
+    Held held[6];
+    memset(held, 0, sizeof held);
+    g.held = held;
+    Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
+    const Py_ssize_t sizes[5] = {8, 8, 4, 4, 8};
+    if (g.offset < 0 || g.channels < 0 || g.length < 0 ||
+            (g.channels && g.length > PY_SSIZE_T_MAX / 5 / g.channels)) {
+        PyErr_SetString(PyExc_ValueError, "negative or too large offset or shape");
+        goto done;
+    }
+    for (int i = 0; i < 4 + hashed; i++) {
+        if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        if (held[i].view.len != records_n * (i < 4 ? g.channels : 1) * sizes[i]) {
+            PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
+            goto done;
+        }
+    }
+    if (hashed) {
+        if (take(key_object, &held[5], PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        if (held[5].view.len != 4 * (2 * HASH_PAIRS + 2)) {
+            PyErr_SetString(PyExc_ValueError, "hash keys of the wrong size");
+            goto done;
+        }
+        g.keys = held[5].view.buf;
+    }
+    failed = each_record(sequence, prints_one, &g);
+done:
+    release(held, 6);
+    Py_DECREF(sequence);
+    return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
+}
