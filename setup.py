@@ -6,7 +6,8 @@ import sys
 from setuptools import Extension, setup
 
 _X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-_PARTS = ("module", "buffers", "bytes", "floats", "tagged", "records", "hashes", "phash")
+_PARTS = ("module", "buffers", "bytes", "floats", "tagged", "records", "hashes", "phash",
+          "jpeg")
 native = Extension("scanner.kernels._native",
                    [f"scanner/kernels/native/{part}.c" for part in _PARTS],
                    depends=["scanner/kernels/native/native.h"],

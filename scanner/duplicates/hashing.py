@@ -126,10 +126,10 @@ def _product(rows: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> np.ndarra
 def image_phash(pictures: np.ndarray) -> np.ndarray:
     """pHash of n decoded pictures of one size: (n, h, w) grey or (n, h, w, 3) RGB."""
     n, height, width = pictures.shape[:3]
-    if pictures.ndim == 4:
-        grey = pictures @ _GREY
-        hashes = _compiled(grey.reshape(n, 1, -1), height, width, 1, 1)
-        return _phash(grey) if hashes is None else hashes
+    if pictures.ndim == 4:  # the channels as planes of the samples, RGB weighted to luma
+        planes = pictures.reshape(n, height * width, 3).transpose(0, 2, 1)
+        hashes = _compiled(planes, height, width, 1, 1, _GREY)
+        return _phash(pictures @ _GREY) if hashes is None else hashes
     hashes = _compiled(pictures.reshape(n, 1, -1), height, width, 1, 1)
     if hashes is not None:
         return hashes
@@ -138,12 +138,12 @@ def image_phash(pictures: np.ndarray) -> np.ndarray:
     return _phash(grey)
 
 
-def _compiled(values: np.ndarray, height: int, width: int, step_y: int,
-              step_x: int) -> np.ndarray | None:
+def _compiled(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
+              weights: np.ndarray | None = None) -> np.ndarray | None:
     """The compiled pHash of samples (n, C, height * width) at a stride, where it is built."""
     rows, cols = -(-height // step_y), -(-width // step_x)
     return kernels.phash(values, height, width, step_y, step_x, _across_matrix(cols),
-                         _phash_matrix(rows))
+                         _phash_matrix(rows), weights)
 
 
 def _phash(grey: np.ndarray) -> np.ndarray:

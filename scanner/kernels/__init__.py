@@ -85,17 +85,20 @@ def row_hashes(rows: np.ndarray, tag: int) -> np.ndarray:
 
 
 def phash(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
-          across: np.ndarray, down: np.ndarray) -> np.ndarray | None:
+          across: np.ndarray, down: np.ndarray,
+          weights: np.ndarray | None = None) -> np.ndarray | None:
     """Perceptual hashes (n,) uint64 of samples (n, C, height * width), uint8 or float32:
     the grey picture at every step_y-th row and step_x-th column (channels added in float32,
     a float that is not finite as 0), its frequencies `down @ grey @ across` (8 x 8), each
-    against their median (bit 63 the first). None where it is not compiled (it needs AVX2
-    and FMA) or for other dtypes: scanner.duplicates.hashing computes it with numpy, alike
-    but for float rounding."""
-    if native is None or not native.AVX2 or values.dtype not in (np.uint8, np.float32):
+    against their median (bit 63 the first). weights (C,) float32, bytes only: the grey is
+    the channels' weighted sum. None where it is not compiled (it needs AVX2 and FMA) or
+    for other dtypes: scanner.duplicates.hashing computes it with numpy, alike but for float
+    rounding."""
+    if native is None or not native.AVX2 or values.dtype not in (np.uint8, np.float32) or \
+            (weights is not None and values.dtype != np.uint8):
         return None
     out = np.empty(len(values), np.uint64)
-    native.phash(values, height, width, step_y, step_x, across, down, out)
+    native.phash(values, height, width, step_y, step_x, across, down, out, weights)
     return out
 
 

@@ -64,6 +64,7 @@ PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
+PyObject *jpeg_header(PyObject *self, PyObject *data);
 PyObject *tagged_prints(PyObject *self, PyObject *args);
 
 #endif

@@ -202,18 +202,20 @@ AVX2 static uint64_t hash_grey(const float *grey, int rows, int cols, const floa
 
 typedef struct {
     Py_ssize_t channels, channel_stride, row_stride, col_stride, rows, cols;
+    const float *weights; /* one a channel (RGB to luma), or NULL: the channels added */
 } Grid;
 
-/* The grey picture of one sample: its channels added in float32, in order, at the grid's
- * points. */
+/* The grey picture of one sample: its channels (each times its weight) added in float32,
+ * in order, at the grid's points. */
 static void grey_of_bytes(const char *sample, const Grid *g, float *grey)
 {
     for (Py_ssize_t c = 0; c < g->channels; c++) {
         const uint8_t *plane = (const uint8_t *)sample + c * g->channel_stride;
-        float *out = grey;
+        float *out = grey, weight = g->weights ? g->weights[c] : 1.0f;
         for (Py_ssize_t y = 0; y < g->rows; y++, plane += g->row_stride)
             for (Py_ssize_t x = 0; x < g->cols; x++, out++) {
-                float value = (float)plane[x * g->col_stride];
+                float value = g->weights ? (float)plane[x * g->col_stride] * weight
+                                         : (float)plane[x * g->col_stride];
                 *out = c ? *out + value : value;
             }
     }
@@ -236,28 +238,30 @@ static void grey_of_floats(const char *sample, const Grid *g, float *grey)
         grey[i] = isfinite(grey[i]) ? grey[i] : 0.0f;
 }
 
-/* phash(values, height, width, step_y, step_x, across, down, out): values (n, C, L)
- * uint8 or float32 samples of height x width pixels; each one's grey picture at every
- * step_y-th row and step_x-th column (rows x cols points) is hashed with across (cols x 8)
- * and down (8 x rows) float32, the hashes going to out (n,) uint64. */
+/* phash(values, height, width, step_y, step_x, across, down, out[, weights]): values
+ * (n, C, L) uint8 or float32 samples of height x width pixels; each one's grey picture at
+ * every step_y-th row and step_x-th column (rows x cols points) is hashed with across
+ * (cols x 8) and down (8 x rows) float32, the hashes going to out (n,) uint64. weights
+ * (C float32, uint8 samples only): the grey is the channels' weighted sum. */
 PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *objects[4];
+    PyObject *objects[5] = {NULL, NULL, NULL, NULL, Py_None};
     Py_ssize_t height, width, step_y, step_x;
-    if (!PyArg_ParseTuple(args, "OnnnnOOO:phash", &objects[0], &height, &width, &step_y,
-                          &step_x, &objects[1], &objects[2], &objects[3]))
+    if (!PyArg_ParseTuple(args, "OnnnnOOO|O:phash", &objects[0], &height, &width, &step_y,
+                          &step_x, &objects[1], &objects[2], &objects[3], &objects[4]))
         return NULL;
-    Held held[4];
+    Held held[5];
     memset(held, 0, sizeof held);
     float *grey = NULL;
     float *along = NULL;
     if (take(objects[0], &held[0], PyBUF_RECORDS_RO) < 0 ||
             take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
             take(objects[2], &held[2], PyBUF_C_CONTIGUOUS) < 0 ||
-            take(objects[3], &held[3], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            take(objects[3], &held[3], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0 ||
+            (objects[4] != Py_None && take(objects[4], &held[4], PyBUF_C_CONTIGUOUS) < 0))
         goto fail;
     Py_buffer *v = &held[0].view;
-    Grid g = {0, 0, 0, 0, 0, 0};
+    Grid g = {0, 0, 0, 0, 0, 0, held[4].held ? held[4].view.buf : NULL};
     if (step_y > 0 && step_x > 0 && height > 0 && width > 0) {
         g.rows = (height + step_y - 1) / step_y;
         g.cols = (width + step_x - 1) / step_x;
@@ -265,7 +269,8 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     if (!has_avx2 || v->ndim != 3 || (v->itemsize != 1 && v->itemsize != 4) ||
             !g.rows || v->shape[2] != height * width || v->shape[1] < 1 ||
             held[1].view.len != 4 * 8 * g.cols || held[2].view.len != 4 * 8 * g.rows ||
-            held[3].view.len != 8 * v->shape[0]) {
+            held[3].view.len != 8 * v->shape[0] ||
+            (held[4].held && (v->itemsize != 1 || held[4].view.len != 4 * v->shape[1]))) {
         PyErr_SetString(PyExc_ValueError, "phash: values, matrices or out of the wrong shape");
         goto fail;
     }
@@ -293,12 +298,12 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     Py_END_ALLOW_THREADS
     PyMem_Free(grey);
     PyMem_Free(along);
-    release(held, 4);
+    release(held, 5);
     Py_RETURN_NONE;
 fail:
     PyMem_Free(grey);
     PyMem_Free(along);
-    release(held, 4);
+    release(held, 5);
     return NULL;
 }
 
@@ -338,7 +343,7 @@ PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     Held held[3];
     memset(held, 0, sizeof held);
-    Grid g = {channels, 5 * height * width, 5 * width * step_y, 5 * step_x, 0, 0};
+    Grid g = {channels, 5 * height * width, 5 * width * step_y, 5 * step_x, 0, 0, NULL};
     TaggedHash t = {offset, 5 * channels * height * width, &g, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t failed = -2;
     if (step_y > 0 && step_x > 0 && height > 0 && width > 0 && channels > 0 && offset >= 0 &&
