@@ -58,7 +58,9 @@ class FingerprintSink:
         if picture is None:  # undecodable: only its bytes can match
             self._add([index], [bytes_hash(data, KIND_IMAGE)], None, KIND_IMAGE)
             return
-        waiting = self.pictures.setdefault(picture.shape, ([], [], []))
+        waiting = self.pictures.get(picture.shape)
+        if waiting is None:
+            waiting = self.pictures[picture.shape] = ([], [], [])
         waiting[0].append(index)
         waiting[1].append(bytes_hash(data, KIND_IMAGE))
         waiting[2].append(picture)
@@ -133,23 +135,28 @@ class FingerprintSink:
 
 def _as_picture(pixels, order: str) -> np.ndarray | None:
     """A decoded picture as (h, w) or (h, w, 3) RGB uint8 of at most about 64 pixels on its
-    short side (area-reduced); None if there is none to use."""
-    if pixels is None or not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3):
+    short side (area-reduced); None if there is none to use. Called once an image: the
+    common case (RGB uint8 at the reduced decode's size) takes no copy and no view."""
+    if not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3):  # None too
         return None
-    if pixels.dtype == np.uint16:  # 16-bit PNG or TIFF as OpenCV decodes it
+    kind = pixels.dtype.char
+    if kind == "H":  # 16-bit PNG or TIFF as OpenCV decodes it
         pixels = (pixels >> 8).astype(np.uint8)
-    elif pixels.dtype != np.uint8:
+    elif kind != "B":
         return None
-    if pixels.ndim == 3:
-        if pixels.shape[2] >= 3:  # drop alpha; OpenCV's BGR as RGB
-            pixels = pixels[:, :, 2::-1] if order == "BGR" else pixels[:, :, :3]
-        else:
+    shape = pixels.shape
+    if len(shape) == 3:
+        if shape[2] < 3:
             pixels = pixels[:, :, 0]  # grey (and alpha)
-    if min(pixels.shape[:2]) < 1:
+        elif order == "BGR":  # OpenCV's BGR as RGB, alpha dropped
+            pixels = pixels[:, :, 2::-1]
+        elif shape[2] > 3:
+            pixels = pixels[:, :, :3]
+    short = min(shape[0], shape[1])
+    if short < 1:
         return None
-    factor = min(pixels.shape[:2]) // 64
-    if factor > 1:  # OpenCV decodes at full size; the hash needs no more than this
-        pixels = _reduced(np.ascontiguousarray(pixels), factor)
+    if short >= 128:  # OpenCV decodes at full size; the hash needs no more than this
+        pixels = _reduced(np.ascontiguousarray(pixels), short // 64)
     return pixels
 
 

@@ -209,6 +209,18 @@ typedef struct {
  * in order, at the grid's points. */
 static void grey_of_bytes(const char *sample, const Grid *g, float *grey)
 {
+    if (g->weights && g->channels == 3 && g->channel_stride == 1) { /* RGB pixels: at once */
+        const float w0 = g->weights[0], w1 = g->weights[1], w2 = g->weights[2];
+        const uint8_t *row = (const uint8_t *)sample;
+        for (Py_ssize_t y = 0; y < g->rows; y++, row += g->row_stride)
+            for (Py_ssize_t x = 0; x < g->cols; x++) {
+                const uint8_t *pixel = row + x * g->col_stride;
+                float sum = (float)pixel[0] * w0;
+                sum = sum + (float)pixel[1] * w1;
+                *grey++ = sum + (float)pixel[2] * w2;
+            }
+        return;
+    }
     for (Py_ssize_t c = 0; c < g->channels; c++) {
         const uint8_t *plane = (const uint8_t *)sample + c * g->channel_stride;
         float *out = grey, weight = g->weights ? g->weights[c] : 1.0f;
