@@ -31,7 +31,10 @@ from .settings import ScanSettings
 from .types import Shard
 
 log = logging.getLogger("dscan")
-SHARDS_PER_JOB = 4  # more shards than workers, so no worker waits on a straggler
+# more shards than workers, so no worker waits long on a straggler: the last shards' tail
+# is half a shard on average (2 workers, medians of 5 pairs: 20k JPEG 3.24 s against 3.38
+# with 4 a job, 1M raw 2.89 against 2.97, 4k 500x375 JPEG 3.46 against 3.56)
+SHARDS_PER_JOB = 8
 MAX_CRASHES_PER_SHARD = 32  # crashes in a row that do not repeat at the same record
 STOP_GRACE_S = 10.0  # after a stop request, how long workers get to return by themselves
 _NOT_STARTED = -1

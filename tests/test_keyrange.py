@@ -145,11 +145,13 @@ def test_an_hdf5_list_of_unequal_files_plans_even_shards(tmp_path):
 
 
 def test_the_report_shows_the_balance_of_the_shards(tmp_path):
+    from scanner.executor import SHARDS_PER_JOB
+
     from .scanning import scan_report
 
     path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i % 7, shape=(1, 2, 2))
                                          for i in range(8000)])
-    report = scan_report(path, jobs=2)  # 2 jobs: 8 shards, as the local pool plans them
+    report = scan_report(path, jobs=2)  # as many shards as the local pool plans for 2 jobs
     shards = report["executor"]["shards"]
-    _assert_even([s["records"] for s in shards], 8, 8000)
+    _assert_even([s["records"] for s in shards], 2 * SHARDS_PER_JOB, 8000)
     assert all(s["seconds"] > 0 for s in shards)
