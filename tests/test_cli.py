@@ -191,7 +191,8 @@ def test_worker_logs_reach_the_parent(tmp_path):
                            "--no-progress"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if ": DEBUG: shard " in line]
-    assert len(lines) == 8  # 2 jobs x 4 shards each, every one logged from its worker
+    from scanner.executor import SHARDS_PER_JOB
+    assert len(lines) == 2 * SHARDS_PER_JOB  # every shard logged from its worker
     assert len({line.split("]")[0] for line in lines}) == 2  # from two worker processes
 
 
