@@ -6,8 +6,9 @@ three components, and only the common chroma subsamplings. Anything else (lossle
 arithmetic coding, 12-bit samples, 1x4 or 3x1 sampling, CMYK) is left to OpenCV alone.
 Like libjpeg, the walk steps over junk bytes between markers; `cleaned` rebuilds the
 header without them, which libjpeg would have skipped with a warning. The walk is compiled
-where the kernels are built (scanner/kernels/native/jpeg.c: 1 us against 12 for a 256x256
-photo's markers); `walk_markers` is the reference, and reads the headers with junk.
+where the kernels are built (scanner/kernels/native/jpeg.c: 3.8 us against 15.6 for a
+256x256 photo's header, the object included); `walk_markers` is the reference, and reads
+the headers with junk.
 """
 from __future__ import annotations
 

@@ -211,9 +211,9 @@ def value_problems(values, summary: ValueSummary) -> list[tuple[int, Problem]]:
     part, part_summary = values.take(looked_at), summary.rows(looked_at)
     found = []
     for check in VALUE_CHECKS:
-        if check in _READING:
-            found += [] if not len(looked_at) else [(int(looked_at[row]), problem)
+        if check not in _READING:
+            found += check(values, summary).items()
+        elif len(looked_at):
+            found += [(int(looked_at[row]), problem)
                       for row, problem in check(part, part_summary).items()]
-        else:
-            found += list(check(values, summary).items())
     return found

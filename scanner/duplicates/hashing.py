@@ -141,9 +141,13 @@ def image_phash(pictures: np.ndarray) -> np.ndarray:
 def _compiled(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
               weights: np.ndarray | None = None) -> np.ndarray | None:
     """The compiled pHash of samples (n, C, height * width) at a stride, where it is built."""
-    rows, cols = -(-height // step_y), -(-width // step_x)
-    return kernels.phash(values, height, width, step_y, step_x, _across_matrix(cols),
-                         _phash_matrix(rows), weights)
+    return kernels.phash(values, height, width, step_y, step_x,
+                         *_matrices(height, width, step_y, step_x), weights)
+
+
+def _matrices(height: int, width: int, step_y: int, step_x: int) -> tuple:
+    """(across, down) of the compiled hash for the grid at these strides."""
+    return _across_matrix(-(-width // step_x)), _phash_matrix(-(-height // step_y))
 
 
 def _phash(grey: np.ndarray) -> np.ndarray:
@@ -179,9 +183,8 @@ def tagged_phash(records: list, offset: int, channels: int, height: int,
     if not pictured(height, width):
         return None
     step_y, step_x = _grid_steps(height, width)
-    rows, cols = -(-height // step_y), -(-width // step_x)
     return kernels.phash_tagged(records, offset, channels, height, width, step_y, step_x,
-                                _across_matrix(cols), _phash_matrix(rows))
+                                *_matrices(height, width, step_y, step_x))
 
 
 def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:

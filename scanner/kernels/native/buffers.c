@@ -16,16 +16,36 @@ int take(PyObject *object, Held *held, int flags)
     return 0;
 }
 
-/* The outputs: four C-contiguous buffers of `rows` items of the given sizes. */
-int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes)
+/* Outputs: `count` writable C-contiguous buffers of exactly lengths[i] bytes. */
+int take_sized(PyObject **objects, Held *held, int count, const Py_ssize_t *lengths)
 {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < count; i++) {
         if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
             return -1;
-        if (held[i].view.len != rows * sizes[i]) {
+        if (held[i].view.len != lengths[i]) {
             PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
             return -1;
         }
+    }
+    return 0;
+}
+
+/* The outputs: four C-contiguous buffers of `rows` items of the given sizes. */
+int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes)
+{
+    const Py_ssize_t lengths[4] = {rows * sizes[0], rows * sizes[1], rows * sizes[2],
+                                   rows * sizes[3]};
+    return take_sized(objects, held, 4, lengths);
+}
+
+/* An error set unless offset and shape are not negative and channels * length elements of
+ * 5 bytes (unpacked float_data) fit a Py_ssize_t. */
+int valid_elements(Py_ssize_t offset, Py_ssize_t channels, Py_ssize_t length)
+{
+    if (offset < 0 || channels < 0 || length < 0 ||
+            (channels && length > PY_SSIZE_T_MAX / 5 / channels)) {
+        PyErr_SetString(PyExc_ValueError, "negative or too large offset or shape");
+        return -1;
     }
     return 0;
 }

@@ -145,20 +145,13 @@ PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
     memset(held, 0, sizeof held);
     g.held = held;
     Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
-    const Py_ssize_t sizes[5] = {4 * g.channels * g.length, 8, 8, 4, 4};
-    if (g.offset < 0 || g.channels < 0 || g.length < 0 ||
-            (g.channels && g.length > PY_SSIZE_T_MAX / 5 / g.channels)) {
-        PyErr_SetString(PyExc_ValueError, "negative or too large offset or shape");
+    Py_ssize_t rows = records_n * g.channels;
+    if (valid_elements(g.offset, g.channels, g.length) < 0)
         goto done;
-    }
-    for (int i = 0; i < 5; i++) {
-        if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
-            goto done;
-        if (held[i].view.len != records_n * (i ? g.channels : 1) * sizes[i]) {
-            PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
-            goto done;
-        }
-    }
+    const Py_ssize_t lengths[5] = {records_n * 4 * g.channels * g.length, 8 * rows, 8 * rows,
+                                   4 * rows, 4 * rows};
+    if (take_sized(objects, held, 5, lengths) < 0)
+        goto done;
     failed = each_record(sequence, gather_one, &g);
 done:
     release(held, 5);
@@ -249,20 +242,12 @@ PyObject *tagged_prints(PyObject *Py_UNUSED(self), PyObject *args)
     memset(held, 0, sizeof held);
     g.held = held;
     Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
-    const Py_ssize_t sizes[5] = {8, 8, 4, 4, 8};
-    if (g.offset < 0 || g.channels < 0 || g.length < 0 ||
-            (g.channels && g.length > PY_SSIZE_T_MAX / 5 / g.channels)) {
-        PyErr_SetString(PyExc_ValueError, "negative or too large offset or shape");
+    Py_ssize_t rows = records_n * g.channels;
+    if (valid_elements(g.offset, g.channels, g.length) < 0)
         goto done;
-    }
-    for (int i = 0; i < 4 + hashed; i++) {
-        if (take(objects[i], &held[i], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
-            goto done;
-        if (held[i].view.len != records_n * (i < 4 ? g.channels : 1) * sizes[i]) {
-            PyErr_SetString(PyExc_ValueError, "output buffer of the wrong size");
-            goto done;
-        }
-    }
+    const Py_ssize_t lengths[5] = {8 * rows, 8 * rows, 4 * rows, 4 * rows, 8 * records_n};
+    if (take_sized(objects, held, 4 + hashed, lengths) < 0)
+        goto done;
     if (hashed) {
         if (take(key_object, &held[5], PyBUF_C_CONTIGUOUS) < 0)
             goto done;
