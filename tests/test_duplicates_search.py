@@ -1,7 +1,9 @@
 """The near-duplicate search: multi-index hashing against every pair, and the distance cap
 for many pictures."""
 import numpy as np
+import pytest
 
+from scanner import kernels
 from scanner.duplicates.fingerprints import Fingerprints
 from scanner.duplicates.groups import join
 from scanner.duplicates.hashing import hamming
@@ -136,3 +138,36 @@ def test_hashes_do_not_depend_on_the_batches_hashed_before():
     strided[:, 3:172] = small[:, 0]  # the same bytes, rows not contiguous
     again = rows_hash(strided[:, 3:172].reshape(5, 1, 169), 7), values_phash(small, 13, 13)
     assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+
+
+def _planted_hashes(count: int, near: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 2**63, count, dtype=np.uint64) * np.uint64(2)
+    for _ in range(near):  # copies 1-11 bits from their originals
+        bits = rng.choice(64, rng.integers(1, 12), replace=False)
+        hashes[rng.integers(0, count)] = hashes[rng.integers(0, count)] ^ \
+            np.uint64(sum(1 << int(bit) for bit in bits))
+    return np.unique(hashes)
+
+
+@pytest.mark.skipif(kernels.native is None, reason="the compiled kernels are off or not built")
+@pytest.mark.parametrize("count, distance", [(3000, 4), (3000, 10), (20000, 8), (60000, 10)])
+def test_compiled_probes_find_numpys_pairs(count, distance, monkeypatch):
+    hashes = _planted_hashes(count, count // 40, count + distance)
+    compiled = near_pairs(hashes, distance)
+    monkeypatch.setattr(kernels, "native", None)
+    expected = near_pairs(hashes, distance)
+    assert len(compiled[0]) > 10  # planted pairs, found
+    assert all(np.array_equal(a, b) for a, b in zip(compiled[:3], expected[:3]))
+    assert compiled[3] == expected[3]
+
+
+@pytest.mark.skipif(kernels.native is None, reason="the compiled kernels are off or not built")
+def test_band_pairs_refuses_bands_outside_the_hash():
+    hashes = np.arange(10, dtype=np.uint64)
+    for shifts, width, flips in (([60], 8, []), ([0], 0, []), ([0], 8, [256]), ([-1], 8, [])):
+        with pytest.raises(ValueError):
+            kernels.band_pairs(hashes, shifts, width, flips, 3)
+    first, second = kernels.band_pairs(hashes, [8], 8, [], 3)  # all share the band: 0..9
+    assert len(first) == 45 - sum(bin(a ^ b).count("1") > 3 for a in range(10)
+                                  for b in range(a + 1, 10))

@@ -2,7 +2,10 @@
 hashing over bands for large ones (sub-quadratic: any two hashes within distance d agree
 within d // m bits on one of m bands, so only hashes that do are compared). Where the
 lookup budget allows no probe around a band value (many hashes), the hashes that share a band
-are found by sorting them with that band on top: no table, no argsort."""
+are found by sorting them with that band on top: no table, no argsort. The probes are
+compiled where the kernels are built (kernels.band_pairs: a counting sort of each band's
+values, then every hash against its value's run and each flip's; 20k hashes at distance 8:
+0.03 s against 0.16 s), with the same pairs as numpy's."""
 from __future__ import annotations
 
 from itertools import combinations
@@ -10,6 +13,7 @@ from math import comb, log2
 
 import numpy as np
 
+from .. import kernels
 from .hashing import hamming
 
 BRUTE_FORCE_MAX = 2048  # up to this many distinct hashes every pair is compared
@@ -81,6 +85,32 @@ def _multi_index(hashes: np.ndarray, distance: int):
     bands, width, radius = plan_bands(len(hashes), distance)
     if radius == 0:  # bands as wide as they go: fewer hashes share one by chance
         return _shared_bands(hashes, distance, bands, 64 // bands)
+    compiled = kernels.band_pairs(hashes, [band * width for band in range(bands)], width,
+                                  _masks(width, radius), distance)
+    found_i, found_j = ([compiled[0]], [compiled[1]]) if compiled is not None else \
+        _probed(hashes, bands, width, radius)
+    covered = bands * (radius + 1) - 1
+    if not found_i:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty, min(distance, covered)
+    first, second = _once(np.concatenate(found_i), np.concatenate(found_j), len(hashes))
+    dists = hamming(hashes[first], hashes[second])
+    keep = dists <= distance
+    return first[keep], second[keep], dists[keep], min(distance, covered)
+
+
+def _once(first: np.ndarray, second: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of positions, each once, in order."""
+    if not len(first):
+        return first.astype(np.int64), second.astype(np.int64)
+    codes = np.sort(first.astype(np.int64) * count + second)
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
+    return codes // count, codes % count
+
+
+def _probed(hashes: np.ndarray, bands: int, width: int, radius: int) -> tuple[list, list]:
+    """numpy's way to the candidate pairs of _multi_index: per band, a sort by band value,
+    its equal runs, and a dense table looked up at every flip of every hash's value."""
     found_i, found_j = [], []
     for band in range(bands):
         values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
@@ -105,17 +135,7 @@ def _multi_index(hashes: np.ndarray, distance: int):
             keep = first < second
             found_i.append(first[keep])
             found_j.append(second[keep])
-    covered = bands * (radius + 1) - 1
-    if not found_i:
-        empty = np.empty(0, np.int64)
-        return empty, empty, empty, min(distance, covered)
-    codes = np.sort(np.concatenate(found_i).astype(np.int64) * len(hashes) +
-                    np.concatenate(found_j))
-    codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
-    first, second = codes // len(hashes), codes % len(hashes)
-    dists = hamming(hashes[first], hashes[second])
-    keep = dists <= distance
-    return first[keep], second[keep], dists[keep], min(distance, covered)
+    return found_i, found_j
 
 
 def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: list) -> None:
@@ -135,7 +155,9 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
     """Pairs of ascending `hashes` that agree on one of `bands` bands of `width` bits (the
     top one first) and lie within `distance`: each band is brought to the top by a rotation
     and one sort of the values lines up the hashes that share it (no pair can be missed up
-    to distance bands - 1)."""
+    to distance bands - 1). numpy's sorts beat a compiled counting sort here: bands this
+    wide (21 bits for 1M hashes) make its table and its scatter miss the cache."""
+    covered = bands - 1
     lows, highs = [], []
     below = np.uint64(1 << (64 - width))  # two values share the top band: their XOR is below
     for band in range(bands):
@@ -158,15 +180,11 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
             same = same[same + gap + 1 < len(rotated)]
             same = same[(rotated[same + gap + 1] ^ rotated[same]) < below]
             gap += 1
-    covered = bands - 1
     if not lows:
         empty = np.empty(0, np.int64)
         return empty, empty, empty, min(distance, covered)
-    first = np.searchsorted(hashes, np.concatenate(lows)).astype(np.int64)
-    second = np.searchsorted(hashes, np.concatenate(highs)).astype(np.int64)
-    codes = np.sort(first * len(hashes) + second)
-    codes = codes[np.r_[True, codes[1:] != codes[:-1]]]  # a pair sharing two bands, once
-    first, second = codes // len(hashes), codes % len(hashes)
+    first, second = _once(np.searchsorted(hashes, np.concatenate(lows)),
+                          np.searchsorted(hashes, np.concatenate(highs)), len(hashes))
     return first, second, hamming(hashes[first], hashes[second]), min(distance, covered)
 
 

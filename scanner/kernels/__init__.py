@@ -178,6 +178,21 @@ def phash_tagged(records: list, offset: int, channels: int, height: int, width: 
     return out
 
 
+def band_pairs(hashes: np.ndarray, shifts: list[int], width: int, flips: list[int],
+               distance: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first, second) int64 positions, first < second, of the `hashes` (n,) uint64 that
+    agree on a band, (hash >> shift) & (2**width - 1) for one of `shifts`, or differ there
+    by one of `flips`, and lie within `distance` bits; a pair found on two bands comes
+    twice. None where it is not compiled."""
+    if native is None:
+        return None
+    found = native.band_pairs(np.ascontiguousarray(hashes, np.uint64),
+                              np.asarray(shifts, np.int64), width,
+                              np.asarray(flips, np.int64), distance)
+    pairs = np.frombuffer(found, np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
 def _outputs(shape: tuple, dtype) -> tuple:
     rows = shape[:2]
     return np.empty(rows), np.empty(rows), np.empty(rows, dtype), np.empty(rows, dtype)

@@ -25,6 +25,8 @@
  *     whether the processor has it.
  * phash_tagged(records, offset, channels, height, width, step_y, step_x, across, down, out):
  *     the same of unpacked float_data samples left in their records.
+ * band_pairs(hashes, shifts, width, flips, distance): candidate pairs of the near-duplicate
+ *     search, hashes that agree on a band or differ there by one of the flips (bands.c).
  * jpeg_header(data): what scanner.jpeg_markers.read_header reads of a JPEG's markers, as
  *     (sof, precision, height, width, sampling, scan_at, junk, frames).
  * tagged_prints(records, offset, channels, length, keys, tag, sums, squares, mins, maxs,
@@ -89,6 +91,7 @@ static PyMethodDef methods[] = {
     {"row_hashes", row_hashes, METH_VARARGS, "Exact hashes of value rows."},
     {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
     {"phash", phash, METH_VARARGS, "Perceptual hashes of samples' grey pictures."},
+    {"band_pairs", band_pairs, METH_VARARGS, "Pairs of hashes sharing a band."},
     {"jpeg_header", jpeg_header, METH_O, "A JPEG's header markers, walked."},
     {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
     {"tagged_prints", tagged_prints, METH_VARARGS, "Figures and exact hashes of unpacked floats."},

@@ -67,6 +67,7 @@ PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
 PyObject *jpeg_header(PyObject *self, PyObject *data);
+PyObject *band_pairs(PyObject *self, PyObject *args);
 PyObject *tagged_prints(PyObject *self, PyObject *args);
 
 #endif

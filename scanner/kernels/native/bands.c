@@ -1,0 +1,132 @@
+/* Candidate pairs of the near-duplicate search (scanner.duplicates.search): hashes that
+ * agree on a band of their bits, or differ there only by one of the given flips. One
+ * counting sort a band puts the hashes of each band value together; no table of pairs. */
+#include "native.h"
+
+typedef struct {
+    int64_t *items;
+    Py_ssize_t count, room;
+} Pairs;
+
+static int add_pair(Pairs *p, int64_t first, int64_t second)
+{
+    if (p->count + 2 > p->room) {
+        Py_ssize_t room = p->room ? 2 * p->room : 4096;
+        /* the raw allocator: this runs with the GIL released */
+        int64_t *grown = PyMem_RawRealloc(p->items, sizeof(int64_t) * (size_t)room);
+        if (grown == NULL)
+            return -1;
+        p->items = grown;
+        p->room = room;
+    }
+    p->items[p->count++] = first;
+    p->items[p->count++] = second;
+    return 0;
+}
+
+/* i < j by position, within `distance` bits (a negative distance: any). */
+static int offer(Pairs *p, const uint64_t *hashes, int64_t a, int64_t b, int distance)
+{
+    if (a == b)
+        return 0;
+    int64_t first = a < b ? a : b, second = a < b ? b : a;
+    if (distance >= 0 && __builtin_popcountll(hashes[first] ^ hashes[second]) > distance)
+        return 0;
+    return add_pair(p, first, second);
+}
+
+/* One band: the hashes in band-value order (a counting sort), then each hash against the
+ * hashes of its own value (each pair once) and of its value under each flip. */
+static int one_band(const uint64_t *hashes, Py_ssize_t n, int shift, int width,
+                    const int64_t *flips, Py_ssize_t flip_count, int distance,
+                    uint32_t *starts, uint32_t *order, uint32_t *values, Pairs *p)
+{
+    const uint64_t mask = (width >= 64 ? ~0ull : (1ull << width) - 1);
+    const size_t table = (size_t)1 << width;
+    memset(starts, 0, sizeof(uint32_t) * (table + 1));
+    for (Py_ssize_t k = 0; k < n; k++) {
+        values[k] = (uint32_t)((hashes[k] >> shift) & mask);
+        starts[values[k] + 1]++;
+    }
+    for (size_t v = 0; v < table; v++)
+        starts[v + 1] += starts[v];
+    for (Py_ssize_t k = 0; k < n; k++) /* stable: positions ascend within a value */
+        order[starts[values[k]]++] = (uint32_t)k;
+    for (size_t v = table; v > 0; v--) /* back to the run starts */
+        starts[v] = starts[v - 1];
+    starts[0] = 0;
+    for (size_t v = 0; v < table; v++)
+        for (uint32_t a = starts[v]; a < starts[v + 1]; a++)
+            for (uint32_t b = a + 1; b < starts[v + 1]; b++)
+                if (offer(p, hashes, order[a], order[b], distance) < 0)
+                    return -1;
+    for (Py_ssize_t k = 0; k < n; k++)
+        for (Py_ssize_t f = 0; f < flip_count; f++) {
+            uint32_t probe = values[k] ^ (uint32_t)flips[f];
+            for (uint32_t at = starts[probe]; at < starts[probe + 1]; at++)
+                if ((int64_t)order[at] > k && offer(p, hashes, k, order[at], distance) < 0)
+                    return -1;
+        }
+    return 0;
+}
+
+/* band_pairs(hashes, shifts, width, flips, distance) -> bytes of int64 (first, second)
+ * pairs: hashes (n,) uint64; for each shift, the band is (hash >> shift) & (2**width - 1);
+ * flips (int64) are XORed into a band value to find its neighbours; pairs further apart
+ * than distance bits are left out (distance < 0: none). Pairs found on two bands come
+ * twice. */
+PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *objects[3];
+    int width, distance;
+    if (!PyArg_ParseTuple(args, "OOiOi:band_pairs", &objects[0], &objects[1], &width,
+                          &objects[2], &distance))
+        return NULL;
+    Held held[3];
+    memset(held, 0, sizeof held);
+    Pairs p = {NULL, 0, 0};
+    uint32_t *starts = NULL, *order = NULL, *values = NULL;
+    PyObject *result = NULL;
+    for (int i = 0; i < 3; i++)
+        if (take(objects[i], &held[i], PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+    Py_ssize_t n = held[0].view.len / 8, bands = held[1].view.len / 8;
+    Py_ssize_t flip_count = held[2].view.len / 8;
+    const int64_t *shifts = held[1].view.buf, *flips = held[2].view.buf;
+    int valid = width >= 1 && width <= 24 && n < ((Py_ssize_t)1 << 32) &&
+                held[0].view.len % 8 == 0 && held[1].view.len % 8 == 0 &&
+                held[2].view.len % 8 == 0;
+    for (Py_ssize_t b = 0; valid && b < bands; b++)
+        valid = shifts[b] >= 0 && shifts[b] + width <= 64;
+    for (Py_ssize_t f = 0; valid && f < flip_count; f++)
+        valid = flips[f] > 0 && flips[f] < ((int64_t)1 << width);
+    if (!valid) {
+        PyErr_SetString(PyExc_ValueError, "band_pairs: hashes, shifts, width or flips wrong");
+        goto done;
+    }
+    starts = PyMem_Malloc(sizeof(uint32_t) * (((size_t)1 << width) + 1));
+    order = PyMem_Malloc(sizeof(uint32_t) * (size_t)(n ? n : 1));
+    values = PyMem_Malloc(sizeof(uint32_t) * (size_t)(n ? n : 1));
+    if (!starts || !order || !values) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = 0; b < bands && !failed; b++)
+        failed = one_band(held[0].view.buf, n, (int)shifts[b], width, flips, flip_count,
+                          distance, starts, order, values, &p) < 0;
+    Py_END_ALLOW_THREADS
+    if (failed)
+        PyErr_NoMemory();
+    else
+        result = PyBytes_FromStringAndSize((const char *)p.items,
+                                           (Py_ssize_t)(sizeof(int64_t) * (size_t)p.count));
+done:
+    PyMem_RawFree(p.items);
+    PyMem_Free(starts);
+    PyMem_Free(order);
+    PyMem_Free(values);
+    release(held, 3);
+    return result;
+}
