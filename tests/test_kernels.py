@@ -325,3 +325,30 @@ def test_phash_of_floats_left_in_their_records_is_that_of_their_copies():
     assert tagged_phash(records, 4, 3, 6, 200) is None  # no picture
     with pytest.raises(ValueError):
         tagged_phash([records[0][:-5]], 4, 3, 40, 30)
+
+
+@native
+def test_hostile_sizes_are_refused_not_overflowed():
+    """Sizes whose products wrap around 2**64 once passed the length checks and wrote or read
+    far outside the buffers (found by an ASan fuzz of the module)."""
+    from scanner.duplicates.hashing import _matrices, _phash_matrix
+
+    bare = kernels.native
+    e8, e4, out = np.empty(0), np.empty(0, np.float32), np.empty(1, np.uint64)
+    with pytest.raises(ValueError):  # 2**62 channels of no elements: figures of 0 bytes
+        bare.tagged_prints([b""], 0, 2**62, 0, None, 0, e8, e8, e4, e4, None)
+    with pytest.raises(ValueError):
+        bare.gather_tagged([b""], 0, 2**62, 0, e4, e8, e8, e4, e4)
+    across, down = _matrices(8, 8, 1, 1)
+    assert bare.phash_tagged([b"\x35" * 400], 2**63 - 1, 1, 8, 8, 1, 1, across, down,
+                             out) == 0  # the offset past any record: too short, not wrapped
+    height = 81  # 81 * width = 64 modulo 2**64
+    width = 64 * pow(height, -1, 1 << 64) % (1 << 64)
+    with pytest.raises(ValueError):
+        bare.phash(np.zeros((1, 1, 64), np.uint8), height, width, 1, -(-width // 2),
+                   across, down, out)
+    wide = np.broadcast_to(np.zeros(1, np.uint8), (1, 1, 2**62))  # no memory behind it
+    with pytest.raises(ValueError):
+        bare.phash(wide, 1, 2**62, 1, 1, np.empty((0, 8), np.float32), _phash_matrix(1), out)
+    record = b"\x35" * (5 * 4097 * 64 + 8)  # beyond the compiled bounds: numpy's path
+    assert kernels.phash_tagged([record], 0, 4097, 8, 8, 1, 1, across, down) is None

@@ -84,6 +84,9 @@ def row_hashes(rows: np.ndarray, tag: int) -> np.ndarray:
     return out
 
 
+_PHASH_SIDE_MAX, _PHASH_CHANNELS_MAX = 1 << 20, 4096  # the compiled pHash's bounds (phash.c)
+
+
 def phash(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
           across: np.ndarray, down: np.ndarray,
           weights: np.ndarray | None = None) -> np.ndarray | None:
@@ -95,7 +98,8 @@ def phash(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
     for other dtypes: scanner.duplicates.hashing computes it with numpy, alike but for float
     rounding."""
     if native is None or not native.AVX2 or values.dtype not in (np.uint8, np.float32) or \
-            (weights is not None and values.dtype != np.uint8):
+            (weights is not None and values.dtype != np.uint8) or \
+            max(height, width) > _PHASH_SIDE_MAX:
         return None
     out = np.empty(len(values), np.uint64)
     native.phash(values, height, width, step_y, step_x, across, down, out, weights)
@@ -168,8 +172,9 @@ def phash_tagged(records: list, offset: int, channels: int, height: int, width: 
                  step_y: int, step_x: int, across: np.ndarray, down: np.ndarray
                  ) -> np.ndarray | None:
     """phash of unpacked float_data samples left in their records (the first tag at
-    `offset`); None where it is not compiled."""
-    if native is None or not native.AVX2:
+    `offset`); None where it is not compiled or beyond its bounds."""
+    if native is None or not native.AVX2 or max(height, width) > _PHASH_SIDE_MAX or \
+            channels > _PHASH_CHANNELS_MAX:
         return None
     out = np.empty(len(records), np.uint64)
     if native.phash_tagged(records, offset, channels, height, width, step_y, step_x, across,

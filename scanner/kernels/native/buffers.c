@@ -38,12 +38,21 @@ int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize
     return take_sized(objects, held, 4, lengths);
 }
 
-/* An error set unless offset and shape are not negative and channels * length elements of
- * 5 bytes (unpacked float_data) fit a Py_ssize_t. */
-int valid_elements(Py_ssize_t offset, Py_ssize_t channels, Py_ssize_t length)
+/* An error set unless offset and shape are not negative and every size the float_data
+ * passes compute from them fits a Py_ssize_t: records * channels rows of 8-byte figures,
+ * channels * length elements of 5 bytes, and records of those elements copied out as
+ * 4-byte values. */
+int valid_elements(Py_ssize_t offset, Py_ssize_t records, Py_ssize_t channels,
+                   Py_ssize_t length)
 {
-    if (offset < 0 || channels < 0 || length < 0 ||
-            (channels && length > PY_SSIZE_T_MAX / 5 / channels)) {
+    Py_ssize_t rows, figures, elements, element_bytes, values, value_bytes;
+    if (offset < 0 || records < 0 || channels < 0 || length < 0 ||
+            __builtin_mul_overflow(records, channels, &rows) ||
+            __builtin_mul_overflow(rows, (Py_ssize_t)8, &figures) ||
+            __builtin_mul_overflow(channels, length, &elements) ||
+            __builtin_mul_overflow(elements, (Py_ssize_t)5, &element_bytes) ||
+            __builtin_mul_overflow(records, elements, &values) ||
+            __builtin_mul_overflow(values, (Py_ssize_t)4, &value_bytes)) {
         PyErr_SetString(PyExc_ValueError, "negative or too large offset or shape");
         return -1;
     }

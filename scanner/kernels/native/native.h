@@ -26,7 +26,8 @@ void release(Held *held, int count);
 int take(PyObject *object, Held *held, int flags);
 int take_sized(PyObject **objects, Held *held, int count, const Py_ssize_t *lengths);
 int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes);
-int valid_elements(Py_ssize_t offset, Py_ssize_t channels, Py_ssize_t length);
+int valid_elements(Py_ssize_t offset, Py_ssize_t records, Py_ssize_t channels,
+                   Py_ssize_t length);
 int take_values(PyObject *object, Held *held, Py_ssize_t itemsize);
 Py_ssize_t each_record(PyObject *sequence, int (*visit)(const Py_buffer *, Py_ssize_t, void *),
                        void *context);

@@ -162,14 +162,14 @@ AVX2 static uint64_t bits_of(const __m256 *frequencies)
 /* grey (rows x cols) -> the 8 x 8 frequencies: across (cols x 8) along each row, then
  * down (8 x rows) along the columns; each sum in the order of its terms, four rows (and
  * the eight frequencies) at a time, so that the products do not wait on each other. */
-AVX2 static uint64_t hash_grey(const float *grey, int rows, int cols, const float *across,
-                               const float *down, float *along)
+AVX2 static uint64_t hash_grey(const float *grey, Py_ssize_t rows, Py_ssize_t cols,
+                               const float *across, const float *down, float *along)
 {
-    int y = 0;
+    Py_ssize_t y = 0;
     for (; y + 4 <= rows; y += 4) {
         const float *g = grey + y * cols;
         __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (int x = 0; x < cols; x++) {
+        for (Py_ssize_t x = 0; x < cols; x++) {
             __m256 w = _mm256_loadu_ps(across + 8 * x);
             s0 = _mm256_fmadd_ps(_mm256_set1_ps(g[x]), w, s0);
             s1 = _mm256_fmadd_ps(_mm256_set1_ps(g[cols + x]), w, s1);
@@ -183,7 +183,7 @@ AVX2 static uint64_t hash_grey(const float *grey, int rows, int cols, const floa
     }
     for (; y < rows; y++) {
         __m256 sum = _mm256_setzero_ps();
-        for (int x = 0; x < cols; x++)
+        for (Py_ssize_t x = 0; x < cols; x++)
             sum = _mm256_fmadd_ps(_mm256_set1_ps(grey[y * cols + x]),
                                   _mm256_loadu_ps(across + 8 * x), sum);
         _mm256_storeu_ps(along + 8 * y, sum);
@@ -250,6 +250,20 @@ static void grey_of_floats(const char *sample, const Grid *g, float *grey)
         grey[i] = isfinite(grey[i]) ? grey[i] : 0.0f;
 }
 
+#define SIDE_MAX ((Py_ssize_t)1 << 20) /* pixels a side: no product of sizes overflows */
+
+/* The grid's rows and cols for these sizes and steps; -1 when one is out of range. */
+static int grid_of(Py_ssize_t height, Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x,
+                   Grid *g)
+{
+    if (height < 1 || width < 1 || height > SIDE_MAX || width > SIDE_MAX || step_y < 1 ||
+            step_x < 1 || step_y > height || step_x > width)
+        return -1;
+    g->rows = (height + step_y - 1) / step_y;
+    g->cols = (width + step_x - 1) / step_x;
+    return 0;
+}
+
 /* phash(values, height, width, step_y, step_x, across, down, out[, weights]): values
  * (n, C, L) uint8 or float32 samples of height x width pixels; each one's grey picture at
  * every step_y-th row and step_x-th column (rows x cols points) is hashed with across
@@ -274,12 +288,14 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
         goto fail;
     Py_buffer *v = &held[0].view;
     Grid g = {0, 0, 0, 0, 0, 0, held[4].held ? held[4].view.buf : NULL};
-    if (step_y > 0 && step_x > 0 && height > 0 && width > 0) {
-        g.rows = (height + step_y - 1) / step_y;
-        g.cols = (width + step_x - 1) / step_x;
+    if (grid_of(height, width, step_y, step_x, &g) < 0 || v->ndim != 3 ||
+            __builtin_mul_overflow(step_y * width, v->strides[2], &g.row_stride) ||
+            __builtin_mul_overflow(step_x, v->strides[2], &g.col_stride)) {
+        PyErr_SetString(PyExc_ValueError, "phash: a size or a step out of range");
+        goto fail;
     }
-    if (!has_avx2 || v->ndim != 3 || (v->itemsize != 1 && v->itemsize != 4) ||
-            !g.rows || v->shape[2] != height * width || v->shape[1] < 1 ||
+    if (!has_avx2 || (v->itemsize != 1 && v->itemsize != 4) ||
+            v->shape[2] != height * width || v->shape[1] < 1 ||
             held[1].view.len != 4 * 8 * g.cols || held[2].view.len != 4 * 8 * g.rows ||
             held[3].view.len != 8 * v->shape[0] ||
             (held[4].held && (v->itemsize != 1 || held[4].view.len != 4 * v->shape[1]))) {
@@ -288,8 +304,6 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     }
     g.channels = v->shape[1];
     g.channel_stride = v->strides[1];
-    g.row_stride = step_y * width * v->strides[2];
-    g.col_stride = step_x * v->strides[2];
     grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * g.cols));
     along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
     if (!grey || !along) {
@@ -305,7 +319,7 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
             grey_of_bytes(sample, &g, grey);
         else
             grey_of_floats(sample, &g, grey);
-        out[n] = hash_grey(grey, (int)g.rows, (int)g.cols, across, down, along);
+        out[n] = hash_grey(grey, g.rows, g.cols, across, down, along);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(grey);
@@ -319,6 +333,8 @@ fail:
     return NULL;
 }
 
+#define CHANNELS_MAX 4096 /* with SIDE_MAX, a sample's bytes fit a Py_ssize_t */
+
 typedef struct {
     Py_ssize_t offset, need;
     const Grid *grid;
@@ -330,11 +346,10 @@ typedef struct {
 static int phash_one(const Py_buffer *record, Py_ssize_t n, void *context)
 {
     TaggedHash *t = context;
-    if (record->len < t->offset + t->need)
+    if (record->len < t->need || record->len - t->need < t->offset)
         return 0;
     grey_of_floats((const char *)record->buf + t->offset + 1, t->grid, t->grey);
-    t->out[n] = hash_grey(t->grey, (int)t->grid->rows, (int)t->grid->cols, t->across, t->down,
-                          t->along);
+    t->out[n] = hash_grey(t->grey, t->grid->rows, t->grid->cols, t->across, t->down, t->along);
     return 1;
 }
 
@@ -355,13 +370,17 @@ PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     Held held[3];
     memset(held, 0, sizeof held);
-    Grid g = {channels, 5 * height * width, 5 * width * step_y, 5 * step_x, 0, 0, NULL};
-    TaggedHash t = {offset, 5 * channels * height * width, &g, NULL, NULL, NULL, NULL, NULL};
+    Grid g = {channels, 0, 0, 0, 0, 0, NULL};
+    TaggedHash t = {offset, 0, &g, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t failed = -2;
-    if (step_y > 0 && step_x > 0 && height > 0 && width > 0 && channels > 0 && offset >= 0 &&
-            height <= (1 << 20) && width <= (1 << 20) && channels <= (1 << 12)) {
-        g.rows = (height + step_y - 1) / step_y;
-        g.cols = (width + step_x - 1) / step_x;
+    if (channels > 0 && channels <= CHANNELS_MAX && offset >= 0 &&
+            grid_of(height, width, step_y, step_x, &g) == 0) {
+        g.channel_stride = 5 * height * width; /* at most 5 * 2**40 */
+        g.row_stride = 5 * width * step_y;
+        g.col_stride = 5 * step_x;
+        t.need = channels * g.channel_stride;
+    } else {
+        g.rows = 0;
     }
     for (int i = 0; i < 3; i++)
         if (take(objects[i], &held[i], i < 2 ? PyBUF_C_CONTIGUOUS

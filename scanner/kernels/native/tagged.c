@@ -146,7 +146,7 @@ PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
     g.held = held;
     Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
     Py_ssize_t rows = records_n * g.channels;
-    if (valid_elements(g.offset, g.channels, g.length) < 0)
+    if (valid_elements(g.offset, records_n, g.channels, g.length) < 0)
         goto done;
     const Py_ssize_t lengths[5] = {records_n * 4 * g.channels * g.length, 8 * rows, 8 * rows,
                                    4 * rows, 4 * rows};
@@ -243,7 +243,7 @@ PyObject *tagged_prints(PyObject *Py_UNUSED(self), PyObject *args)
     g.held = held;
     Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
     Py_ssize_t rows = records_n * g.channels;
-    if (valid_elements(g.offset, g.channels, g.length) < 0)
+    if (valid_elements(g.offset, records_n, g.channels, g.length) < 0)
         goto done;
     const Py_ssize_t lengths[5] = {8 * rows, 8 * rows, 4 * rows, 4 * rows, 8 * records_n};
     if (take_sized(objects, held, 4 + hashed, lengths) < 0)
