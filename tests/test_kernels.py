@@ -336,9 +336,12 @@ def test_hostile_sizes_are_refused_not_overflowed():
     bare = kernels.native
     e8, e4, out = np.empty(0), np.empty(0, np.float32), np.empty(1, np.uint64)
     with pytest.raises(ValueError):  # 2**62 channels of no elements: figures of 0 bytes
-        bare.tagged_prints([b""], 0, 2**62, 0, None, 0, e8, e8, e4, e4, None)
-    with pytest.raises(ValueError):
-        bare.gather_tagged([b""], 0, 2**62, 0, e4, e8, e8, e4, e4)
+        bare.unpack_tagged([b""], 0, 2**62, 0, None, None, 0, e8, e8, e4, e4, None)
+    with pytest.raises(ValueError):  # the same, copied out
+        bare.unpack_tagged([b""], 0, 2**62, 0, e4, None, 0, e8, e8, e4, e4, None)
+    with pytest.raises(ValueError):  # values kept are not hashed here
+        bare.unpack_tagged([b""], 0, 1, 1, np.empty(1, np.float32), kernels._HASH_KEYS, 0,
+                           *kernels._outputs((1, 1), np.float32), out)
     across, down = _matrices(8, 8, 1, 1)
     assert bare.phash_tagged([b"\x35" * 400], 2**63 - 1, 1, 8, 8, 1, 1, across, down,
                              out) == 0  # the offset past any record: too short, not wrapped

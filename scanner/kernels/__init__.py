@@ -147,7 +147,8 @@ def gather_tagged(records: list, offset: int, channels: int, length: int):
             return values, _zero_unsigned(numpy_rows.float_rows(values))
     payload = np.empty((len(records), channels, length), np.float32)
     figures = _outputs(payload.shape, np.float32)
-    if native.gather_tagged(records, offset, channels, length, payload, *figures) >= 0:
+    if native.unpack_tagged(records, offset, channels, length, payload, None, 0, *figures,
+                            None) >= 0:
         return None
     return payload, _zero_unsigned(figures)
 
@@ -161,7 +162,7 @@ def tagged_prints(records: list, offset: int, channels: int, length: int, tag: i
     figures = _outputs((len(records), channels), np.float32)
     hashes = None if tag is None else np.empty(len(records), np.uint64)
     keys = None if tag is None else _HASH_KEYS
-    if native.tagged_prints(records, offset, channels, length, keys,
+    if native.unpack_tagged(records, offset, channels, length, None, keys,
                             0 if tag is None else tag & 0xFFFFFFFFFFFFFFFF, *figures,
                             hashes) >= 0:
         return None

@@ -14,11 +14,14 @@
  *     buffer whose bytes at fixed (int64) must equal expected (uint8), with a label varint
  *     of `width` bytes at label_at (-1: none); labels (int64) and the buffers' addresses
  *     (int64) go out. Returns the index of the first record that differs, or -1.
- * gather_tagged(records, offset, channels, length, out, sums, squares, mins, maxs): each
- *     record a buffer holding channels * length unpacked float_data elements (tag 0x35 and
- *     4 value bytes) from `offset`; their values go to out (n, C, L) float32 and their
- *     figures, as float_rows gives them, to the four (n, C) outputs. Returns the index of
- *     the first record with another tag or too short, or -1.
+ * unpack_tagged(records, offset, channels, length, out, keys, tag, sums, squares, mins,
+ *     maxs, hashes): each record a buffer holding channels * length unpacked float_data
+ *     elements (tag 0x35 and 4 value bytes) from `offset`; their figures, as float_rows
+ *     gives them, go to the four (n, C) outputs. With out (n, C, L) float32 the values are
+ *     copied there; without (None), with keys, their exact hashes (row_hashes' of the
+ *     copied values, from `tag`) go to hashes (n,) uint64, taken a hash block at a time
+ *     while the values pass through L1 and are not kept. Returns the index of the first
+ *     record with another tag or too short, or -1.
  * row_hashes(rows, keys, tag, out): exact hashes of byte rows (see scanner.kernels).
  * phash(values, height, width, step_y, step_x, across, down, out): perceptual hashes of
  *     uint8 or float32 samples (n, C, height * width), AVX2 only (see phash.c); AVX2 says
@@ -29,9 +32,6 @@
  *     search, hashes that agree on a band or differ there by one of the flips (bands.c).
  * jpeg_header(data): what scanner.jpeg_markers.read_header reads of a JPEG's markers, as
  *     (sof, precision, height, width, sampling, scan_at, junk, frames).
- * tagged_prints(records, offset, channels, length, keys, tag, sums, squares, mins, maxs,
- *     hashes): gather_tagged's figures and row_hashes' exact hashes of the values, which
- *     are not kept. Returns as gather_tagged.
  */
 #include "native.h"
 
@@ -94,8 +94,7 @@ static PyMethodDef methods[] = {
     {"band_pairs", band_pairs, METH_VARARGS, "Pairs of hashes sharing a band."},
     {"jpeg_header", jpeg_header, METH_O, "A JPEG's header markers, walked."},
     {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
-    {"tagged_prints", tagged_prints, METH_VARARGS, "Figures and exact hashes of unpacked floats."},
-    {"gather_tagged", gather_tagged, METH_VARARGS, "Unpacked float_data values, tags checked."},
+    {"unpack_tagged", unpack_tagged, METH_VARARGS, "float_data: figures, values, hashes."},
     {NULL, NULL, 0, NULL},
 };
 

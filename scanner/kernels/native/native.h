@@ -62,13 +62,12 @@ uint64_t hash_block(const char *q, Py_ssize_t bytes, const uint32_t *keys, uint6
 uint64_t hash_end(uint64_t h, Py_ssize_t width);
 
 PyObject *byte_counts(PyObject *self, PyObject *args);
-PyObject *gather_tagged(PyObject *self, PyObject *args);
 PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
 PyObject *jpeg_header(PyObject *self, PyObject *data);
 PyObject *band_pairs(PyObject *self, PyObject *args);
-PyObject *tagged_prints(PyObject *self, PyObject *args);
+PyObject *unpack_tagged(PyObject *self, PyObject *args);
 
 #endif

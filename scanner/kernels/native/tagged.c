@@ -109,56 +109,6 @@ static int gather_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t
     return ok;
 }
 
-typedef struct {
-    Py_ssize_t offset, channels, length;
-    Held *held;
-} Gather;
-
-static int gather_one(const Py_buffer *record, Py_ssize_t n, void *context)
-{
-    const Gather *g = context;
-    Py_ssize_t count = g->channels * g->length, at = n * g->channels;
-    if (record->len < g->offset || (record->len - g->offset) / 5 < count)
-        return 0;
-    int ok;
-    Py_BEGIN_ALLOW_THREADS
-    ok = gather_record((const unsigned char *)record->buf + g->offset, g->channels, g->length,
-                       (char *)g->held[0].view.buf + n * count * 4,
-                       (double *)g->held[1].view.buf + at, (double *)g->held[2].view.buf + at,
-                       (float *)g->held[3].view.buf + at, (float *)g->held[4].view.buf + at);
-    Py_END_ALLOW_THREADS
-    return ok;
-}
-
-PyObject *gather_tagged(PyObject *Py_UNUSED(self), PyObject *args)
-{
-    PyObject *records, *objects[5];
-    Gather g;
-    if (!PyArg_ParseTuple(args, "OnnnOOOOO:gather_tagged", &records, &g.offset, &g.channels,
-                          &g.length, &objects[0], &objects[1], &objects[2], &objects[3],
-                          &objects[4]))
-        return NULL;
-    PyObject *sequence = PySequence_Tuple(records); /* owns its items while the GIL is off */
-    if (sequence == NULL)
-        return NULL;
-    Held held[5];
-    memset(held, 0, sizeof held);
-    g.held = held;
-    Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
-    Py_ssize_t rows = records_n * g.channels;
-    if (valid_elements(g.offset, records_n, g.channels, g.length) < 0)
-        goto done;
-    const Py_ssize_t lengths[5] = {records_n * 4 * g.channels * g.length, 8 * rows, 8 * rows,
-                                   4 * rows, 4 * rows};
-    if (take_sized(objects, held, 5, lengths) < 0)
-        goto done;
-    failed = each_record(sequence, gather_one, &g);
-done:
-    release(held, 5);
-    Py_DECREF(sequence);
-    return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
-}
-
 /* One record's figures and exact hash without its values kept: they are unpacked into
  * `block` (one hash block of floats, in L1) a piece at a time, each piece summed on the way
  * and each full block hashed at once, so that the record is read once and nothing is
@@ -198,68 +148,80 @@ static int prints_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t
 typedef struct {
     Py_ssize_t offset, channels, length;
     uint64_t tag, unhashed;
-    const uint32_t *keys; /* NULL: figures only */
-    Held *held;
-} Prints;
+    const uint32_t *keys; /* NULL: no hashes */
+    char *out;            /* NULL: the values are not kept */
+    Held *held;           /* sums, squares, mins, maxs, then hashes */
+} Unpack;
 
-static int prints_one(const Py_buffer *record, Py_ssize_t n, void *context)
+static int unpack_one(const Py_buffer *record, Py_ssize_t n, void *context)
 {
-    Prints *g = context;
+    Unpack *g = context;
     Py_ssize_t count = g->channels * g->length, at = n * g->channels;
     if (record->len < g->offset || (record->len - g->offset) / 5 < count)
         return 0;
+    const unsigned char *p = (const unsigned char *)record->buf + g->offset;
+    double *sums = (double *)g->held[0].view.buf + at;
+    double *squares = (double *)g->held[1].view.buf + at;
+    float *lows = (float *)g->held[2].view.buf + at, *highs = (float *)g->held[3].view.buf + at;
+    uint64_t *hash = g->keys ? (uint64_t *)g->held[4].view.buf + n : &g->unhashed;
     float block[2 * HASH_PAIRS];
     int ok;
     Py_BEGIN_ALLOW_THREADS
-    ok = prints_record((const unsigned char *)record->buf + g->offset, g->channels, g->length,
-                       block, g->keys, g->tag, (double *)g->held[0].view.buf + at,
-                       (double *)g->held[1].view.buf + at, (float *)g->held[2].view.buf + at,
-                       (float *)g->held[3].view.buf + at,
-                       g->keys ? (uint64_t *)g->held[4].view.buf + n : &g->unhashed);
+    if (g->out)
+        ok = gather_record(p, g->channels, g->length, g->out + n * count * 4, sums, squares,
+                           lows, highs);
+    else
+        ok = prints_record(p, g->channels, g->length, block, g->keys, g->tag, sums, squares,
+                           lows, highs, hash);
     Py_END_ALLOW_THREADS
     return ok;
 }
 
-/* tagged_prints(records, offset, channels, length, keys, tag, sums, squares, mins, maxs,
- * hashes): as gather_tagged, the values not kept; their exact hashes to hashes (n,) uint64
- * (keys and hashes None: no hashes). */
-PyObject *tagged_prints(PyObject *Py_UNUSED(self), PyObject *args)
+/* unpack_tagged(records, offset, channels, length, out, keys, tag, sums, squares, mins,
+ * maxs, hashes): see module.c. */
+PyObject *unpack_tagged(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *records, *key_object, *objects[5];
+    PyObject *records, *out_object, *key_object, *objects[5];
     unsigned long long tag;
-    Prints g;
-    if (!PyArg_ParseTuple(args, "OnnnOKOOOOO:tagged_prints", &records, &g.offset, &g.channels,
-                          &g.length, &key_object, &tag, &objects[0], &objects[1], &objects[2],
-                          &objects[3], &objects[4]))
+    Unpack g = {0, 0, 0, 0, 0, NULL, NULL, NULL};
+    if (!PyArg_ParseTuple(args, "OnnnOOKOOOOO:unpack_tagged", &records, &g.offset,
+                          &g.channels, &g.length, &out_object, &key_object, &tag,
+                          &objects[0], &objects[1], &objects[2], &objects[3], &objects[4]))
         return NULL;
     g.tag = tag;
-    g.keys = NULL;
-    int hashed = key_object != Py_None;
+    int kept = out_object != Py_None, hashed = key_object != Py_None;
     PyObject *sequence = PySequence_Tuple(records); /* owns its items while the GIL is off */
     if (sequence == NULL)
         return NULL;
-    Held held[6];
+    Held held[7]; /* the five outputs, the values, the keys */
     memset(held, 0, sizeof held);
     g.held = held;
     Py_ssize_t records_n = PyTuple_GET_SIZE(sequence), failed = -2;
-    Py_ssize_t rows = records_n * g.channels;
     if (valid_elements(g.offset, records_n, g.channels, g.length) < 0)
         goto done;
-    const Py_ssize_t lengths[5] = {8 * rows, 8 * rows, 4 * rows, 4 * rows, 8 * records_n};
-    if (take_sized(objects, held, 4 + hashed, lengths) < 0)
+    if (kept && hashed) {
+        PyErr_SetString(PyExc_ValueError, "values kept are hashed apart: no keys with out");
+        goto done;
+    }
+    Py_ssize_t rows = records_n * g.channels;
+    const Py_ssize_t lengths[6] = {8 * rows, 8 * rows, 4 * rows, 4 * rows, 8 * records_n,
+                                   records_n * 4 * g.channels * g.length};
+    if (take_sized(objects, held, 4 + hashed, lengths) < 0 ||
+            (kept && take_sized(&out_object, &held[5], 1, &lengths[5]) < 0))
         goto done;
     if (hashed) {
-        if (take(key_object, &held[5], PyBUF_C_CONTIGUOUS) < 0)
+        if (take(key_object, &held[6], PyBUF_C_CONTIGUOUS) < 0)
             goto done;
-        if (held[5].view.len != 4 * (2 * HASH_PAIRS + 2)) {
+        if (held[6].view.len != 4 * (2 * HASH_PAIRS + 2)) {
             PyErr_SetString(PyExc_ValueError, "hash keys of the wrong size");
             goto done;
         }
-        g.keys = held[5].view.buf;
+        g.keys = held[6].view.buf;
     }
-    failed = each_record(sequence, prints_one, &g);
+    g.out = kept ? held[5].view.buf : NULL;
+    failed = each_record(sequence, unpack_one, &g);
 done:
-    release(held, 6);
+    release(held, 7);
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
 }
