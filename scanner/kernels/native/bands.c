@@ -41,7 +41,7 @@ static int one_band(const uint64_t *hashes, Py_ssize_t n, int shift, int width,
                     const int64_t *flips, Py_ssize_t flip_count, int distance,
                     uint32_t *starts, uint32_t *order, uint32_t *values, Pairs *p)
 {
-    const uint64_t mask = (width >= 64 ? ~0ull : (1ull << width) - 1);
+    const uint64_t mask = (1ull << width) - 1; /* width at most 24: checked */
     const size_t table = (size_t)1 << width;
     memset(starts, 0, sizeof(uint32_t) * (table + 1));
     for (Py_ssize_t k = 0; k < n; k++) {

@@ -85,24 +85,30 @@ static int unpack_row(const unsigned char *p, Py_ssize_t count, char *out)
 
 #define GATHER_PIECE 4096 /* elements unpacked, then summed while they are in L1 */
 
-/* One record: its channels unpacked a piece at a time into out, each piece's figures taken
- * at once. 1 when every tag is float_data's. */
+/* `count` elements unpacked to out with their figures added to f: in one AVX2 pass, or
+ * unpacked and then summed. 1 when every tag is float_data's. */
+static int unpack_piece(const unsigned char *p, Py_ssize_t count, char *out, FloatFigures *f)
+{
+    if (has_avx2)
+        return unpack_sum_avx2(p, count, out, f);
+    int ok = unpack_row(p, count, out);
+    float_accumulate(out, count, f);
+    return ok;
+}
+
+/* One record: its channels unpacked into out, each channel's figures taken on the way (in
+ * pieces that stay in L1 where there is no AVX2 pass). 1 when every tag is float_data's. */
 static int gather_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t length,
                          char *out, double *sums, double *squares, float *lows, float *highs)
 {
+    const Py_ssize_t step = has_avx2 ? length : GATHER_PIECE;
     int ok = 1;
     for (Py_ssize_t c = 0; c < channels; c++) {
         FloatFigures f = no_floats;
-        if (has_avx2) { /* one pass */
-            ok &= unpack_sum_avx2(p + 5 * c * length, length, out + 4 * c * length, &f);
-            float_finish(&f, sums + c, squares + c, lows + c, highs + c);
-            continue;
-        }
-        for (Py_ssize_t at = 0; at < length; at += GATHER_PIECE) {
-            Py_ssize_t piece = length - at < GATHER_PIECE ? length - at : GATHER_PIECE;
+        for (Py_ssize_t at = 0; at < length; at += step) {
+            Py_ssize_t piece = length - at < step ? length - at : step;
             Py_ssize_t element = c * length + at;
-            ok &= unpack_row(p + 5 * element, piece, out + 4 * element);
-            float_accumulate(out + 4 * element, piece, &f);
+            ok &= unpack_piece(p + 5 * element, piece, out + 4 * element, &f);
         }
         float_finish(&f, sums + c, squares + c, lows + c, highs + c);
     }
@@ -128,13 +134,7 @@ static int prints_record(const unsigned char *p, Py_ssize_t channels, Py_ssize_t
             Py_ssize_t in_block = element % per_block;
             Py_ssize_t piece = end - element < per_block - in_block ? end - element
                                                                     : per_block - in_block;
-            char *out = (char *)(block + in_block);
-            if (has_avx2) {
-                ok &= unpack_sum_avx2(p + 5 * element, piece, out, &f);
-            } else {
-                ok &= unpack_row(p + 5 * element, piece, out);
-                float_accumulate(out, piece, &f);
-            }
+            ok &= unpack_piece(p + 5 * element, piece, (char *)(block + in_block), &f);
             element += piece;
             if (keys && (in_block + piece == per_block || element == total))
                 h = hash_block((const char *)block, 4 * (in_block + piece), keys, h);
