@@ -355,3 +355,57 @@ def test_hostile_sizes_are_refused_not_overflowed():
         bare.phash(wide, 1, 2**62, 1, 1, np.empty((0, 8), np.float32), _phash_matrix(1), out)
     record = b"\x35" * (5 * 4097 * 64 + 8)  # beyond the compiled bounds: numpy's path
     assert kernels.phash_tagged([record], 0, 4097, 8, 8, 1, 1, across, down) is None
+
+
+def _turned(values: np.ndarray, bits: int) -> np.ndarray:
+    return values if not bits else (values << np.uint64(bits)) | (values >> np.uint64(64 - bits))
+
+
+@native
+@pytest.mark.parametrize("count", [0, 1, 2, 255, 257, 100_003])
+@pytest.mark.parametrize("rotate", [0, 1, 21, 63])
+def test_sorted_hashes_order_the_rotated_values_as_numpy_does(count, rotate):
+    """The radix sort of the duplicate join: wholly sorted, the same values as numpy's sort
+    of the rotated hashes; repeats, zeros and the largest values kept."""
+    rng = np.random.default_rng(count + rotate)
+    values = rng.integers(0, 2**64 - 1, count, dtype=np.uint64, endpoint=True)
+    if count > 10:
+        values[:5] = [0, 2**64 - 1, 2**63, 1, 0]
+        values[-(count // 3):] = values[:count // 3]  # a third repeated
+    assert np.array_equal(kernels.sorted_hashes(values, rotate), np.sort(_turned(values, rotate)))
+
+
+@native
+@pytest.mark.parametrize("top_bits", [1, 8, 20, 24, 63])
+def test_sorted_hashes_by_their_top_bits_group_each_band_value(top_bits):
+    """Ordered on the top bytes only (the bands of the near search): the same values, and
+    in order of their top bits rounded up to bytes, so each band value's hashes adjoin."""
+    values = np.random.default_rng(top_bits).integers(0, 2**64 - 1, 50_000, dtype=np.uint64)
+    values[::7] &= np.uint64(0xFFFFFF0000000000)  # many share their top bytes
+    ordered = kernels.sorted_hashes(values, 13, top_bits)
+    turned = _turned(values, 13)
+    assert np.array_equal(np.sort(ordered), np.sort(turned))
+    top = ordered >> np.uint64(64 - 8 * -(-top_bits // 8))
+    assert (top[1:] >= top[:-1]).all()
+    if -(-top_bits // 8) < 8:  # not wholly sorted: the lower bits keep the input's order
+        assert not np.array_equal(ordered, np.sort(turned))
+
+
+@native
+def test_sorted_hashes_refuse_wrong_arguments():
+    bare, values = kernels.native, np.arange(8, dtype=np.uint64)
+    out, scratch = np.empty(8, np.uint64), np.empty(8, np.uint64)
+    for rotate, passes in ((-1, 8), (64, 8), (0, 0), (0, 9)):
+        with pytest.raises(ValueError):
+            bare.sorted_hashes(values, rotate, passes, out, scratch)
+    for target, spare in ((np.empty(7, np.uint64), scratch), (out, out), (values, scratch)):
+        with pytest.raises(ValueError):
+            bare.sorted_hashes(values, 0, 8, target, spare)
+    with pytest.raises(ValueError):  # read-only output
+        bare.sorted_hashes(values, 0, 8, np.broadcast_to(np.uint64(0), (8,)), scratch)
+
+
+def test_sorted_hashes_without_the_compiled_sort_are_numpys(monkeypatch):
+    monkeypatch.setattr(kernels, "native", None)
+    values = np.random.default_rng(5).integers(0, 2**64 - 1, 1000, dtype=np.uint64)
+    assert np.array_equal(kernels.sorted_hashes(values, 9, 24), np.sort(_turned(values, 9)))

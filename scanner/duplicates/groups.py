@@ -1,7 +1,8 @@
 """Join the fingerprints of one or more stores into groups of the same content: records with
 equal exact hashes, and records whose perceptual hashes lie within the near distance.
 
-Two steps. Over every record, a few sorts of the 64-bit hashes find the values that repeat
+Two steps. Over every record, a few sorts of the 64-bit hashes (radix sorts where the kernels
+are compiled) find the values that repeat
 and the pairs of distinct values within the distance (search.near_pairs); those name the
 few records that can be in a group at all. Only those are then grouped (clusters.py)."""
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import kernels
 from .clusters import clusters
 from .fingerprints import Fingerprints
 from .hashing import KIND_NONE, NO_PICTURE
@@ -43,7 +45,7 @@ def join(prints: Fingerprints, distance: int) -> Join:
     for kind in [k for k in present if not k & NO_PICTURE]:
         values = prints.perceptual if counts[kind] == len(prints) else \
             prints.perceptual[prints.kind == kind]
-        pictures[kind] = _distinct(np.sort(values))
+        pictures[kind] = _distinct(kernels.sorted_hashes(values))
     distance = min([distance] + [chance_distance(len(distinct), distance)
                                  for distinct, _ in pictures.values()])
     guaranteed = distance
@@ -57,7 +59,7 @@ def join(prints: Fingerprints, distance: int) -> Join:
         _mark(wanted, prints.perceptual, named, prints.kind, kind, counts[kind])
     known = len(prints) - counts[KIND_NONE]
     exact = prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]
-    _, repeated_bytes = _distinct(np.sort(exact))  # also where pictures came out unequal
+    _, repeated_bytes = _distinct(kernels.sorted_hashes(exact))  # also where pictures came out unequal
     _mark(wanted, prints.exact, repeated_bytes, prints.kind, None, known)
     positions = np.flatnonzero(wanted)
     groups = [Group(members, same, dists)

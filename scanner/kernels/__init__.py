@@ -199,6 +199,22 @@ def band_pairs(hashes: np.ndarray, shifts: list[int], width: int, flips: list[in
     return pairs[:, 0], pairs[:, 1]
 
 
+def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np.ndarray:
+    """uint64 `values` rotated left by `rotate` bits (0-63), in a new array ordered by their
+    top `top_bits` bits (rounded up to whole bytes; 64: wholly sorted). Compiled: a radix
+    sort (1M hashes: about 2 ms a byte sorted on, against 55-65 ms for numpy's sort);
+    numpy's sort elsewhere, which orders them wholly."""
+    values = np.ascontiguousarray(values, np.uint64)
+    if native is None:
+        turned = values if not rotate else \
+            (values << np.uint64(rotate)) | (values >> np.uint64(64 - rotate))
+        return np.sort(turned)
+    out, scratch = np.empty_like(values), np.empty_like(values)
+    if len(values):
+        native.sorted_hashes(values, rotate, -(-top_bits // 8), out, scratch)
+    return out
+
+
 def _outputs(shape: tuple, dtype) -> tuple:
     rows = shape[:2]
     return np.empty(rows), np.empty(rows), np.empty(rows, dtype), np.empty(rows, dtype)

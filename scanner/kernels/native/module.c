@@ -30,6 +30,8 @@
  *     the same of unpacked float_data samples left in their records.
  * band_pairs(hashes, shifts, width, flips, distance): candidate pairs of the near-duplicate
  *     search, hashes that agree on a band or differ there by one of the flips (bands.c).
+ * sorted_hashes(values, rotate, passes, out, scratch): uint64 hashes rotated left by
+ *     `rotate` bits, ordered by their top 8 * passes bits into out (sorts.c).
  * jpeg_header(data): what scanner.jpeg_markers.read_header reads of a JPEG's markers, as
  *     (sof, precision, height, width, sampling, scan_at, junk, frames).
  */
@@ -95,6 +97,7 @@ static PyMethodDef methods[] = {
     {"jpeg_header", jpeg_header, METH_O, "A JPEG's header markers, walked."},
     {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
     {"unpack_tagged", unpack_tagged, METH_VARARGS, "float_data: figures, values, hashes."},
+    {"sorted_hashes", sorted_hashes, METH_VARARGS, "64-bit hashes rotated, radix-sorted."},
     {NULL, NULL, 0, NULL},
 };
 

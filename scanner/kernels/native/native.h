@@ -69,5 +69,6 @@ PyObject *phash_tagged(PyObject *self, PyObject *args);
 PyObject *jpeg_header(PyObject *self, PyObject *data);
 PyObject *band_pairs(PyObject *self, PyObject *args);
 PyObject *unpack_tagged(PyObject *self, PyObject *args);
+PyObject *sorted_hashes(PyObject *self, PyObject *args);
 
 #endif
