@@ -2,9 +2,9 @@
 equal exact hashes, and records whose perceptual hashes lie within the near distance.
 
 Two steps. Over every record, a few sorts of the 64-bit hashes (radix sorts where the kernels
-are compiled) find the values that repeat
-and the pairs of distinct values within the distance (search.near_pairs); those name the
-few records that can be in a group at all. Only those are then grouped (clusters.py)."""
+are compiled) find the values that repeat and the pairs of distinct values within the
+distance (search.near_pairs); those name the few records that can be in a group at all.
+Only those are then grouped (clusters.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
