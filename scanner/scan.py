@@ -20,6 +20,7 @@ from .checks.registry import get as get_check
 from .coverage import coverage, partial_verdict
 from .detection import attach as attach_detection
 from .detection import resolve as resolve_record
+from .duplicates.findings import begin_within as begin_duplicates
 from .duplicates.findings import report_within as report_duplicates
 from .duplicates.keys import live_keys
 from .executor import Executor, LocalExecutor
@@ -188,6 +189,7 @@ def _count(store, progress: Progress, limit: int | None) -> int | None:
 def _finish(run: _Run, backend_class, planning: list, collect) -> None:
     """After a complete read: store-level findings, dataset checks, verdict, keys."""
     totals, settings, source = run.totals, run.settings, run.source
+    joining = begin_duplicates(totals)  # on another core while the checks below run
     if totals.records == 0 and settings.limit != 0 and not planning:
         _report_planning(totals, [_empty(source)])  # nothing else explains the nothing
     if source.get("entries") is None and not totals.store_errors:
@@ -203,7 +205,7 @@ def _finish(run: _Run, backend_class, planning: list, collect) -> None:
     shards = {s.number: s for s in run.shards}
     moved = _moved_on(backend_class, run)  # positions would name another version's keys
     report_duplicates(totals, (lambda indices: {}) if moved else
-                      live_keys(backend_class, shards, totals))
+                      live_keys(backend_class, shards, totals), joining)
     run.verdict = verdict(totals, True)
     if not moved:
         _name_keys(backend_class, shards, totals, run.verdict)

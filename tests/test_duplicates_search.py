@@ -171,3 +171,47 @@ def test_band_pairs_refuses_bands_outside_the_hash():
     first, second = kernels.band_pairs(hashes, [8], 8, [], 3)  # all share the band: 0..9
     assert len(first) == 45 - sum(bin(a ^ b).count("1") > 3 for a in range(10)
                                   for b in range(a + 1, 10))
+
+
+@pytest.mark.skipif(kernels.native is None, reason="the compiled kernels are off or not built")
+def test_long_runs_of_one_band_value_give_numpys_pairs(monkeypatch):
+    """Hashes whose bands repeat in runs of 60 (pictures alike in their coarse frequencies):
+    the compiled reading of the runs pairs within each run as numpy's growing gaps do."""
+    from scanner.duplicates.search import _shared_bands
+
+    rng = np.random.default_rng(7)
+    tops = rng.integers(0, 1 << 21, 500, dtype=np.uint64) << np.uint64(43)
+    near = rng.integers(0, 1 << 43, 500, dtype=np.uint64)  # within a run: a few bits apart
+    flips = np.bitwise_or.reduce(np.uint64(1) << rng.integers(0, 43, (30_000, 4), dtype=np.uint64),
+                                 axis=1)
+    hashes = np.unique((np.repeat(tops, 60) | np.repeat(near, 60)) ^ flips)
+    compiled = _shared_bands(hashes, 12, 3, 21)
+    monkeypatch.setattr(kernels, "native", None)
+    expected = _shared_bands(hashes, 12, 3, 21)
+    assert len(compiled[0]) > 1000
+    assert all(np.array_equal(a, b) for a, b in zip(compiled, expected))
+
+
+@pytest.mark.skipif(kernels.native is None, reason="the compiled kernels are off or not built")
+def test_band_neighbours_refuses_what_no_band_is():
+    hashes = np.arange(10, dtype=np.uint64)
+    for width, distance, turn in ((0, 3, 0), (64, 3, 0), (8, -1, 0), (8, 65, 0), (8, 3, 64)):
+        with pytest.raises(ValueError):
+            kernels.band_neighbours(hashes, width, distance, turn)
+    low, high = kernels.band_neighbours(hashes, 60, 1, 0)  # one run: the pairs a bit apart
+    assert sorted(zip(low.tolist(), high.tolist())) == sorted(
+        (a, b) for a in range(10) for b in range(a + 1, 10) if bin(a ^ b).count("1") <= 1)
+
+
+def test_the_join_in_the_background_gives_the_join_or_raises_its_error():
+    from scanner.duplicates.groups import join_in_background
+
+    hashes = _hashes_with_near_pairs(5_000, 200, 4, seed=3)
+    prints = Fingerprints(hashes.copy(), hashes, np.full(len(hashes), 2, np.uint8))
+    here, there = join(prints, 6), join_in_background(prints, 6)()
+    assert len(here.groups) >= 150 and here.distance == there.distance
+    assert [g.members.tolist() for g in here.groups] == [g.members.tolist()
+                                                         for g in there.groups]
+    waiting = join_in_background(None, 6)  # raises on its thread: here, when asked
+    with pytest.raises(AttributeError):
+        waiting()

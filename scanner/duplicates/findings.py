@@ -11,7 +11,7 @@ from ..checks.registry import Problem
 from ..report.keys import key_text
 from ..types import MISSING_LABEL
 from .fingerprints import Fingerprints
-from .groups import Group, join
+from .groups import Group, Join, join, join_in_background
 
 MEMBERS_SHOWN = 12  # members listed per group; the counts stay exact
 KeysOf = Callable[[list[int]], dict[int, bytes]]  # record indices -> their keys
@@ -24,12 +24,23 @@ class Side:
         self.name, self.prints, self.labels, self.keys_of = name, prints, labels, keys_of
 
 
-def report_within(totals, keys_of: KeysOf) -> None:
-    """DS801/DS802/DS803 for the groups inside one scanned store."""
+def begin_within(totals) -> Callable[[], Join] | None:
+    """The join of one scanned store's records, started in the background (see
+    groups.join_in_background) for report_within; None when it has nothing to do."""
+    settings = totals.sink.settings
+    if totals.fingerprints is None or not _wanted(settings, "DS801", "DS802", "DS803"):
+        return None
+    return join_in_background(totals.fingerprints, settings.near_distance)
+
+
+def report_within(totals, keys_of: KeysOf, joined: Callable[[], Join] | None = None) -> None:
+    """DS801/DS802/DS803 for the groups inside one scanned store; `joined`: what
+    begin_within started (None: the join runs here)."""
     settings = totals.sink.settings
     if totals.fingerprints is None or not _wanted(settings, "DS801", "DS802", "DS803"):
         return
-    found = join(totals.fingerprints, settings.near_distance)
+    found = joined() if joined is not None else join(totals.fingerprints,
+                                                    settings.near_distance)
     keys_of = _prefetched(keys_of, [g.members[:MEMBERS_SHOWN] for g in found.groups])
     for group in found.groups:
         problem = _within_problem(group, totals.labels, keys_of, found.distance)

@@ -7,7 +7,9 @@ distance (search.near_pairs); those name the few records that can be in a group 
 Only those are then grouped (clusters.py)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -59,12 +61,37 @@ def join(prints: Fingerprints, distance: int) -> Join:
         _mark(wanted, prints.perceptual, named, prints.kind, kind, counts[kind])
     known = len(prints) - counts[KIND_NONE]
     exact = prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]
-    _, repeated_bytes = _distinct(kernels.sorted_hashes(exact))  # also where pictures came out unequal
+    # the bytes that repeat: also where their pictures came out unequal
+    _, repeated_bytes = _distinct(kernels.sorted_hashes(exact))
     _mark(wanted, prints.exact, repeated_bytes, prints.kind, None, known)
     positions = np.flatnonzero(wanted)
     groups = [Group(members, same, dists)
               for members, same, dists in clusters(prints, positions, links, distance)]
     return Join(groups, distance, guaranteed)
+
+
+def join_in_background(prints: Fingerprints, distance: int) -> Callable[[], Join]:
+    """join() started on a thread of its own; the function returned waits for its result
+    (or raises what it raised). After a scan both cores are free, and the join's sorts
+    release the GIL: the dataset checks run meanwhile."""
+    outcome: list = []
+
+    def work() -> None:
+        try:
+            outcome.append((join(prints, distance), None))
+        except BaseException as exc:  # handed to the caller, which has the boundary
+            outcome.append((None, exc))
+
+    thread = threading.Thread(target=work, name="dscan-duplicates", daemon=True)
+    thread.start()
+
+    def result() -> Join:
+        thread.join()
+        found, exc = outcome[0]
+        if exc is not None:
+            raise exc
+        return found
+    return result
 
 
 def _distinct(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

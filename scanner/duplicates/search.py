@@ -155,36 +155,48 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
     """Pairs of ascending `hashes` that agree on one of `bands` bands of `width` bits (the
     top one first) and lie within `distance`: each band is brought to the top by a rotation
     and one sort of the values lines up the hashes that share it (no pair can be missed up
-    to distance bands - 1). The sort is a radix sort of the top bytes where it is compiled
-    (kernels.sorted_hashes: 1M hashes in 10 ms against 55-65 ms); a counting sort on the
-    band alone was slower, as bands this wide (21 bits) make its table miss the cache."""
+    to distance bands - 1). Where the kernels are compiled the sort is a radix sort of the
+    top bytes (kernels.sorted_hashes: 1M hashes in 8-10 ms against 55-65 ms) and the runs
+    are read in C (kernels.band_neighbours); a counting sort on the band alone was slower,
+    as bands this wide (21 bits) make its table miss the cache."""
     covered = bands - 1
     lows, highs = [], []
-    below = np.uint64(1 << (64 - width))  # two values share the top band: their XOR is below
     for band in range(bands):
         turn = band * width
         # the hashes in the order of the band brought to the top (the first: as they are)
         rotated = kernels.sorted_hashes(hashes, turn, width) if band else hashes
-        same = np.flatnonzero((rotated[1:] ^ rotated[:-1]) < below)
-        gap = 1
-        while len(same):  # pairs (k, k + gap) inside a run of one band value, growing gaps
-            a, b = rotated[same], rotated[same + gap]
-            close = hamming(a, b) <= distance  # a rotation keeps the distance
-            if close.any():
-                a, b = a[close], b[close]
-                if band:  # back to the hashes themselves
-                    a, b = _rotated(a, 64 - turn), _rotated(b, 64 - turn)
-                lows.append(np.minimum(a, b))
-                highs.append(np.maximum(a, b))
-            same = same[same + gap + 1 < len(rotated)]
-            same = same[(rotated[same + gap + 1] ^ rotated[same]) < below]
-            gap += 1
-    if not lows:
+        found = kernels.band_neighbours(rotated, width, distance, turn)
+        low, high = _neighbours(rotated, width, distance, turn) if found is None else found
+        lows.append(low)
+        highs.append(high)
+    low, high = np.concatenate(lows), np.concatenate(highs)
+    if not len(low):
         empty = np.empty(0, np.int64)
         return empty, empty, empty, min(distance, covered)
-    first, second = _once(np.searchsorted(hashes, np.concatenate(lows)),
-                          np.searchsorted(hashes, np.concatenate(highs)), len(hashes))
+    first, second = _once(np.searchsorted(hashes, low), np.searchsorted(hashes, high),
+                          len(hashes))
     return first, second, hamming(hashes[first], hashes[second]), min(distance, covered)
+
+
+def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int):
+    """numpy's kernels.band_neighbours: growing gaps within each run of one band value."""
+    lows, highs = [rotated[:0]], [rotated[:0]]
+    below = np.uint64(1 << (64 - width))  # two values share the top band: their XOR is below
+    same = np.flatnonzero((rotated[1:] ^ rotated[:-1]) < below)
+    gap = 1
+    while len(same):  # pairs (k, k + gap) inside a run of one band value, growing gaps
+        a, b = rotated[same], rotated[same + gap]
+        close = hamming(a, b) <= distance  # a rotation keeps the distance
+        if close.any():
+            a, b = a[close], b[close]
+            if turn:  # back to the hashes themselves
+                a, b = _rotated(a, 64 - turn), _rotated(b, 64 - turn)
+            lows.append(np.minimum(a, b))
+            highs.append(np.maximum(a, b))
+        same = same[same + gap + 1 < len(rotated)]
+        same = same[(rotated[same + gap + 1] ^ rotated[same]) < below]
+        gap += 1
+    return np.concatenate(lows), np.concatenate(highs)
 
 
 def _rotated(values: np.ndarray, bits: int) -> np.ndarray:

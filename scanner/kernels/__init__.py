@@ -215,6 +215,20 @@ def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np
     return out
 
 
+def band_neighbours(ordered: np.ndarray, width: int, distance: int,
+                    turn: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(lows, highs) uint64: every two of `ordered` (hashes rotated left by `turn` bits,
+    those with equal top `width` bits adjoining, as sorted_hashes leaves them) that share
+    those bits and lie within `distance` bits, rotated back, the lower first. None where
+    it is not compiled."""
+    if native is None:
+        return None
+    found = native.band_neighbours(np.ascontiguousarray(ordered, np.uint64), width, distance,
+                                   turn)
+    pairs = np.frombuffer(found, np.uint64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
 def _outputs(shape: tuple, dtype) -> tuple:
     rows = shape[:2]
     return np.empty(rows), np.empty(rows), np.empty(rows, dtype), np.empty(rows, dtype)

@@ -32,6 +32,8 @@
  *     search, hashes that agree on a band or differ there by one of the flips (bands.c).
  * sorted_hashes(values, rotate, passes, out, scratch): uint64 hashes rotated left by
  *     `rotate` bits, ordered by their top 8 * passes bits into out (sorts.c).
+ * band_neighbours(ordered, width, distance, turn): the pairs of those within distance
+ *     that share their top width bits, rotated back (sorts.c).
  * jpeg_header(data): what scanner.jpeg_markers.read_header reads of a JPEG's markers, as
  *     (sof, precision, height, width, sampling, scan_at, junk, frames).
  */
@@ -98,6 +100,7 @@ static PyMethodDef methods[] = {
     {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
     {"unpack_tagged", unpack_tagged, METH_VARARGS, "float_data: figures, values, hashes."},
     {"sorted_hashes", sorted_hashes, METH_VARARGS, "64-bit hashes rotated, radix-sorted."},
+    {"band_neighbours", band_neighbours, METH_VARARGS, "Close pairs sharing a top band."},
     {NULL, NULL, 0, NULL},
 };
 

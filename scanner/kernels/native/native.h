@@ -70,5 +70,6 @@ PyObject *jpeg_header(PyObject *self, PyObject *data);
 PyObject *band_pairs(PyObject *self, PyObject *args);
 PyObject *unpack_tagged(PyObject *self, PyObject *args);
 PyObject *sorted_hashes(PyObject *self, PyObject *args);
+PyObject *band_neighbours(PyObject *self, PyObject *args);
 
 #endif
