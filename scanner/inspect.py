@@ -17,7 +17,7 @@ from .datum import Datum, DatumDecodeError, decode_datum
 from .datum_layout import LARGE_RECORD, Layout
 from .duplicates.fingerprints import FingerprintSink
 from .hashed_summary import hashed_summary
-from .record_batches import parse_records
+from .record_batches import index_of, parse_records
 from .settings import ScanSettings
 from .stats import ChannelStats
 from .types import MISSING_LABEL
@@ -204,14 +204,17 @@ class DatumInspector(ShardInspector):
         labels, groups = parsed
         shape_ids = np.empty(len(keys), np.int32)
         for group in groups:
-            shape_ids[group.positions] = self.shape_id(group.shape)
+            shape_ids[index_of(group.positions)] = self.shape_id(group.shape)
         self.records += len(keys)
         self.labels.frombytes(labels.tobytes())
         self.shape_ids.frombytes(shape_ids.tobytes())
         for dtype, shape, positions, payloads, figures in groups:
             self.encodings["raw" if dtype == "uint8" else "float"] += len(positions)
-            self.check_values(payloads, [base + p for p in positions],
-                              [keys[p] for p in positions], (dtype, payloads.shape[1]), shape,
+            if isinstance(positions, range):  # the whole batch: no list a record
+                indices, group_keys = range(base, base + len(keys)), keys
+            else:
+                indices, group_keys = [base + p for p in positions], [keys[p] for p in positions]
+            self.check_values(payloads, indices, group_keys, (dtype, payloads.shape[1]), shape,
                               figures)
 
     def _inspect_deferred(self, key, value) -> None:

@@ -112,7 +112,8 @@ class FingerprintSink:
         self._add(indices, exact, image_phash(np.stack(pictures)), KIND_IMAGE)
 
     def _add(self, indices, exact, perceptual, kind: int) -> None:
-        self.indices.append(np.asarray(indices, np.int64))
+        self.indices.append(np.arange(indices.start, indices.stop) if isinstance(indices, range)
+                            else np.asarray(indices, np.int64))
         self.exact.append(np.asarray(exact, np.uint64))
         self.perceptual.append(np.zeros(len(self.indices[-1]), np.uint64) if perceptual is None
                                else np.asarray(perceptual, np.uint64))
