@@ -67,6 +67,24 @@ def test_layout_parse_matches_the_decoder(kind):
         assert np.array_equal(payload.ravel(), expected)
 
 
+def test_a_batch_of_one_length_is_one_range_and_mixed_lengths_name_their_records():
+    """One record length: the group's positions are the whole batch as a range. Labels of
+    one and two varint bytes give two lengths of one shape: one group whose positions
+    name each payload's record, and every label where its record is."""
+    labels = [5, 300, 7, 301, 9, 2]
+    values = [b.raw_datum(label, (1, 4, 4), seed) for seed, label in enumerate(labels)]
+    layouts = {len(v): Layout.derive(v, decode_datum(v)) for v in values}
+    found, groups = parse_records(layouts, values[::2])
+    assert len(groups) == 1 and groups[0].positions == range(3)
+    assert found.tolist() == [5, 7, 9]
+    found, groups = parse_records(layouts, values)
+    assert len(groups) == 1 and found.tolist() == labels
+    positions, payloads = groups[0].positions, groups[0].payloads
+    assert sorted(positions) == list(range(6)) and not isinstance(positions, range)
+    for position, payload in zip(positions, payloads):
+        assert payload.tobytes() == bytes(decode_datum(values[position]).data)
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kinds=st.lists(st.sampled_from(["raw", "packed", "unpacked"]), min_size=1, max_size=3),
