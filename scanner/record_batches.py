@@ -115,7 +115,7 @@ def _by_length(values: list) -> dict[int, list[int] | range]:
     """The positions of the records by their length: one range when all have the same (the
     common batch, 33 against 100 ns a record)."""
     lengths = list(map(len, values))
-    if lengths.count(lengths[0]) == len(lengths):
+    if lengths and lengths.count(lengths[0]) == len(lengths):
         return {lengths[0]: range(len(values))}
     by_length: dict[int, list[int]] = {}
     for position, length in enumerate(lengths):

@@ -202,8 +202,8 @@ def band_pairs(hashes: np.ndarray, shifts: list[int], width: int, flips: list[in
 def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np.ndarray:
     """uint64 `values` rotated left by `rotate` bits (0-63), in a new array ordered by their
     top `top_bits` bits (rounded up to whole bytes; 64: wholly sorted). Compiled: a radix
-    sort (1M hashes: about 2 ms a byte sorted on, against 55-65 ms for numpy's sort);
-    numpy's sort elsewhere, which orders them wholly."""
+    sort (1M hashes: 20 ms wholly, 10 ms on their top three bytes, against 55-65 ms for
+    numpy's sort); numpy's sort elsewhere, which orders them wholly."""
     values = np.ascontiguousarray(values, np.uint64)
     if native is None:
         turned = values if not rotate else \

@@ -36,7 +36,8 @@ static void offsets_of(Py_ssize_t *counts, Py_ssize_t start)
 }
 
 /* One run of values that share their top digit, in `here`, sorted on digits first to 6
- * (lowest first) with `there` as room; it ends in `here` when their count is even. */
+ * (lowest first) with `there` as room: it ends in `here` when it sorts on an even number
+ * of digits, else in `there`. */
 static void sort_run(uint64_t *here, uint64_t *there, Py_ssize_t n, int first)
 {
     if (n < 48) { /* few: an insertion sort, wholly */
@@ -68,7 +69,8 @@ static void sort_run(uint64_t *here, uint64_t *there, Py_ssize_t n, int first)
 /* values -> out, the top 8 * passes bits of each (rotated) value in ascending order; scratch
  * holds as many values as out. The top digit first, from memory: 256 runs of about n / 256
  * values, each small enough to stay in cache while the lower digits sort it (least
- * significant first, stable). 1M values: 8 ms against 25 ms for eight passes over all. */
+ * significant first, stable). 1M values wholly: 20 ms into fresh arrays (13-14 ms into
+ * arrays already mapped), against 26 ms for eight passes over all of them. */
 static void radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int passes,
                        uint64_t *out, uint64_t *scratch)
 {
