@@ -215,3 +215,47 @@ def test_the_join_in_the_background_gives_the_join_or_raises_its_error():
     waiting = join_in_background(None, 6)  # raises on its thread: here, when asked
     with pytest.raises(AttributeError):
         waiting()
+
+
+def _alike(count: int, seed: int = 0) -> np.ndarray:
+    """Distinct hashes all within six bits of one: frames of one still scene."""
+    rng = np.random.default_rng(seed)
+    flips = np.zeros(count, np.uint64)
+    for _ in range(3):
+        flips |= np.uint64(1) << rng.integers(0, 64, count, dtype=np.uint64)
+    return np.unique(np.uint64(0x123456789ABCDEF0) ^ flips)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_pair_search_stops_at_its_limit(compiled, monkeypatch):
+    """Pictures all alike: every path of the search stops once it holds more pairs than
+    asked for, and finds them all below that."""
+    if compiled and kernels.native is None:
+        pytest.skip("the compiled kernels are off or not built")
+    if not compiled:
+        monkeypatch.setattr(kernels, "native", None)
+    # every pair, the probes around four bands, the bands shared (radius 0 at distance 3)
+    for count, distance in ((1500, 10), (2500, 5), (3000, 3)):
+        hashes = _alike(count, seed=count)
+        found = near_pairs(hashes, distance)[0]
+        assert len(found) > 20_000
+        with pytest.raises(kernels.PairLimit):
+            near_pairs(hashes, distance, limit=len(found) // 4)
+        # numpy's probes count their candidates, further apart too: room for them all
+        enough = 4 * len(hashes) ** 2
+        assert np.array_equal(near_pairs(hashes, distance, limit=enough)[0], found)
+
+
+def test_a_join_of_pictures_all_alike_narrows_its_distance(monkeypatch):
+    """Thousands of alike pictures at distance 10 would make pairs by the million: the join
+    takes the longest distance that keeps them within its limit, and groups there."""
+    from scanner.duplicates import groups
+
+    monkeypatch.setattr(groups, "PAIRS_MAX", 20_000)
+    hashes = _alike(6000, seed=2)
+    prints = Fingerprints(hashes.copy(), hashes, np.full(len(hashes), 2, np.uint8))
+    found = join(prints, 10)
+    assert 0 < found.distance < 10 and found.guaranteed_distance <= found.distance
+    assert len(near_pairs(hashes, found.distance)[0]) <= 20_000 < \
+        len(near_pairs(hashes, found.distance + 1)[0])
+    assert found.groups and all((g.distances <= found.distance).all() for g in found.groups)

@@ -20,6 +20,7 @@ from .hashing import KIND_NONE, NO_PICTURE
 from .search import chance_distance, near_pairs
 
 _TABLE = 1 << 20  # entries of the sieve that finds the records holding a few named values
+PAIRS_MAX = 1_000_000  # near pairs a join takes at most (the grouping spends about 2 us each)
 
 
 @dataclass
@@ -54,11 +55,13 @@ def join(prints: Fingerprints, distance: int) -> Join:
     links = []  # (kind, hashes, hashes, distances) of the pairs found
     wanted = np.zeros(len(prints), bool)  # the records that can be in a group
     for kind, (distinct, repeated) in pictures.items():
-        i, j, dists, covered = near_pairs(distinct, distance)
+        i, j, dists, covered, distance = _near(distinct, distance)
         guaranteed = min(guaranteed, covered)
         links.append((kind, distinct[i], distinct[j], dists))
         named = np.sort(np.concatenate([repeated, distinct[i], distinct[j]]))
         _mark(wanted, prints.perceptual, named, prints.kind, kind, counts[kind])
+    links = [(kind, a[d <= distance], b[d <= distance], d[d <= distance])  # one distance
+             for kind, a, b, d in links]
     known = len(prints) - counts[KIND_NONE]
     exact = prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]
     # the bytes that repeat: also where their pictures came out unequal
@@ -68,6 +71,18 @@ def join(prints: Fingerprints, distance: int) -> Join:
     groups = [Group(members, same, dists)
               for members, same, dists in clusters(prints, positions, links, distance)]
     return Join(groups, distance, guaranteed)
+
+
+def _near(distinct: np.ndarray, distance: int):
+    """near_pairs within the distance, or within the longest shorter one that gives at most
+    PAIRS_MAX pairs: thousands of pictures all alike (frames of one still scene) make pairs
+    by the million, which neither memory nor the grouping could hold. (i, j, distances,
+    guaranteed distance, the distance applied)."""
+    while True:
+        try:
+            return (*near_pairs(distinct, distance, PAIRS_MAX), distance)
+        except kernels.PairLimit:
+            distance -= 1  # at 0 near_pairs looks for nothing
 
 
 def join_in_background(prints: Fingerprints, distance: int) -> Callable[[], Join]:

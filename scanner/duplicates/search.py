@@ -36,19 +36,27 @@ def chance_distance(count: int, wanted: int) -> int:
     return wanted
 
 
-def near_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                           int]:
+def near_pairs(hashes: np.ndarray, distance: int, limit: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Index pairs (i < j) of `hashes` (distinct uint64, ascending) within `distance` bits,
-    their distances, and the distance up to which no pair can have been missed."""
+    their distances, and the distance up to which no pair can have been missed.
+    kernels.PairLimit when the search meets more than about `limit` pairs (thousands of
+    pictures all alike): it stops there, and the caller asks again at a shorter distance."""
     if len(hashes) < 2 or distance <= 0:
         empty = np.empty(0, np.int64)
         return empty, empty, empty, distance
     if len(hashes) <= BRUTE_FORCE_MAX:
-        return (*_all_pairs(hashes, distance), distance)
-    return _multi_index(hashes, distance)
+        return (*_all_pairs(hashes, distance, limit), distance)
+    return _multi_index(hashes, distance, limit)
 
 
-def _all_pairs(hashes: np.ndarray, distance: int):
+def _within(found: list, limit: int | None) -> None:
+    """PairLimit once the arrays of pairs in `found` hold more than `limit` in all."""
+    if limit is not None and sum(len(part) for part in found) > limit:
+        raise kernels.PairLimit(limit)
+
+
+def _all_pairs(hashes: np.ndarray, distance: int, limit: int | None = None):
     firsts, seconds, dists = [], [], []
     for start in range(0, len(hashes), _BLOCK):
         block = hashes[start:start + _BLOCK]
@@ -58,6 +66,7 @@ def _all_pairs(hashes: np.ndarray, distance: int):
         firsts.append(rows[keep] + start)
         seconds.append(cols[keep])
         dists.append(d[rows[keep], cols[keep]])
+        _within(firsts, limit)
     return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(dists)
 
 
@@ -81,14 +90,14 @@ def _masks(width: int, radius: int) -> list[int]:
     return masks
 
 
-def _multi_index(hashes: np.ndarray, distance: int):
+def _multi_index(hashes: np.ndarray, distance: int, limit: int | None = None):
     bands, width, radius = plan_bands(len(hashes), distance)
     if radius == 0:  # bands as wide as they go: fewer hashes share one by chance
-        return _shared_bands(hashes, distance, bands, 64 // bands)
+        return _shared_bands(hashes, distance, bands, 64 // bands, limit)
     compiled = kernels.band_pairs(hashes, [band * width for band in range(bands)], width,
-                                  _masks(width, radius), distance)
+                                  _masks(width, radius), distance, limit)
     found_i, found_j = ([compiled[0]], [compiled[1]]) if compiled is not None else \
-        _probed(hashes, bands, width, radius)
+        _probed(hashes, bands, width, radius, limit)
     covered = bands * (radius + 1) - 1
     if not found_i:
         empty = np.empty(0, np.int64)
@@ -108,15 +117,17 @@ def _once(first: np.ndarray, second: np.ndarray, count: int) -> tuple[np.ndarray
     return codes // count, codes % count
 
 
-def _probed(hashes: np.ndarray, bands: int, width: int, radius: int) -> tuple[list, list]:
+def _probed(hashes: np.ndarray, bands: int, width: int, radius: int,
+            limit: int | None = None) -> tuple[list, list]:
     """numpy's way to the candidate pairs of _multi_index: per band, a sort by band value,
-    its equal runs, and a dense table looked up at every flip of every hash's value."""
+    its equal runs, and a dense table looked up at every flip of every hash's value (as
+    kernels.band_pairs, but for the distance: every candidate, PairLimit past `limit`)."""
     found_i, found_j = [], []
     for band in range(bands):
         values = ((hashes >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
                   ).astype(np.int32)
         order = np.argsort(values).astype(np.int32)
-        _equal_runs(order, values[order], found_i, found_j)
+        _equal_runs(order, values[order], found_i, found_j, limit)
         # a dense table: band value -> where its run starts in `order`
         starts = np.zeros((1 << width) + 1, np.int32)
         np.cumsum(np.bincount(values, minlength=1 << width), out=starts[1:])
@@ -135,10 +146,12 @@ def _probed(hashes: np.ndarray, bands: int, width: int, radius: int) -> tuple[li
             keep = first < second
             found_i.append(first[keep])
             found_j.append(second[keep])
+            _within(found_i, limit)
     return found_i, found_j
 
 
-def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: list) -> None:
+def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: list,
+                limit: int | None = None) -> None:
     """Pairs of positions whose band values are equal (each run of equal sorted values)."""
     same = np.flatnonzero(ordered[1:] == ordered[:-1])
     gap = 1
@@ -146,12 +159,14 @@ def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: 
         a, b = order[same], order[same + gap]
         found_i.append(np.minimum(a, b))
         found_j.append(np.maximum(a, b))
+        _within(found_i, limit)
         same = same[same + gap + 1 < len(ordered)]
         same = same[ordered[same + gap + 1] == ordered[same]]
         gap += 1
 
 
-def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
+def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int,
+                  limit: int | None = None):
     """Pairs of ascending `hashes` that agree on one of `bands` bands of `width` bits (the
     top one first) and lie within `distance`: each band is brought to the top by a rotation
     and one sort of the values lines up the hashes that share it (no pair can be missed up
@@ -165,10 +180,12 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
         turn = band * width
         # the hashes in the order of the band brought to the top (the first: as they are)
         rotated = kernels.sorted_hashes(hashes, turn, width) if band else hashes
-        found = kernels.band_neighbours(rotated, width, distance, turn)
-        low, high = _neighbours(rotated, width, distance, turn) if found is None else found
+        found = kernels.band_neighbours(rotated, width, distance, turn, limit)
+        low, high = _neighbours(rotated, width, distance, turn, limit) if found is None \
+            else found
         lows.append(low)
         highs.append(high)
+        _within(lows, limit)
     low, high = np.concatenate(lows), np.concatenate(highs)
     if not len(low):
         empty = np.empty(0, np.int64)
@@ -178,7 +195,8 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int):
     return first, second, hamming(hashes[first], hashes[second]), min(distance, covered)
 
 
-def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int):
+def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int,
+                limit: int | None = None):
     """numpy's kernels.band_neighbours: growing gaps within each run of one band value."""
     lows, highs = [rotated[:0]], [rotated[:0]]
     below = np.uint64(1 << (64 - width))  # two values share the top band: their XOR is below
@@ -193,6 +211,7 @@ def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int):
                 a, b = _rotated(a, 64 - turn), _rotated(b, 64 - turn)
             lows.append(np.minimum(a, b))
             highs.append(np.maximum(a, b))
+            _within(lows, limit)
         same = same[same + gap + 1 < len(rotated)]
         same = same[(rotated[same + gap + 1] ^ rotated[same]) < below]
         gap += 1

@@ -184,17 +184,24 @@ def phash_tagged(records: list, offset: int, channels: int, height: int, width: 
     return out
 
 
+class PairLimit(Exception):
+    """A search for pairs found more than the caller's limit of them."""
+
+
 def band_pairs(hashes: np.ndarray, shifts: list[int], width: int, flips: list[int],
-               distance: int) -> tuple[np.ndarray, np.ndarray] | None:
+               distance: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(first, second) int64 positions, first < second, of the `hashes` (n,) uint64 that
     agree on a band, (hash >> shift) & (2**width - 1) for one of `shifts`, or differ there
     by one of `flips`, and lie within `distance` bits; a pair found on two bands comes
-    twice. None where it is not compiled."""
+    twice. None where it is not compiled; PairLimit past `limit` pairs (it stops there)."""
     if native is None:
         return None
     found = native.band_pairs(np.ascontiguousarray(hashes, np.uint64),
                               np.asarray(shifts, np.int64), width,
-                              np.asarray(flips, np.int64), distance)
+                              np.asarray(flips, np.int64), distance,
+                              -1 if limit is None else limit)
+    if found is None:
+        raise PairLimit(limit)
     pairs = np.frombuffer(found, np.int64).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
 
@@ -215,16 +222,18 @@ def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np
     return out
 
 
-def band_neighbours(ordered: np.ndarray, width: int, distance: int,
-                    turn: int) -> tuple[np.ndarray, np.ndarray] | None:
+def band_neighbours(ordered: np.ndarray, width: int, distance: int, turn: int,
+                    limit: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(lows, highs) uint64: every two of `ordered` (hashes rotated left by `turn` bits,
     those with equal top `width` bits adjoining, as sorted_hashes leaves them) that share
     those bits and lie within `distance` bits, rotated back, the lower first. None where
-    it is not compiled."""
+    it is not compiled; PairLimit past `limit` pairs (it stops there)."""
     if native is None:
         return None
     found = native.band_neighbours(np.ascontiguousarray(ordered, np.uint64), width, distance,
-                                   turn)
+                                   turn, -1 if limit is None else limit)
+    if found is None:
+        raise PairLimit(limit)
     pairs = np.frombuffer(found, np.uint64).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
 

@@ -5,11 +5,14 @@
 
 typedef struct {
     int64_t *items;
-    Py_ssize_t count, room;
+    Py_ssize_t count, room, limit; /* limit: most pairs kept (-1: any number) */
 } Pairs;
 
+/* 0, or -1 when out of memory, -2 past the limit. */
 static int add_pair(Pairs *p, int64_t first, int64_t second)
 {
+    if (p->limit >= 0 && p->count / 2 >= p->limit)
+        return -2;
     if (p->count + 2 > p->room) {
         Py_ssize_t room = p->room ? 2 * p->room : 4096;
         /* the raw allocator: this runs with the GIL released */
@@ -57,34 +60,40 @@ static int one_band(const uint64_t *hashes, Py_ssize_t n, int shift, int width,
     starts[0] = 0;
     for (size_t v = 0; v < table; v++)
         for (uint32_t a = starts[v]; a < starts[v + 1]; a++)
-            for (uint32_t b = a + 1; b < starts[v + 1]; b++)
-                if (offer(p, hashes, order[a], order[b], distance) < 0)
-                    return -1;
+            for (uint32_t b = a + 1; b < starts[v + 1]; b++) {
+                int failed = offer(p, hashes, order[a], order[b], distance);
+                if (failed)
+                    return failed;
+            }
     for (Py_ssize_t k = 0; k < n; k++)
         for (Py_ssize_t f = 0; f < flip_count; f++) {
             uint32_t probe = values[k] ^ (uint32_t)flips[f];
-            for (uint32_t at = starts[probe]; at < starts[probe + 1]; at++)
-                if ((int64_t)order[at] > k && offer(p, hashes, k, order[at], distance) < 0)
-                    return -1;
+            for (uint32_t at = starts[probe]; at < starts[probe + 1]; at++) {
+                int failed = (int64_t)order[at] > k ? offer(p, hashes, k, order[at], distance)
+                                                    : 0;
+                if (failed)
+                    return failed;
+            }
         }
     return 0;
 }
 
-/* band_pairs(hashes, shifts, width, flips, distance) -> bytes of int64 (first, second)
- * pairs: hashes (n,) uint64; for each shift, the band is (hash >> shift) & (2**width - 1);
- * flips (int64) are XORed into a band value to find its neighbours; pairs further apart
- * than distance bits are left out (distance < 0: none). Pairs found on two bands come
- * twice. */
+/* band_pairs(hashes, shifts, width, flips, distance, limit) -> bytes of int64 (first,
+ * second) pairs: hashes (n,) uint64; for each shift, the band is (hash >> shift) &
+ * (2**width - 1); flips (int64) are XORed into a band value to find its neighbours; pairs
+ * further apart than distance bits are left out (distance < 0: none). Pairs found on two
+ * bands come twice. None when there are more than `limit` (-1: no limit). */
 PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *objects[3];
     int width, distance;
-    if (!PyArg_ParseTuple(args, "OOiOi:band_pairs", &objects[0], &objects[1], &width,
-                          &objects[2], &distance))
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "OOiOin:band_pairs", &objects[0], &objects[1], &width,
+                          &objects[2], &distance, &limit))
         return NULL;
     Held held[3];
     memset(held, 0, sizeof held);
-    Pairs p = {NULL, 0, 0};
+    Pairs p = {NULL, 0, 0, limit < 0 ? -1 : limit};
     uint32_t *starts = NULL, *order = NULL, *values = NULL;
     PyObject *result = NULL;
     for (int i = 0; i < 3; i++)
@@ -115,10 +124,14 @@ PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t b = 0; b < bands && !failed; b++)
         failed = one_band(held[0].view.buf, n, (int)shifts[b], width, flips, flip_count,
-                          distance, starts, order, values, &p) < 0;
+                          distance, starts, order, values, &p);
     Py_END_ALLOW_THREADS
-    if (failed)
+    if (failed == -1)
         PyErr_NoMemory();
+    else if (failed == -2) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    }
     else
         result = PyBytes_FromStringAndSize((const char *)p.items,
                                            (Py_ssize_t)(sizeof(int64_t) * (size_t)p.count));

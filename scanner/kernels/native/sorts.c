@@ -124,16 +124,18 @@ PyObject *sorted_hashes(PyObject *Py_UNUSED(self), PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* band_neighbours(ordered, width, distance, turn) -> bytes of uint64 (low, high) pairs:
- * ordered (n,) uint64, hashes rotated left by `turn` bits and ordered so that those with
- * the same top `width` bits (1-63) adjoin (sorted_hashes); every two of one run within
+/* band_neighbours(ordered, width, distance, turn, limit) -> bytes of uint64 (low, high)
+ * pairs: ordered (n,) uint64, hashes rotated left by `turn` bits and ordered so that those
+ * with the same top `width` bits (1-63) adjoin (sorted_hashes); every two of one run within
  * `distance` bits (0-64), each pair as the hashes themselves (rotated back), the lower
- * first. */
+ * first. None when there are more than `limit` (-1: no limit). */
 PyObject *band_neighbours(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *object;
     int width, distance, turn;
-    if (!PyArg_ParseTuple(args, "Oiii:band_neighbours", &object, &width, &distance, &turn))
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "Oiiin:band_neighbours", &object, &width, &distance, &turn,
+                          &limit))
         return NULL;
     Held held;
     memset(&held, 0, sizeof held);
@@ -161,6 +163,10 @@ PyObject *band_neighbours(PyObject *Py_UNUSED(self), PyObject *args)
             for (Py_ssize_t b = a + 1; b < end; b++) {
                 if (__builtin_popcountll(ordered[a] ^ ordered[b]) > distance)
                     continue;
+                if (limit >= 0 && count / 2 >= limit) {
+                    failed = 2;
+                    break;
+                }
                 if (count + 2 > room) {
                     Py_ssize_t grown_room = room ? 2 * room : 1024;
                     uint64_t *grown = PyMem_RawRealloc(pairs, 8 * (size_t)grown_room);
@@ -178,8 +184,14 @@ PyObject *band_neighbours(PyObject *Py_UNUSED(self), PyObject *args)
     }
     Py_END_ALLOW_THREADS
     release(&held, 1);
-    PyObject *result = failed ? PyErr_NoMemory()
-                              : PyBytes_FromStringAndSize((const char *)pairs, 8 * count);
+    PyObject *result;
+    if (failed == 2) { /* past the limit */
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        result = failed ? PyErr_NoMemory()
+                        : PyBytes_FromStringAndSize((const char *)pairs, 8 * count);
+    }
     PyMem_RawFree(pairs);
     return result;
 }
