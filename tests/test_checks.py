@@ -29,9 +29,10 @@ def _corrupt_pages(tmp_path, corrupt: bool):
 
 def _changing(tmp_path, writing: bool):
     """Read lock-free beside a writer that commits every few milliseconds: no shard can be
-    read without a commit landing during its read."""
+    read without a commit landing during its read (records enough that a read takes far
+    longer than the writer's pause: 3000 of them were once read between two commits)."""
     path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i, shape=(1, 4, 4))
-                                         for i in range(3000)])
+                                         for i in range(30000)])
     if writing:
         b.start_writer(path)
     return path, {"lmdb_lock": "never"}, {}
