@@ -149,10 +149,14 @@ class LocalExecutor:
             progress: Callable[[int], None]) -> tuple[list[ShardResult], bool]:
         """Return the results of the shards that finished and whether all of them did."""
         results: dict[int, ShardResult] = {}
-        multiprocessing_logging.install_mp_handler()  # worker records reach the parent's handlers
-        wrappers = [handler for handler in logging.getLogger().handlers
-                    if isinstance(handler, multiprocessing_logging.MultiProcessingHandler)]
+        # worker records reach the parent's handlers; a signal inside would leave a handler
+        # half made that logging, closing it at exit, raises on: it interrupts just after
+        with interrupts.deferred():
+            multiprocessing_logging.install_mp_handler()
+            wrappers = [handler for handler in logging.getLogger().handlers
+                        if isinstance(handler, multiprocessing_logging.MultiProcessingHandler)]
         try:
+            interrupts.check()
             with stop_on_signals(self.stop):
                 queue = list(shards)
                 while queue and not self.stop.is_set():

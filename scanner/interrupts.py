@@ -112,6 +112,11 @@ def started() -> None:
     _raise_noted()
 
 
+def check() -> None:
+    """Raise the interrupt noted while the work before could not be interrupted."""
+    _raise_noted()
+
+
 def _raise_noted() -> None:
     if _state.noted is not None and not _state.deferring and not _state.raised:
         _state.raised = True

@@ -113,3 +113,51 @@ def test_a_worker_that_fails_while_the_scan_stops_counts_as_stopped():
     stop.set()
     executor.LocalExecutor._collect({failed}, {failed: None}, round_, stop)  # interrupted
     assert round_.results == {} and round_.broken == []
+
+
+def test_a_signal_while_the_log_forwarding_is_made_interrupts_just_after(tmp_path,
+                                                                         monkeypatch):
+    """A SIGINT inside the log-forwarding handler's making once left it half made: logging
+    closed it at exit and printed a traceback (a real SIGINT at a random moment). The
+    signal is noted there and interrupts the run once the handler is whole."""
+    import logging
+    import os
+    import signal
+
+    import backends
+    import multiprocessing_logging
+
+    from scanner import interrupts
+    from scanner.settings import ScanSettings
+
+    path = b.make_lmdb(tmp_path / "db", [b.raw_datum(seed=i) for i in range(8)])
+    store = backends.get("lmdb")(path, ScanSettings())
+    shards = store.shards(2, None, 0)
+    store.close()
+    real_queue = multiprocessing_logging.multiprocessing.Queue
+
+    def interrupted_queue(*args):  # the signal lands inside MultiProcessingHandler()
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_queue(*args)
+
+    made, wrapper = [], multiprocessing_logging.MultiProcessingHandler
+    making = wrapper.__init__
+
+    def recorded(self, *args, **kwargs):
+        made.append(self)
+        making(self, *args, **kwargs)
+
+    monkeypatch.setattr(multiprocessing_logging.multiprocessing, "Queue", interrupted_queue)
+    monkeypatch.setattr(wrapper, "__init__", recorded)
+    root, ours = logging.getLogger(), logging.NullHandler()  # a handler to forward to
+    root.addHandler(ours)
+    interrupts.install()
+    try:
+        interrupts.started()
+        with pytest.raises(interrupts.Interrupted):
+            executor.LocalExecutor(2).run(shards, ScanSettings(), None)
+    finally:
+        interrupts.uninstall()
+        root.removeHandler(ours)
+    assert made and all(hasattr(handler, "_is_closed") for handler in made)
+    assert not [h for h in root.handlers if isinstance(h, wrapper)]  # the forwarding undone
