@@ -93,9 +93,7 @@ def parse_records(layouts: dict[int, Layout], values: list, hashed: bool = False
         group = small.setdefault((layout.dtype, layout.shape), ([], []))
         group[0].append(positions)
         group[1].append(payloads)
-    groups = [PayloadGroup(dtype, shape, *((places[0], parts[0]) if len(parts) == 1 else
-                                           ([p for part in places for p in part],
-                                            np.concatenate(parts))))
+    groups = [PayloadGroup(dtype, shape, *_joined(places, parts))
               for (dtype, shape), (places, parts) in small.items()]
     for positions in large.values():
         positions.sort()
@@ -121,6 +119,14 @@ def _by_length(values: list) -> dict[int, list[int] | range]:
     for position, length in enumerate(lengths):
         by_length.setdefault(length, []).append(position)
     return by_length
+
+
+def _joined(places: list, parts: list) -> tuple:
+    """(positions, payloads) of one shape's records from its lengths' parts: a single part
+    as it is (a range stays one)."""
+    if len(parts) == 1:
+        return places[0], parts[0]
+    return [p for part in places for p in part], np.concatenate(parts)
 
 
 def index_of(positions: list[int] | range):
