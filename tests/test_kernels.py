@@ -409,3 +409,29 @@ def test_sorted_hashes_without_the_compiled_sort_are_numpys(monkeypatch):
     monkeypatch.setattr(kernels, "native", None)
     values = np.random.default_rng(5).integers(0, 2**64 - 1, 1000, dtype=np.uint64)
     assert np.array_equal(kernels.sorted_hashes(values, 9, 24), np.sort(_turned(values, 9)))
+
+
+@native
+def test_the_sorts_and_searches_refuse_overlapping_unaligned_or_wrapping_arguments():
+    """Found by an ASan fuzz of the bare module: buffers overlapping at an offset (written
+    while read: writes past the end), words at odd addresses, a shift whose sum with the
+    width wraps past the int64 range. The wrappers give aligned copies and fresh outputs."""
+    bare = kernels.native
+    base = np.array([0, 1 << 56, 0, 0], np.uint64)
+    with pytest.raises(ValueError):  # values overlap out
+        bare.sorted_hashes(base[1:], 0, 1, base[:3], np.empty(3, np.uint64))
+    room = np.empty(201, np.uint64)
+    with pytest.raises(ValueError):  # out overlaps scratch
+        bare.sorted_hashes(np.zeros(200, np.uint64), 0, 2, room[:200], room[1:])
+    odd = np.frombuffer(bytearray(8 * 11), np.uint8)[1:81].view(np.uint64)
+    with pytest.raises(ValueError):
+        bare.sorted_hashes(odd, 0, 8, np.empty(10, np.uint64), np.empty(10, np.uint64))
+    with pytest.raises(ValueError):
+        bare.band_neighbours(odd, 8, 3, 0, -1)
+    with pytest.raises(ValueError):
+        bare.band_pairs(odd, np.array([0], np.int64), 8, np.array([1], np.int64), 3, -1)
+    with pytest.raises(ValueError):  # 2**63 - 1 + 8 wraps: once taken, a shift by -1
+        bare.band_pairs(np.zeros(100, np.uint64), np.array([2**63 - 1], np.int64), 8,
+                        np.array([1], np.int64), -1, -1)
+    assert np.array_equal(kernels.sorted_hashes(odd), np.sort(odd))
+    assert len(kernels.band_neighbours(odd, 8, 3, 0)[0]) == 45  # ten zeros: every pair

@@ -196,7 +196,7 @@ def band_pairs(hashes: np.ndarray, shifts: list[int], width: int, flips: list[in
     twice. None where it is not compiled; PairLimit past `limit` pairs (it stops there)."""
     if native is None:
         return None
-    found = native.band_pairs(np.ascontiguousarray(hashes, np.uint64),
+    found = native.band_pairs(_words(hashes),
                               np.asarray(shifts, np.int64), width,
                               np.asarray(flips, np.int64), distance,
                               -1 if limit is None else limit)
@@ -211,7 +211,7 @@ def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np
     top `top_bits` bits (rounded up to whole bytes; 64: wholly sorted). Compiled: a radix
     sort (1M hashes: 20 ms wholly, 10 ms on their top three bytes, against 55-65 ms for
     numpy's sort); numpy's sort elsewhere, which orders them wholly."""
-    values = np.ascontiguousarray(values, np.uint64)
+    values = _words(values)
     if native is None:
         turned = values if not rotate else \
             (values << np.uint64(rotate)) | (values >> np.uint64(64 - rotate))
@@ -230,12 +230,17 @@ def band_neighbours(ordered: np.ndarray, width: int, distance: int, turn: int,
     it is not compiled; PairLimit past `limit` pairs (it stops there)."""
     if native is None:
         return None
-    found = native.band_neighbours(np.ascontiguousarray(ordered, np.uint64), width, distance,
-                                   turn, -1 if limit is None else limit)
+    found = native.band_neighbours(_words(ordered), width, distance, turn,
+                                   -1 if limit is None else limit)
     if found is None:
         raise PairLimit(limit)
     pairs = np.frombuffer(found, np.uint64).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
+
+
+def _words(values: np.ndarray) -> np.ndarray:
+    """uint64 values, contiguous and aligned, as the compiled sorts and searches read them."""
+    return np.require(values, np.uint64, ["C", "A"])
 
 
 def _outputs(shape: tuple, dtype) -> tuple:

@@ -104,9 +104,9 @@ PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args)
     const int64_t *shifts = held[1].view.buf, *flips = held[2].view.buf;
     int valid = width >= 1 && width <= 24 && n < ((Py_ssize_t)1 << 32) &&
                 held[0].view.len % 8 == 0 && held[1].view.len % 8 == 0 &&
-                held[2].view.len % 8 == 0;
+                held[2].view.len % 8 == 0 && aligned(held, 3, 8);
     for (Py_ssize_t b = 0; valid && b < bands; b++)
-        valid = shifts[b] >= 0 && shifts[b] + width <= 64;
+        valid = shifts[b] >= 0 && shifts[b] <= 64 - width; /* no sum to overflow */
     for (Py_ssize_t f = 0; valid && f < flip_count; f++)
         valid = flips[f] > 0 && flips[f] < ((int64_t)1 << width);
     if (!valid) {

@@ -16,6 +16,28 @@ int take(PyObject *object, Held *held, int flags)
     return 0;
 }
 
+/* Does any of the `count` buffers share a byte with another? */
+int overlapping(const Held *held, int count)
+{
+    for (int i = 0; i < count; i++)
+        for (int j = i + 1; j < count; j++) {
+            const char *a = held[i].view.buf, *b = held[j].view.buf;
+            if (held[i].view.len && held[j].view.len && a < b + held[j].view.len &&
+                    b < a + held[i].view.len)
+                return 1;
+        }
+    return 0;
+}
+
+/* Are all `count` buffers at addresses that are multiples of `alignment`? */
+int aligned(const Held *held, int count, size_t alignment)
+{
+    for (int i = 0; i < count; i++)
+        if ((uintptr_t)held[i].view.buf % alignment)
+            return 0;
+    return 1;
+}
+
 /* Outputs: `count` writable C-contiguous buffers of exactly lengths[i] bytes. */
 int take_sized(PyObject **objects, Held *held, int count, const Py_ssize_t *lengths)
 {

@@ -25,6 +25,8 @@ typedef struct {
 void release(Held *held, int count);
 int take(PyObject *object, Held *held, int flags);
 int take_sized(PyObject **objects, Held *held, int count, const Py_ssize_t *lengths);
+int overlapping(const Held *held, int count);
+int aligned(const Held *held, int count, size_t alignment);
 int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes);
 int valid_elements(Py_ssize_t offset, Py_ssize_t records, Py_ssize_t channels,
                    Py_ssize_t length);

@@ -90,7 +90,8 @@ static void radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int pas
 
 /* sorted_hashes(values, rotate, passes, out, scratch): values (n,) uint64, rotated left by
  * `rotate` bits (0-63), into out (n,) uint64 ordered by their top 8 * passes bits (passes
- * 1-8; 8: wholly sorted); scratch (n,) uint64 is overwritten. */
+ * 1-8; 8: wholly sorted); scratch (n,) uint64 is overwritten. The three aligned to 8 bytes
+ * and apart: values read while the others are written must not change. */
 PyObject *sorted_hashes(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *objects[3];
@@ -108,9 +109,8 @@ PyObject *sorted_hashes(PyObject *Py_UNUSED(self), PyObject *args)
         }
     Py_ssize_t bytes = held[0].view.len;
     if (rotate < 0 || rotate > 63 || passes < 1 || passes > DIGITS || bytes % 8 ||
-        held[1].view.len != bytes || held[2].view.len != bytes ||
-        held[0].view.buf == held[1].view.buf || held[0].view.buf == held[2].view.buf ||
-        held[1].view.buf == held[2].view.buf) {
+        held[1].view.len != bytes || held[2].view.len != bytes || overlapping(held, 3) ||
+        !aligned(held, 3, 8)) {
         release(held, 3);
         PyErr_SetString(PyExc_ValueError, "sorted_hashes: values, rotate, passes or outputs "
                         "wrong");
@@ -142,7 +142,7 @@ PyObject *band_neighbours(PyObject *Py_UNUSED(self), PyObject *args)
     if (take(object, &held, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
     if (width < 1 || width > 63 || distance < 0 || distance > 64 || turn < 0 || turn > 63 ||
-            held.view.len % 8) {
+            held.view.len % 8 || !aligned(&held, 1, 8)) {
         release(&held, 1);
         PyErr_SetString(PyExc_ValueError, "band_neighbours: hashes, width, distance or turn "
                         "wrong");
