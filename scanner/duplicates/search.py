@@ -208,7 +208,7 @@ def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int,
         if close.any():
             a, b = a[close], b[close]
             if turn:  # back to the hashes themselves
-                a, b = _rotated(a, 64 - turn), _rotated(b, 64 - turn)
+                a, b = kernels.rotated(a, 64 - turn), kernels.rotated(b, 64 - turn)
             lows.append(np.minimum(a, b))
             highs.append(np.maximum(a, b))
             _within(lows, limit)
@@ -216,10 +216,3 @@ def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int,
         same = same[(rotated[same + gap + 1] ^ rotated[same]) < below]
         gap += 1
     return np.concatenate(lows), np.concatenate(highs)
-
-
-def _rotated(values: np.ndarray, bits: int) -> np.ndarray:
-    """uint64 values rotated left by `bits` (0 < bits < 64)."""
-    turned = values << np.uint64(bits)
-    turned |= values >> np.uint64(64 - bits)
-    return turned

@@ -213,13 +213,18 @@ def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np
     numpy's sort); numpy's sort elsewhere, which orders them wholly."""
     values = _words(values)
     if native is None:
-        turned = values if not rotate else \
-            (values << np.uint64(rotate)) | (values >> np.uint64(64 - rotate))
-        return np.sort(turned)
+        return np.sort(rotated(values, rotate) if rotate else values)
     out, scratch = np.empty_like(values), np.empty_like(values)
     if len(values):
         native.sorted_hashes(values, rotate, -(-top_bits // 8), out, scratch)
     return out
+
+
+def rotated(values: np.ndarray, bits: int) -> np.ndarray:
+    """uint64 values rotated left by `bits` (0 < bits < 64), in numpy."""
+    turned = values << np.uint64(bits)
+    turned |= values >> np.uint64(64 - bits)
+    return turned
 
 
 def band_neighbours(ordered: np.ndarray, width: int, distance: int, turn: int,

@@ -1,22 +1,23 @@
-/* Candidate pairs of the near-duplicate search (scanner.duplicates.search): hashes that
- * agree on a band of their bits, or differ there only by one of the given flips. One
- * counting sort a band puts the hashes of each band value together; no table of pairs. */
+/* Pairs of the near-duplicate search (scanner.duplicates.search). band_pairs: hashes that
+ * agree on a band of their bits, or differ there only by one of the given flips; one
+ * counting sort a band puts the hashes of each band value together, no table of pairs.
+ * band_neighbours: the hashes that share the top band of an order sorted_hashes made. */
 #include "native.h"
 
 typedef struct {
-    int64_t *items;
+    uint64_t *items; /* pairs of 8-byte words: positions or hashes */
     Py_ssize_t count, room, limit; /* limit: most pairs kept (-1: any number) */
 } Pairs;
 
 /* 0, or -1 when out of memory, -2 past the limit. */
-static int add_pair(Pairs *p, int64_t first, int64_t second)
+static int add_pair(Pairs *p, uint64_t first, uint64_t second)
 {
     if (p->limit >= 0 && p->count / 2 >= p->limit)
         return -2;
     if (p->count + 2 > p->room) {
         Py_ssize_t room = p->room ? 2 * p->room : 4096;
         /* the raw allocator: this runs with the GIL released */
-        int64_t *grown = PyMem_RawRealloc(p->items, sizeof(int64_t) * (size_t)room);
+        uint64_t *grown = PyMem_RawRealloc(p->items, sizeof(uint64_t) * (size_t)room);
         if (grown == NULL)
             return -1;
         p->items = grown;
@@ -35,7 +36,26 @@ static int offer(Pairs *p, const uint64_t *hashes, int64_t a, int64_t b, int dis
     int64_t first = a < b ? a : b, second = a < b ? b : a;
     if (distance >= 0 && __builtin_popcountll(hashes[first] ^ hashes[second]) > distance)
         return 0;
-    return add_pair(p, first, second);
+    return add_pair(p, (uint64_t)first, (uint64_t)second);
+}
+
+/* What a search returns after `failed` (add_pair's code): the pairs' bytes, None past the
+ * limit, or NULL with MemoryError. Frees the pairs. */
+static PyObject *pairs_result(Pairs *p, int failed)
+{
+    PyObject *result;
+    if (failed == -1) {
+        result = PyErr_NoMemory();
+    } else if (failed == -2) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        result = PyBytes_FromStringAndSize((const char *)p->items,
+                                           (Py_ssize_t)(sizeof(uint64_t) * (size_t)p->count));
+    }
+    PyMem_RawFree(p->items);
+    p->items = NULL;
+    return result;
 }
 
 /* One band: the hashes in band-value order (a counting sort), then each hash against the
@@ -126,15 +146,7 @@ PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args)
         failed = one_band(held[0].view.buf, n, (int)shifts[b], width, flips, flip_count,
                           distance, starts, order, values, &p);
     Py_END_ALLOW_THREADS
-    if (failed == -1)
-        PyErr_NoMemory();
-    else if (failed == -2) {
-        Py_INCREF(Py_None);
-        result = Py_None;
-    }
-    else
-        result = PyBytes_FromStringAndSize((const char *)p.items,
-                                           (Py_ssize_t)(sizeof(int64_t) * (size_t)p.count));
+    result = pairs_result(&p, failed);
 done:
     PyMem_RawFree(p.items);
     PyMem_Free(starts);
@@ -142,4 +154,51 @@ done:
     PyMem_Free(values);
     release(held, 3);
     return result;
+}
+
+/* band_neighbours(ordered, width, distance, turn, limit) -> bytes of uint64 (low, high)
+ * pairs: ordered (n,) uint64, hashes rotated left by `turn` bits and ordered so that those
+ * with the same top `width` bits (1-63) adjoin (sorted_hashes); every two of one run within
+ * `distance` bits (0-64), each pair as the hashes themselves (rotated back), the lower
+ * first. None when there are more than `limit` (-1: no limit). */
+PyObject *band_neighbours(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *object;
+    int width, distance, turn;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "Oiiin:band_neighbours", &object, &width, &distance, &turn,
+                          &limit))
+        return NULL;
+    Held held;
+    memset(&held, 0, sizeof held);
+    if (take(object, &held, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (width < 1 || width > 63 || distance < 0 || distance > 64 || turn < 0 || turn > 63 ||
+            held.view.len % 8 || !aligned(&held, 1, 8)) {
+        release(&held, 1);
+        PyErr_SetString(PyExc_ValueError, "band_neighbours: hashes, width, distance or turn "
+                        "wrong");
+        return NULL;
+    }
+    const uint64_t *ordered = held.view.buf;
+    const Py_ssize_t n = held.view.len / 8;
+    const int back = turn ? 64 - turn : 0, shift = 64 - width;
+    Pairs p = {NULL, 0, 0, limit < 0 ? -1 : limit};
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t start = 0, end; start < n && !failed; start = end) {
+        const uint64_t band = ordered[start] >> shift;
+        for (end = start + 1; end < n && ordered[end] >> shift == band; end++)
+            ;
+        for (Py_ssize_t a = start; a < end && !failed; a++)
+            for (Py_ssize_t b = a + 1; b < end && !failed; b++) {
+                if (__builtin_popcountll(ordered[a] ^ ordered[b]) > distance)
+                    continue;
+                uint64_t x = rotated(ordered[a], back), y = rotated(ordered[b], back);
+                failed = add_pair(&p, x < y ? x : y, x < y ? y : x);
+            }
+    }
+    Py_END_ALLOW_THREADS
+    release(&held, 1);
+    return pairs_result(&p, failed);
 }

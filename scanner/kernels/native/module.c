@@ -28,12 +28,13 @@
  *     whether the processor has it.
  * phash_tagged(records, offset, channels, height, width, step_y, step_x, across, down, out):
  *     the same of unpacked float_data samples left in their records.
- * band_pairs(hashes, shifts, width, flips, distance): candidate pairs of the near-duplicate
- *     search, hashes that agree on a band or differ there by one of the flips (bands.c).
+ * band_pairs(hashes, shifts, width, flips, distance, limit): candidate pairs of the
+ *     near-duplicate search, hashes that agree on a band or differ there by one of the
+ *     flips (bands.c).
  * sorted_hashes(values, rotate, passes, out, scratch): uint64 hashes rotated left by
  *     `rotate` bits, ordered by their top 8 * passes bits into out (sorts.c).
- * band_neighbours(ordered, width, distance, turn): the pairs of those within distance
- *     that share their top width bits, rotated back (sorts.c).
+ * band_neighbours(ordered, width, distance, turn, limit): the pairs of those within
+ *     distance that share their top width bits, rotated back (bands.c).
  * jpeg_header(data): what scanner.jpeg_markers.read_header reads of a JPEG's markers, as
  *     (sof, precision, height, width, sampling, scan_at, junk, frames).
  */

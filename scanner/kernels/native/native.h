@@ -26,6 +26,12 @@ void release(Held *held, int count);
 int take(PyObject *object, Held *held, int flags);
 int take_sized(PyObject **objects, Held *held, int count, const Py_ssize_t *lengths);
 int overlapping(const Held *held, int count);
+
+/* A 64-bit value rotated left by `bits` (0-63). */
+static inline uint64_t rotated(uint64_t value, int bits)
+{
+    return bits ? (value << bits) | (value >> (64 - bits)) : value;
+}
 int aligned(const Held *held, int count, size_t alignment);
 int take_outputs(PyObject **objects, Held *held, Py_ssize_t rows, const Py_ssize_t *sizes);
 int valid_elements(Py_ssize_t offset, Py_ssize_t records, Py_ssize_t channels,

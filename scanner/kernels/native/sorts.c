@@ -5,11 +5,6 @@
 
 #define DIGITS 8
 
-static inline uint64_t rotated(uint64_t value, int bits)
-{
-    return bits ? (value << bits) | (value >> (64 - bits)) : value;
-}
-
 /* Scatter values[0:n) by digit d into target at the running heads (counts turned into
  * offsets), rotating them first when `rotate` is not 0. */
 static void scatter(const uint64_t *values, Py_ssize_t n, int rotate, int d,
@@ -26,8 +21,10 @@ static void scatter(const uint64_t *values, Py_ssize_t n, int rotate, int d,
             target[heads[(values[i] >> shift) & 0xFF]++] = values[i];
 }
 
-static void offsets_of(Py_ssize_t *counts, Py_ssize_t start)
+/* Counts of each digit turned into where its values go. */
+static void offsets_of(Py_ssize_t *counts)
 {
+    Py_ssize_t start = 0;
     for (int b = 0; b < 256; b++) {
         Py_ssize_t count = counts[b];
         counts[b] = start;
@@ -58,7 +55,7 @@ static void sort_run(uint64_t *here, uint64_t *there, Py_ssize_t n, int first)
         for (int d = first; d < DIGITS - 1; d++)
             counts[d][(here[i] >> (8 * d)) & 0xFF]++;
     for (int d = first; d < DIGITS - 1; d++) {
-        offsets_of(counts[d], 0);
+        offsets_of(counts[d]);
         scatter(here, n, 0, d, counts[d], there);
         uint64_t *swap = here;
         here = there;
@@ -78,7 +75,7 @@ static void radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int pas
     const int top = DIGITS - 1, first = DIGITS - passes; /* the digits sorted on */
     for (Py_ssize_t i = 0; i < n; i++)
         counts[rotated(values[i], rotate) >> (8 * top)]++;
-    offsets_of(counts, 0);
+    offsets_of(counts);
     memcpy(starts, counts, sizeof counts);
     starts[256] = n;
     /* the runs' lower passes alternate between the two arrays: they must end in out */
@@ -122,76 +119,4 @@ PyObject *sorted_hashes(PyObject *Py_UNUSED(self), PyObject *args)
     Py_END_ALLOW_THREADS
     release(held, 3);
     Py_RETURN_NONE;
-}
-
-/* band_neighbours(ordered, width, distance, turn, limit) -> bytes of uint64 (low, high)
- * pairs: ordered (n,) uint64, hashes rotated left by `turn` bits and ordered so that those
- * with the same top `width` bits (1-63) adjoin (sorted_hashes); every two of one run within
- * `distance` bits (0-64), each pair as the hashes themselves (rotated back), the lower
- * first. None when there are more than `limit` (-1: no limit). */
-PyObject *band_neighbours(PyObject *Py_UNUSED(self), PyObject *args)
-{
-    PyObject *object;
-    int width, distance, turn;
-    Py_ssize_t limit;
-    if (!PyArg_ParseTuple(args, "Oiiin:band_neighbours", &object, &width, &distance, &turn,
-                          &limit))
-        return NULL;
-    Held held;
-    memset(&held, 0, sizeof held);
-    if (take(object, &held, PyBUF_C_CONTIGUOUS) < 0)
-        return NULL;
-    if (width < 1 || width > 63 || distance < 0 || distance > 64 || turn < 0 || turn > 63 ||
-            held.view.len % 8 || !aligned(&held, 1, 8)) {
-        release(&held, 1);
-        PyErr_SetString(PyExc_ValueError, "band_neighbours: hashes, width, distance or turn "
-                        "wrong");
-        return NULL;
-    }
-    const uint64_t *ordered = held.view.buf;
-    const Py_ssize_t n = held.view.len / 8;
-    const int back = turn ? 64 - turn : 0, shift = 64 - width;
-    uint64_t *pairs = NULL;
-    Py_ssize_t count = 0, room = 0;
-    int failed = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t start = 0, end; start < n && !failed; start = end) {
-        const uint64_t band = ordered[start] >> shift;
-        for (end = start + 1; end < n && ordered[end] >> shift == band; end++)
-            ;
-        for (Py_ssize_t a = start; a < end && !failed; a++)
-            for (Py_ssize_t b = a + 1; b < end; b++) {
-                if (__builtin_popcountll(ordered[a] ^ ordered[b]) > distance)
-                    continue;
-                if (limit >= 0 && count / 2 >= limit) {
-                    failed = 2;
-                    break;
-                }
-                if (count + 2 > room) {
-                    Py_ssize_t grown_room = room ? 2 * room : 1024;
-                    uint64_t *grown = PyMem_RawRealloc(pairs, 8 * (size_t)grown_room);
-                    if (grown == NULL) {
-                        failed = 1;
-                        break;
-                    }
-                    pairs = grown;
-                    room = grown_room;
-                }
-                uint64_t x = rotated(ordered[a], back), y = rotated(ordered[b], back);
-                pairs[count++] = x < y ? x : y;
-                pairs[count++] = x < y ? y : x;
-            }
-    }
-    Py_END_ALLOW_THREADS
-    release(&held, 1);
-    PyObject *result;
-    if (failed == 2) { /* past the limit */
-        Py_INCREF(Py_None);
-        result = Py_None;
-    } else {
-        result = failed ? PyErr_NoMemory()
-                        : PyBytes_FromStringAndSize((const char *)pairs, 8 * count);
-    }
-    PyMem_RawFree(pairs);
-    return result;
 }
