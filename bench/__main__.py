@@ -153,8 +153,22 @@ def _workload_row(name: str, args) -> None:
               if run in measures]
     cpu = [one["ceiling"]["cpu"] / one["dscan"]["cpu"] for one in rounds]
     print(f"{'':<10} {'ratios':<8} {', '.join(ratios)}; target {TARGETS[name]}\n"
-          f"{'':<10} {'':<8} CPU time ceiling/dscan {_spread(cpu)}; load "
-          f"{open('/proc/loadavg').read().split()[0]}\n")
+          f"{'':<10} {'':<8} CPU time ceiling/dscan {_spread(cpu)}; {_machine_state(size)}\n")
+
+
+def _machine_state(store_bytes: int) -> str:
+    """The load, the share of the last 60 s some task waited on disk reads, and the page
+    cache beside the store's size: where the cache holds less than the store, runs read it
+    from disk in part, and their times swing with that (Linux only; blank elsewhere)."""
+    try:
+        load = open("/proc/loadavg").read().split()[0]
+        waited = open("/proc/pressure/io").readline().split()[2].split("=")[1]
+        cached = next(int(line.split()[1]) << 10 for line in open("/proc/meminfo")
+                      if line.startswith("Cached:"))
+    except (OSError, IndexError, StopIteration, ValueError):
+        return ""
+    return (f"load {load}, waiting on disk {waited}% of 60 s, page cache "
+            f"{cached / 1e9:.1f} GB for a {store_bytes / 1e9:.1f} GB store")
 
 
 def _ratio(rounds: list[dict], run: str) -> str:
