@@ -157,18 +157,23 @@ def _workload_row(name: str, args) -> None:
 
 
 def _machine_state(store_bytes: int) -> str:
-    """The load, the share of the last 60 s some task waited on disk reads, and the page
-    cache beside the store's size: where the cache holds less than the store, runs read it
-    from disk in part, and their times swing with that (Linux only; blank elsewhere)."""
+    """The load; on Linux also the share of the last 60 s some task stalled on I/O, and the
+    page cache beside the store's size: where the cache holds less than the store, runs
+    read it from disk in part, and their times swing with that."""
+    parts = [f"load {os.getloadavg()[0]:.2f}"]
     try:
-        load = open("/proc/loadavg").read().split()[0]
-        waited = open("/proc/pressure/io").readline().split()[2].split("=")[1]
-        cached = next(int(line.split()[1]) << 10 for line in open("/proc/meminfo")
-                      if line.startswith("Cached:"))
-    except (OSError, IndexError, StopIteration, ValueError):
-        return ""
-    return (f"load {load}, waiting on disk {waited}% of 60 s, page cache "
-            f"{cached / 1e9:.1f} GB for a {store_bytes / 1e9:.1f} GB store")
+        with open("/proc/pressure/io") as pressure:  # kernels with PSI only
+            parts.append(f"stalled on I/O {pressure.readline().split()[2][6:]}% of 60 s")
+    except (OSError, IndexError):
+        pass
+    try:
+        with open("/proc/meminfo") as meminfo:
+            cached = next(int(line.split()[1]) << 10 for line in meminfo
+                          if line.startswith("Cached:"))
+        parts.append(f"page cache {cached / 1e9:.1f} GB for a {store_bytes / 1e9:.1f} GB store")
+    except (OSError, StopIteration, IndexError, ValueError):
+        pass
+    return ", ".join(parts)
 
 
 def _ratio(rounds: list[dict], run: str) -> str:
