@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import absent_from
 from .class_stats import absence_probabilities, bonferroni_floor, missing_tail
 
 
@@ -102,7 +103,7 @@ def first_absent(classes: np.ndarray, batch_labels: np.ndarray,
                  limit: int = MAX_LISTED_CLASSES) -> list[int]:
     """The first `limit` of the (sorted) dataset classes a batch lacks: they lie among the
     first limit + batch size classes, so the work does not grow with the class count."""
-    return np.setdiff1d(classes[:limit + len(batch_labels)], batch_labels)[:limit].tolist()
+    return absent_from(classes[:limit + len(batch_labels)], batch_labels)[:limit].tolist()
 
 
 def _describe(row: int, matrix: np.ndarray, labels: np.ndarray, classes: np.ndarray,

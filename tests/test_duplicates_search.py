@@ -259,3 +259,15 @@ def test_a_join_of_pictures_all_alike_narrows_its_distance(monkeypatch):
     assert len(near_pairs(hashes, found.distance)[0]) <= 20_000 < \
         len(near_pairs(hashes, found.distance + 1)[0])
     assert found.groups and all((g.distances <= found.distance).all() for g in found.groups)
+
+
+@pytest.mark.parametrize("count, distance", [(300, 4), (1000, 10), (1600, 12), (1500, 40)])
+def test_a_few_hundred_hashes_give_every_pair_within_the_whole_distance(count, distance):
+    """From 256 hashes the compiled band search replaces comparing every pair, but only
+    where its plan covers the distance (at 40 bits it would not: every pair is compared)."""
+    hashes = _hashes_with_near_pairs(count, count // 5, distance)
+    first, second, dists, guaranteed = near_pairs(hashes, distance)
+    every = _all_pairs(hashes, distance)
+    assert guaranteed == distance and len(first) >= count // 10
+    found = sorted(zip(first.tolist(), second.tolist(), dists.tolist()))
+    assert found == sorted(zip(*[a.tolist() for a in every]))

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..arrays import distinct
+from ..arrays import distinct, share_any
 from ..batches import first_absent
 from ..class_stats import runs_z
 from ..labels import class_labels
@@ -191,7 +191,7 @@ def ordered_by_label(totals: ScanTotals) -> None:
     bounds = np.concatenate([[0], changes, [len(labels)]])
     longest = int(np.argmax(np.diff(bounds)))
     half = len(labels) // 2
-    disjoint = not np.intersect1d(labels[:half], labels[half:]).size
+    disjoint = not share_any(labels[:half], labels[half:])
     start = int(np.flatnonzero(totals.labels != MISSING_LABEL)[bounds[longest]])
     _keep(totals, "DS305",
           f"{runs} label runs in read order where a shuffle gives {expected:.0f} (z = {z:.1f});"
