@@ -26,6 +26,7 @@ from scanner.errors import (InputNotFoundError, StoreChangedError, StoreError, S
 from scanner.report.keys import quoted_key
 from scanner.types import Shard
 
+from . import lmdb_tree
 from .child import in_child
 from .lmdb_anchor import LockTableAnchor
 from .keyrange import (SMALL_STORE_BYTES, SMALL_STORE_RECORDS, key_shards, skip_keys,
@@ -144,10 +145,10 @@ class LmdbBackend:
         return wanted < SMALL_STORE_RECORDS and wanted_bytes < SMALL_STORE_BYTES
 
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
-        """Even shards from one keys-only walk (millions of keys a second: the values,
-        overflow pages included, are never touched), made in a child process: a corrupt
-        page can make liblmdb abort, and then only the interpolated plan is left. With
-        `start`, the walk first skips that many keys; the first shard starts at the next."""
+        """Even shards cut at exact record positions: read from the B-tree's leaf pages
+        (lmdb_tree), else from one keys-only walk (about a million keys a second) made in a
+        child process: a corrupt page can make liblmdb abort, and then only the
+        interpolated plan is left. With `start`, the first shard starts at that position."""
         available = max(self.count() - start, 0)
         wanted = available if limit is None else min(limit, available)
         if wanted == 0:
@@ -161,9 +162,11 @@ class LmdbBackend:
                 first = bytes(cursor.key())
                 cursor.last()
                 last = bytes(cursor.key())
+            walked = self._tree_plan(wanted, parts, start)
             # No transaction is open now: the child closes its copy of the environment, and
             # closing one with a transaction would free this process's reader slot.
-            walked = in_child(lambda: self._walk(wanted, parts, start))
+            if walked is None:
+                walked = in_child(lambda: self._walk(wanted, parts, start))
             if walked is None and (start or wanted < self.count()):
                 # the walk died before or within the wanted records: the scan stops there
                 walked = [], None, None
@@ -187,6 +190,16 @@ class LmdbBackend:
         stop = beyond if wanted < available else None
         shards = starting_at(key_shards(self.name, self.path, splits, stop), at_start)
         return [dataclasses.replace(shard, registered=self.registered) for shard in shards]
+
+    def _tree_plan(self, wanted: int, parts: int, start: int = 0):
+        """The walk's cuts read from the B-tree's pages in one read transaction, or None
+        when those pages are not what lmdb_tree knows (then the keys are walked)."""
+        self.env, txn = _begin(self.path, self.registered, self.env)
+        with txn:
+            try:
+                return lmdb_tree.plan(self.path, self.env, txn, wanted, parts, start)
+            except lmdb_tree.TreeUnreadable:
+                return None
 
     def _walk(self, wanted: int, parts: int, start: int = 0):
         # In the child, on the handle it inherited: closing that would clear the parent's

@@ -1,0 +1,188 @@
+"""Plan an LMDB store from its B-tree pages: how many records each leaf page holds, read from
+the pages' headers, and the keys at the cuts, read from their nodes. A keys-only walk through
+liblmdb costs a Python object a key and, for values on overflow pages (raw 3x256x256
+datums), a page fault a key for the first overflow page it touches; the tree gives the same
+cuts from the leaves alone (10k such records: 1 ms against 85 ms; 1M small records: 0.13 s
+against 0.35 s).
+
+Only the layout of liblmdb 0.9 on 64-bit machines is read (little-endian, 8-byte page
+numbers), and only after the meta page agrees with what liblmdb itself says of the same
+version: page size, depth, page and entry counts. Anything else (another layout, a page that
+is not what its parent says, a count that does not add up) is `TreeUnreadable`, and the
+caller walks the keys through liblmdb instead. Pages are read through a read-only map with
+numpy's bounds-checked indexing: a garbled page cannot crash this process."""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+
+import numpy as np
+
+PAGE_HEADER = 16  # mp_pgno (8), mp_pad (2), mp_flags (2), mp_lower (2), mp_upper (2)
+NODE_HEADER = 8  # mn_lo, mn_hi, mn_flags, mn_ksize (2 each), then the key
+P_BRANCH, P_LEAF, P_LEAF2 = 0x01, 0x02, 0x20
+META_MAGIC, DATA_VERSION = 0xBEEFC0DE, 1
+_META = struct.Struct("<IIQQ" "IHHQQQQQ" "IHHQQQQQ" "QQ")  # MDB_meta: two MDB_db, then
+_DUPLICATE_FLAGS = 0x04 | 0x10 | 0x20 | 0x40  # DUPSORT, DUPFIXED, INTEGERDUP, REVERSEDUP
+_MAX_DEPTH = 64
+_MAX_LEAVES = 1 << 22  # 16 GiB of 4 KiB leaves: beyond, the arrays would outgrow a walk's
+
+
+class TreeUnreadable(Exception):
+    """The pages are not the B-tree this reader knows; plan through liblmdb instead."""
+
+
+class Tree:
+    """The leaf pages of the main database of one version, in key order, with how many
+    records each holds. Use as a context manager: the map is closed at the end."""
+
+    def __init__(self, data_path: str, version: dict):
+        """`version`: liblmdb's own figures for the version read, as `version_figures`
+        gives them (txnid, psize, depth, entries, branch/leaf/overflow page counts)."""
+        with open(data_path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            self.psize = version["psize"]
+            self._words = np.frombuffer(self._map, np.uint16)
+            self._numbers = np.frombuffer(self._map, np.uint64)
+            root, depth = self._meta(version)
+            self.leaves = self._leaves(root, depth, version)
+            self.counts = self._counts(self.leaves)
+            if int(self.counts.sum()) != version["entries"]:
+                raise TreeUnreadable("the leaves' records do not add up to the entries")
+            self.ends = np.cumsum(self.counts)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "Tree":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._words = self._numbers = None  # the views first: the map refuses to close
+        self._map.close()
+
+    def keys_at(self, positions: list[int]) -> list[bytes | None]:
+        """The keys at read-order positions (None past the last record)."""
+        return [self._key_at(position) for position in positions]
+
+    def _key_at(self, position: int) -> bytes | None:
+        if position < 0 or not len(self.ends) or position >= int(self.ends[-1]):
+            return None
+        leaf = int(np.searchsorted(self.ends, position, side="right"))
+        index = position - int(self.ends[leaf] - self.counts[leaf])
+        base = int(self.leaves[leaf]) * self.psize
+        node = base + int(self._words[(base + PAGE_HEADER) // 2 + index])
+        if node % 2 or node < base + PAGE_HEADER + 2 * int(self.counts[leaf]) or \
+                node + NODE_HEADER > base + self.psize:
+            raise TreeUnreadable(f"a node outside its page {self.leaves[leaf]}")
+        size = int(self._words[node // 2 + 3])
+        if node + NODE_HEADER + size > base + self.psize:
+            raise TreeUnreadable(f"a key past the end of its page {self.leaves[leaf]}")
+        return bytes(self._map[node + NODE_HEADER:node + NODE_HEADER + size])
+
+    def _meta(self, version: dict) -> tuple[int, int]:
+        """The root and depth of the main database in the meta page of the version read."""
+        psize = self.psize
+        if psize < 512 or psize & (psize - 1) or len(self._map) < 2 * psize:
+            raise TreeUnreadable(f"page size {psize}")
+        for page in (0, 1):
+            fields = _META.unpack_from(self._map, page * psize + PAGE_HEADER)
+            magic, data_version, free_pad = fields[0], fields[1], fields[4]
+            flags, depth, branch, leaf, overflow, entries, root = fields[13:20]
+            txnid = fields[21]
+            if magic != META_MAGIC or data_version != DATA_VERSION or free_pad != psize:
+                raise TreeUnreadable("not the meta page layout of liblmdb 0.9 (64-bit)")
+            if txnid != version["txnid"]:
+                continue
+            if flags & _DUPLICATE_FLAGS:
+                raise TreeUnreadable("a database with duplicate keys")
+            if (depth, branch, leaf, overflow, entries) != tuple(
+                    version[name] for name in ("depth", "branch_pages", "leaf_pages",
+                                               "overflow_pages", "entries")):
+                raise TreeUnreadable("the meta page disagrees with liblmdb's figures")
+            if not 1 <= depth <= _MAX_DEPTH:
+                raise TreeUnreadable(f"depth {depth}")
+            return root, depth
+        raise TreeUnreadable("no meta page holds the version read")
+
+    def _leaves(self, root: int, depth: int, version: dict) -> np.ndarray:
+        """The leaf page numbers in key order: the branch pages read level by level."""
+        if version["leaf_pages"] > _MAX_LEAVES:
+            raise TreeUnreadable(f"{version['leaf_pages']} leaf pages: walked instead")
+        level, branches = np.array([root], np.int64), 0
+        for _ in range(depth - 1):
+            self._check_pages(level, P_BRANCH)
+            branches += len(level)
+            level = self._children(level)
+            if branches + len(level) > version["branch_pages"] + version["leaf_pages"]:
+                raise TreeUnreadable("more pages than the store has")
+        if branches != version["branch_pages"]:
+            raise TreeUnreadable(f"{branches} branch pages reached of "
+                                 f"{version['branch_pages']}")
+        self._check_pages(level, P_LEAF)
+        if len(level) != version["leaf_pages"]:
+            raise TreeUnreadable(f"{len(level)} leaf pages reached of {version['leaf_pages']}")
+        return level
+
+    def _check_pages(self, pages: np.ndarray, kind: int) -> None:
+        file_pages = len(self._map) // self.psize
+        if len(pages) and (pages.min() < 2 or pages.max() >= file_pages):
+            raise TreeUnreadable("a page number outside the file")
+        if not np.array_equal(self._numbers[pages * (self.psize // 8)].astype(np.int64),
+                              pages):
+            raise TreeUnreadable("a page that does not carry its own number")
+        flags = self._words[(pages * self.psize + 10) // 2]
+        if np.any((flags & (P_BRANCH | P_LEAF | P_LEAF2)) != kind):
+            raise TreeUnreadable("a page of another kind than its parent says")
+
+    def _counts(self, pages: np.ndarray) -> np.ndarray:
+        """Nodes a page: (mp_lower - header) / 2, with mp_lower <= mp_upper <= page size."""
+        base = pages * self.psize // 2
+        lower = self._words[base + 6].astype(np.int64)
+        upper = self._words[base + 7].astype(np.int64)
+        if np.any((lower < PAGE_HEADER) | (lower > upper) | (upper > self.psize) | (lower % 2)):
+            raise TreeUnreadable("a page header out of bounds")
+        return (lower - PAGE_HEADER) // 2
+
+    def _children(self, pages: np.ndarray) -> np.ndarray:
+        """The child page numbers of branch pages, in order: each node's mn_lo, mn_hi and
+        mn_flags words are the child's number (low to high)."""
+        counts = self._counts(pages)
+        if np.any(counts < 1):
+            raise TreeUnreadable("an empty branch page")
+        owner = np.repeat(np.arange(len(pages)), counts)
+        index = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        base = pages[owner] * self.psize
+        node = base + self._words[(base + PAGE_HEADER) // 2 + index].astype(np.int64)
+        if np.any((node % 2) | (node < base + PAGE_HEADER + 2 * counts[owner]) |
+                  (node + NODE_HEADER > base + self.psize)):
+            raise TreeUnreadable("a branch node outside its page")
+        words = [self._words[node // 2 + k].astype(np.int64) for k in range(3)]
+        return words[0] | (words[1] << 16) | (words[2] << 32)
+
+
+def version_figures(env, txn) -> dict:
+    """liblmdb's figures for the version `txn` reads, to check the meta page against."""
+    stat = txn.stat(env.open_db(txn=txn))
+    return {"txnid": txn.id(), **{name: stat[name] for name in (
+        "psize", "depth", "branch_pages", "leaf_pages", "overflow_pages", "entries")}}
+
+
+def plan(path: str, env, txn, wanted: int, parts: int, start: int = 0):
+    """walk_splits' answer from the tree: the first key of parts 2..`parts` of the `wanted`
+    records from position `start`, the key just beyond them (None at the end), and the key at
+    `start` (None when `start` is 0). TreeUnreadable when the pages cannot be read."""
+    try:
+        with Tree(os.path.join(path, "data.mdb"), version_figures(env, txn)) as tree:
+            cuts = [start + wanted * part // parts for part in range(1, parts)]
+            *splits, beyond, first = tree.keys_at(cuts + [start + wanted, start])
+    except (IndexError, ValueError, OverflowError, struct.error, OSError) as exc:
+        raise TreeUnreadable(f"{type(exc).__name__}: {exc}") from None
+    if None in splits:
+        raise TreeUnreadable("a cut past the last record")
+    return splits, beyond, first if start else None

@@ -1,0 +1,137 @@
+"""The plan read from LMDB's B-tree pages: the same cuts as the keys-only walk through
+liblmdb on real stores of every shape, and a refusal (then the walk) on pages it does not
+know."""
+import os
+import struct
+import uuid
+
+import lmdb
+import numpy as np
+import pytest
+
+from backends import lmdb_tree
+from backends.keyrange import skip_keys, walk_splits
+from backends.lmdb import LmdbBackend
+
+from . import builders as b
+
+
+def _store(path, keys, value_size, seed: int = 0) -> str:
+    rng = np.random.default_rng(seed)
+    env = lmdb.open(str(path), map_size=1 << 31)
+    with env.begin(write=True) as txn:
+        for key in keys:
+            size = value_size if isinstance(value_size, int) else int(rng.integers(*value_size))
+            txn.put(key, rng.integers(0, 256, size, dtype=np.uint8).tobytes())
+    env.close()
+    return str(path)
+
+
+def _walked(path, wanted, parts, start):
+    env = lmdb.open(path, readonly=True, lock=False)
+    try:
+        with env.begin(buffers=True) as txn:
+            keys, at_start = skip_keys(txn.cursor().iternext(values=False), start)
+            return (*walk_splits(keys, wanted, parts), at_start if start else None)
+    finally:
+        env.close()
+
+
+def _planned(path, wanted, parts, start):
+    env = lmdb.open(path, readonly=True, lock=False)
+    try:
+        with env.begin(buffers=True) as txn:
+            return lmdb_tree.plan(path, env, txn, wanted, parts, start)
+    finally:
+        env.close()
+
+
+STORES = {  # name -> (keys, value bytes): inline values, overflow pages, mixed, deep trees
+    "caffe_small": (lambda: (b"%08d_train/img_%d.jpg" % (i, i) for i in range(30_000)), 50),
+    "overflow": (lambda: (b"%08d" % i for i in range(3_000)), 9_000),
+    "mixed_sizes": (lambda: (b"%010d" % i for i in range(6_000)), (10, 6_000)),
+    "uuid_random_order": (lambda: (str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) % (1 << 128)))
+                                   .encode() for i in range(40_000)), 30),
+    "long_keys": (lambda: (b"k" * 400 + b"%06d" % i for i in range(5_000)), 20),
+    "one_leaf": (lambda: (b"%03d" % i for i in range(20)), 10),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+def test_the_tree_cuts_where_the_keys_walk_cuts(tmp_path, name):
+    keys, value_size = STORES[name]
+    path = _store(tmp_path / name, keys(), value_size)
+    with lmdb.open(path, readonly=True, lock=False) as env:
+        total, depth = env.stat()["entries"], env.stat()["depth"]
+    if name == "caffe_small":
+        assert depth >= 3  # branch pages of branch pages
+    for parts, start, wanted in [(1, 0, total), (2, 0, total), (16, 0, total),
+                                 (32, 0, total), (7, 13, min(500, total - 13)),
+                                 (5, total // 3, total - total // 3), (3, 1, total - 1),
+                                 (4, 0, total // 2)]:
+        parts = min(parts, wanted)
+        assert _planned(path, wanted, parts, start) == _walked(path, wanted, parts, start), \
+            (parts, start, wanted)
+
+
+def test_a_leaf_that_holds_fewer_records_than_the_entries_say_is_refused(tmp_path):
+    path = _store(tmp_path / "db", (b"%06d" % i for i in range(2_000)), 40)
+    with lmdb.open(path, readonly=True, lock=False) as env:
+        psize = env.stat()["psize"]
+    data = os.path.join(path, "data.mdb")
+    with open(data, "r+b") as handle:  # the first leaf page: one node fewer in its header
+        content = handle.read()
+        for page in range(2, len(content) // psize):
+            flags, lower = struct.unpack_from("<HH", content, page * psize + 10)
+            if flags & lmdb_tree.P_LEAF:
+                handle.seek(page * psize + 12)
+                handle.write(struct.pack("<H", lower - 2))
+                break
+    with pytest.raises(lmdb_tree.TreeUnreadable, match="add up"):
+        _planned(path, 2_000, 4, 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_garbled_pages_are_refused_or_cut_as_the_walk_cuts(tmp_path, seed):
+    """Garbage over pages in the middle: the tree is refused (the backend then walks the
+    keys in a child), or the pages it reads were spared and it cuts as the walk does."""
+    path = _store(tmp_path / "db", (b"%08d_x" % i for i in range(20_000)), 100)
+    b.garble_pages(path, seed, pages=2 + seed)
+    try:
+        planned = _planned(path, 20_000, 8, 0)
+    except lmdb_tree.TreeUnreadable:
+        return
+    try:
+        assert planned == _walked(path, 20_000, 8, 0)
+    except lmdb.Error:
+        pass  # liblmdb itself cannot walk it; the tree's cuts stand
+
+
+def test_a_database_of_duplicate_keys_is_left_to_the_walk(tmp_path):
+    """DUPSORT's leaves hold a key's values in sub-pages: the leaves' nodes do not count the
+    records. (py-lmdb sets no flags on the main database: the meta pages say it here.)"""
+    path = _store(tmp_path / "db", (b"%06d" % i for i in range(3_000)), 40)
+    with lmdb.open(path, readonly=True, lock=False) as env:
+        psize = env.stat()["psize"]
+    with open(os.path.join(path, "data.mdb"), "r+b") as handle:
+        for page in (0, 1):  # md_flags of the main database, in both meta pages
+            handle.seek(page * psize + lmdb_tree.PAGE_HEADER + 76)
+            handle.write(struct.pack("<H", 0x04))
+    with pytest.raises(lmdb_tree.TreeUnreadable, match="duplicate"):
+        _planned(path, 3_000, 4, 0)
+
+
+def test_the_backend_plans_from_the_tree_and_falls_back_to_the_walk(tmp_path, monkeypatch):
+    path = _store(tmp_path / "db", (b"%08d_img" % i for i in range(20_000)), 300)
+    store = LmdbBackend(path)
+    from_tree = store.shards(8)
+    refused = []
+
+    def unreadable(*args):
+        refused.append(args)
+        raise lmdb_tree.TreeUnreadable("as if the pages were garbled")
+
+    monkeypatch.setattr(lmdb_tree, "plan", unreadable)
+    from_walk = store.shards(8)
+    store.close()
+    assert refused and len(from_tree) == 8 and from_tree == from_walk
