@@ -239,6 +239,7 @@ def _duplicates_overhead(args) -> None:
           f"{'cpu w/o':>8}   duplicate step (scan time; cpu; runs: scan time ratios)")
     for name in [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]:
         path = _workload(name, args.quick)
+        _dscan(name, path, args.jobs)  # the store into the page cache: not a measured run
         runs = {"with": [], "without": []}
         for _ in range(max(1, args.repeat)):  # interleaved: a shared machine's load drifts
             runs["with"].append(_dscan(name, path, args.jobs))
