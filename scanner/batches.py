@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import absent_from
+from .arrays import absent_from, value_counts
 from .class_stats import absence_probabilities, bonferroni_floor, missing_tail
 
 
@@ -67,7 +67,7 @@ def analyse(labels: np.ndarray, batch_size: int, solvers: int,
     known = labels != missing_label
     if not known.any():
         return None
-    classes, class_counts = np.unique(labels[known], return_counts=True)
+    classes, class_counts = value_counts(labels[known])
     matrix = batch_matrix(len(labels), batch_size, solvers)
     ordered = np.sort(labels[matrix], axis=1)
     starts = np.ones(ordered.shape, bool)

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .arrays import value_counts
+
 
 def absence_probabilities(class_counts: np.ndarray, records: int, batch_size: int) -> np.ndarray:
     """For each class, the chance that a batch drawn from a shuffled dataset misses it
@@ -57,7 +59,7 @@ def runs_z(labels: np.ndarray) -> tuple[int, float, float]:
     the runs seen, the runs expected, and the z score (very negative: ordered data)."""
     total = len(labels)
     runs = int(np.count_nonzero(labels[1:] != labels[:-1])) + 1 if total else 0
-    counts = np.unique(labels, return_counts=True)[1].astype(np.float64)
+    counts = value_counts(labels)[1].astype(np.float64)
     square, cube = float(np.sum(counts ** 2)), float(np.sum(counts ** 3))
     expected = (total * (total + 1) - square) / total if total else 0.0
     if total < 3:

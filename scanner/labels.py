@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import value_counts
+
 RARE_SHARE = 0.05  # a value seen less than 5% as often as the median class is rare
 
 
@@ -29,7 +31,7 @@ def infer_range(labels: np.ndarray, ignore_label: int | None = None) -> LabelRan
         labels = labels[labels != ignore_label]
     if not len(labels):
         return None
-    values, counts = np.unique(labels, return_counts=True)
+    values, counts = value_counts(labels)
     rare_limit = max(1.0, RARE_SHARE * float(np.median(counts)))
     common = values[counts > rare_limit]
     if not len(common):

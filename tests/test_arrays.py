@@ -5,7 +5,19 @@ import sys
 import numpy as np
 import pytest
 
-from scanner.arrays import absent_from, distinct, share_any
+from scanner.arrays import absent_from, distinct, share_any, value_counts
+
+
+@pytest.mark.parametrize("values", [
+    np.arange(50) % 7, np.array([], np.int64), np.array([-3, -3, 5], np.int8),
+    np.array([[4, 1], [1, 9]], np.uint8), np.array([0, 2**63 + 5, 7], np.uint64),
+    np.array([-2**31, 0, 1, 1], np.int64), np.array([2**40, 2**40 + 3], np.int64),
+    np.array([1.5, np.nan, 1.5, -2.0]), np.array([True, False, True])])
+def test_value_counts_are_np_uniques(values):
+    """Counted (labels in a narrow span), or sorted (a wide span, floats, other kinds)."""
+    found, expected = value_counts(values), np.unique(values, return_counts=True)
+    assert all(a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+               for a, b in zip(found, expected))
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..arrays import distinct, share_any
+from ..arrays import distinct, share_any, value_counts
 from ..batches import first_absent
 from ..class_stats import runs_z
 from ..labels import class_labels
@@ -222,7 +222,7 @@ def class_imbalance(totals: ScanTotals) -> None:
     labels = valid[valid != MISSING_LABEL]
     if not len(labels):
         return
-    values, counts = np.unique(labels, return_counts=True)
+    values, counts = value_counts(labels)
     ratio = counts.max() / counts.min()
     limit = settings.imbalance_ratio
     if len(values) > 1 and ratio > limit:

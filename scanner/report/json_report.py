@@ -9,6 +9,7 @@ from importlib import resources
 import numpy as np
 
 from .. import __version__
+from ..arrays import value_counts
 from ..checks import CATALOGUE
 from ..types import MISSING_LABEL
 from ..output import write_text
@@ -105,11 +106,11 @@ def plain(value):
 def _stats(outcome: ScanOutcome) -> dict:
     totals = outcome.totals
     shapes = Counter()
-    ids, counts = np.unique(totals.shape_ids[totals.shape_ids >= 0], return_counts=True)
+    ids, counts = value_counts(totals.shape_ids[totals.shape_ids >= 0])
     for shape_id, count in zip(ids.tolist(), counts.tolist()):
         shapes["x".join(map(str, totals.shapes[shape_id]))] += count
     labels = totals.labels[totals.labels != MISSING_LABEL]
-    values, label_counts = np.unique(labels, return_counts=True)
+    values, label_counts = value_counts(labels)
     given = outcome.settings.num_classes
     inferred = None if given else totals.label_range
     return {
