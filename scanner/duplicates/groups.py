@@ -44,6 +44,11 @@ def join(prints: Fingerprints, distance: int) -> Join:
     within `distance` bits (of the same kind), each a star around its first record."""
     counts = np.bincount(prints.kind, minlength=256)
     present = [int(k) for k in np.flatnonzero(counts) if k != KIND_NONE]
+    known = len(prints) - counts[KIND_NONE]
+    # the bytes that repeat (also where their pictures came out unequal), sorted on a thread
+    # of their own while the pictures are searched: both sorts release the GIL
+    repeated_bytes = _on_thread(lambda: _distinct(kernels.sorted_hashes(
+        prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]))[1])
     pictures = {}  # kind -> its distinct perceptual hashes (ascending), those that repeat
     for kind in [k for k in present if not k & NO_PICTURE]:
         values = prints.perceptual if counts[kind] == len(prints) else \
@@ -62,11 +67,7 @@ def join(prints: Fingerprints, distance: int) -> Join:
         _mark(wanted, prints.perceptual, named, prints.kind, kind, counts[kind])
     links = [(kind, a[d <= distance], b[d <= distance], d[d <= distance])  # one distance
              for kind, a, b, d in links]
-    known = len(prints) - counts[KIND_NONE]
-    exact = prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]
-    # the bytes that repeat: also where their pictures came out unequal
-    _, repeated_bytes = _distinct(kernels.sorted_hashes(exact))
-    _mark(wanted, prints.exact, repeated_bytes, prints.kind, None, known)
+    _mark(wanted, prints.exact, repeated_bytes(), prints.kind, None, known)
     positions = np.flatnonzero(wanted)
     groups = [Group(members, same, dists)
               for members, same, dists in clusters(prints, positions, links, distance)]
@@ -89,18 +90,24 @@ def join_in_background(prints: Fingerprints, distance: int) -> Callable[[], Join
     """join() started on a thread of its own; the function returned waits for its result
     (or raises what it raised). After a scan both cores are free, and the join's sorts
     release the GIL: the dataset checks run meanwhile."""
+    return _on_thread(lambda: join(prints, distance), "dscan-duplicates")
+
+
+def _on_thread(work: Callable, name: str = "dscan-duplicates-bytes") -> Callable:
+    """work() started on a daemon thread; the function returned waits for its result, or
+    raises what it raised (to the caller, which has the boundary)."""
     outcome: list = []
 
-    def work() -> None:
+    def run() -> None:
         try:
-            outcome.append((join(prints, distance), None))
-        except BaseException as exc:  # handed to the caller, which has the boundary
+            outcome.append((work(), None))
+        except BaseException as exc:
             outcome.append((None, exc))
 
-    thread = threading.Thread(target=work, name="dscan-duplicates", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
 
-    def result() -> Join:
+    def result():
         thread.join()
         found, exc = outcome[0]
         if exc is not None:
