@@ -135,3 +135,32 @@ def test_the_backend_plans_from_the_tree_and_falls_back_to_the_walk(tmp_path, mo
     from_walk = store.shards(8)
     store.close()
     assert refused and len(from_tree) == 8 and from_tree == from_walk
+
+
+@pytest.mark.parametrize("name", ["caffe_small", "uuid_random_order", "mixed_sizes"])
+def test_a_large_whole_store_is_cut_at_sampled_leaves_about_evenly(tmp_path, monkeypatch,
+                                                                    name):
+    """From SAMPLED_FROM leaves a whole-store plan reads SAMPLES of them (made small here):
+    the cuts fall on leaf boundaries, the shards within 15% of each other (values of many
+    sizes in the leaves: every leaf is counted instead); a plan with a start or a limit
+    still cuts at exact positions."""
+    keys, value_size = STORES[name]
+    path = _store(tmp_path / name, keys(), value_size)
+    monkeypatch.setattr(lmdb_tree, "SAMPLED_FROM", 16)
+    monkeypatch.setattr(lmdb_tree, "SAMPLES", 40)
+    with lmdb.open(path, readonly=True, lock=False) as env:
+        total, leaves = env.stat()["entries"], env.stat()["leaf_pages"]
+        ordered = [bytes(key) for key in env.begin().cursor().iternext(values=False)]
+    assert leaves >= 4 * 40  # a stride of 4 leaves or more
+    counted = []
+    count_every_leaf = lmdb_tree.Tree.counted
+    monkeypatch.setattr(lmdb_tree.Tree, "counted",
+                        lambda tree: counted.append(1) or count_every_leaf(tree))
+    splits, beyond, first = _planned(path, total, 8, 0)
+    # Caffe's writer fills its leaves alike: sampled; values of many sizes: every leaf
+    assert bool(counted) is (name == "mixed_sizes")
+    assert beyond is None and first is None and splits == sorted(set(splits))
+    bounds = [0] + [ordered.index(key) for key in splits] + [total]
+    sizes = [high - low for low, high in zip(bounds, bounds[1:])]
+    assert max(abs(size - total / 8) for size in sizes) <= 0.15 * total / 8, sizes
+    assert _planned(path, total - 5, 8, 5) == _walked(path, total - 5, 8, 5)
