@@ -145,10 +145,11 @@ class LmdbBackend:
         return wanted < SMALL_STORE_RECORDS and wanted_bytes < SMALL_STORE_BYTES
 
     def shards(self, count: int, limit: int | None = None, start: int = 0) -> list[Shard]:
-        """Even shards cut at exact record positions: read from the B-tree's leaf pages
-        (lmdb_tree), else from one keys-only walk (about a million keys a second) made in a
-        child process: a corrupt page can make liblmdb abort, and then only the
-        interpolated plan is left. With `start`, the first shard starts at that position."""
+        """Even shards: cut at record positions read from the B-tree's leaf pages
+        (lmdb_tree; a large whole store at leaf boundaries), else from one keys-only walk
+        (about a million keys a second) made in a child process: a corrupt page can make
+        liblmdb abort, and then only the interpolated plan is left. With `start`, the
+        first shard starts at that position."""
         available = max(self.count() - start, 0)
         wanted = available if limit is None else min(limit, available)
         if wanted == 0:
@@ -162,7 +163,7 @@ class LmdbBackend:
                 first = bytes(cursor.key())
                 cursor.last()
                 last = bytes(cursor.key())
-            walked = self._tree_plan(wanted, parts, start)
+                walked = _tree_plan(self.path, self.env, txn, wanted, parts, start)
             # No transaction is open now: the child closes its copy of the environment, and
             # closing one with a transaction would free this process's reader slot.
             if walked is None:
@@ -190,16 +191,6 @@ class LmdbBackend:
         stop = beyond if wanted < available else None
         shards = starting_at(key_shards(self.name, self.path, splits, stop), at_start)
         return [dataclasses.replace(shard, registered=self.registered) for shard in shards]
-
-    def _tree_plan(self, wanted: int, parts: int, start: int = 0):
-        """The walk's cuts read from the B-tree's pages in one read transaction, or None
-        when those pages are not what lmdb_tree knows (then the keys are walked)."""
-        self.env, txn = _begin(self.path, self.registered, self.env)
-        with txn:
-            try:
-                return lmdb_tree.plan(self.path, self.env, txn, wanted, parts, start)
-            except lmdb_tree.TreeUnreadable:
-                return None
 
     def _walk(self, wanted: int, parts: int, start: int = 0):
         # In the child, on the handle it inherited: closing that would clear the parent's
@@ -273,6 +264,15 @@ class LmdbBackend:
             return env.info()["last_txnid"]
         finally:
             env.close()
+
+
+def _tree_plan(path: str, env, txn, wanted: int, parts: int, start: int):
+    """The walk's cuts read from the B-tree's pages of the version `txn` reads, or None
+    when those pages are not what lmdb_tree knows (then the keys are walked)."""
+    try:
+        return lmdb_tree.plan(path, env, txn, wanted, parts, start)
+    except lmdb_tree.TreeUnreadable:
+        return None
 
 
 class _Records:
