@@ -160,9 +160,8 @@ class Tree:
         for _ in range(depth - 1):
             self._check_pages(level, P_BRANCH)
             branches += len(level)
-            level = self._children(level)
-            if branches + len(level) > version["branch_pages"] + version["leaf_pages"]:
-                raise TreeUnreadable("more pages than the store has")
+            level = self._children(level, version["branch_pages"] + version["leaf_pages"]
+                                   - branches)
         if branches != version["branch_pages"]:
             raise TreeUnreadable(f"{branches} branch pages reached of "
                                  f"{version['branch_pages']}")
@@ -190,12 +189,15 @@ class Tree:
             raise TreeUnreadable("a page header out of bounds")
         return (lower - PAGE_HEADER) // 2
 
-    def _children(self, pages: np.ndarray) -> np.ndarray:
+    def _children(self, pages: np.ndarray, most: int) -> np.ndarray:
         """The child page numbers of branch pages, in order: each node's mn_lo, mn_hi and
-        mn_flags words are the child's number (low to high)."""
+        mn_flags words are the child's number (low to high). More than `most` children
+        (the pages left in the store) are refused before any array of them is made."""
         counts = self._counts(pages)
         if np.any(counts < 1):
             raise TreeUnreadable("an empty branch page")
+        if int(counts.sum()) > most:
+            raise TreeUnreadable("more pages than the store has")
         owner = np.repeat(np.arange(len(pages)), counts)
         index = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         base = pages[owner] * self.psize
