@@ -17,8 +17,8 @@ def distinct(values) -> np.ndarray:
 def value_counts(values) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(values, return_counts=True), counted rather than sorted when the values are
     integers within a span not much wider than their number, as class labels are: 1M labels
-    take 3-4 ms against about 17 ms for np.unique's copy and sort (which a scan's end made
-    nine times over the same labels)."""
+    take 3-4 ms against 52 ms for np.unique's copy and sort (numpy 2.4), which a scan's end
+    made six times over the same labels."""
     values = np.asarray(values)
     if values.dtype.kind in "iu" and values.size:
         low, high = int(values.min()), int(values.max())
