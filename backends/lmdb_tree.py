@@ -10,7 +10,8 @@ numbers), and only after the meta page agrees with what liblmdb itself says of t
 version: page size, depth, page and entry counts. Anything else (another layout, a page that
 is not what its parent says, a count that does not add up) is `TreeUnreadable`, and the
 caller walks the keys through liblmdb instead. Pages are read through a read-only map with
-numpy's bounds-checked indexing: a garbled page cannot crash this process."""
+numpy's bounds-checked indexing: a garbled page cannot crash this process (a file cut short
+while mapped would, as it would liblmdb's own readers: LMDB never shrinks its file)."""
 from __future__ import annotations
 
 import mmap
@@ -59,7 +60,7 @@ class Tree:
     def counted(self) -> "Tree":
         """Every leaf's records, from its header: the records' exact positions."""
         self._check_pages(self.leaves, P_LEAF)
-        self.counts = self._counts(self.leaves)
+        self.counts = self._counts(self.leaves, empty=False)
         if int(self.counts.sum()) != self.entries:
             raise TreeUnreadable("the leaves' records do not add up to the entries")
         self.ends = np.cumsum(self.counts)
@@ -75,7 +76,7 @@ class Tree:
         stride = max(1, len(self.leaves) // SAMPLES)
         sampled = self.leaves[::stride]
         self._check_pages(sampled, P_LEAF)
-        counts = self._counts(sampled).astype(np.float64)
+        counts = self._counts(sampled, empty=False).astype(np.float64)
         spread = counts.std() / max(counts.mean(), 1.0)
         if (spread / SAMPLED_ERROR) ** 2 * parts > len(sampled):
             return None  # a shard's estimate would err by more than SAMPLED_ERROR
@@ -89,7 +90,8 @@ class Tree:
         if len(at) and (at[0] < 1 or np.any(np.diff(at) <= 0) or at[-1] >= len(self.leaves)):
             raise TreeUnreadable("too few leaves for the parts")
         self._check_pages(self.leaves[at], P_LEAF)
-        return [self._node_key(int(leaf), 0, int(self._counts(self.leaves[leaf:leaf + 1])[0]))
+        return [self._node_key(int(leaf), 0, int(self._counts(self.leaves[leaf:leaf + 1],
+                                                               empty=False)[0]))
                 for leaf in at.tolist()]
 
     def __enter__(self) -> "Tree":
@@ -132,25 +134,28 @@ class Tree:
         psize = self.psize
         if psize < 512 or psize & (psize - 1) or len(self._map) < 2 * psize:
             raise TreeUnreadable(f"page size {psize}")
-        for page in (0, 1):
-            fields = _META.unpack_from(self._map, page * psize + PAGE_HEADER)
+        metas = [_META.unpack_from(self._map, page * psize + PAGE_HEADER) for page in (0, 1)]
+        for fields in metas:
             magic, data_version, free_pad = fields[0], fields[1], fields[4]
-            flags, depth, branch, leaf, overflow, entries, root = fields[13:20]
-            txnid = fields[21]
             if magic != META_MAGIC or data_version != DATA_VERSION or free_pad != psize:
                 raise TreeUnreadable("not the meta page layout of liblmdb 0.9 (64-bit)")
-            if txnid != version["txnid"]:
-                continue
-            if flags & _DUPLICATE_FLAGS:
-                raise TreeUnreadable("a database with duplicate keys")
-            if (depth, branch, leaf, overflow, entries) != tuple(
-                    version[name] for name in ("depth", "branch_pages", "leaf_pages",
-                                               "overflow_pages", "entries")):
-                raise TreeUnreadable("the meta page disagrees with liblmdb's figures")
-            if not 1 <= depth <= _MAX_DEPTH:
-                raise TreeUnreadable(f"depth {depth}")
-            return root, depth
-        raise TreeUnreadable("no meta page holds the version read")
+        # liblmdb reads version t from meta page t & 1 (the two take turns); both pages of
+        # one version would leave it to choose by how the store was opened
+        fields, txnid = metas[version["txnid"] & 1], version["txnid"]
+        if fields[21] != txnid or metas[0][21] == metas[1][21]:
+            raise TreeUnreadable("no meta page holds the version read, or both do")
+        flags, depth, branch, leaf, overflow, entries, root = fields[13:20]
+        if flags & _DUPLICATE_FLAGS:
+            raise TreeUnreadable("a database with duplicate keys")
+        if (depth, branch, leaf, overflow, entries) != tuple(
+                version[name] for name in ("depth", "branch_pages", "leaf_pages",
+                                           "overflow_pages", "entries")):
+            raise TreeUnreadable("the meta page disagrees with liblmdb's figures")
+        if not 1 <= depth <= _MAX_DEPTH:
+            raise TreeUnreadable(f"depth {depth}")
+        if branch + leaf + overflow > len(self._map) // psize - 2:  # liblmdb never checks
+            raise TreeUnreadable("the meta page counts more pages than the file holds")
+        return root, depth
 
     def _leaves(self, root: int, depth: int, version: dict) -> np.ndarray:
         """The leaf page numbers in key order: the branch pages read level by level."""
@@ -180,22 +185,23 @@ class Tree:
         if np.any((flags & (P_BRANCH | P_LEAF | P_LEAF2)) != kind):
             raise TreeUnreadable("a page of another kind than its parent says")
 
-    def _counts(self, pages: np.ndarray) -> np.ndarray:
-        """Nodes a page: (mp_lower - header) / 2, with mp_lower <= mp_upper <= page size."""
+    def _counts(self, pages: np.ndarray, empty: bool = True) -> np.ndarray:
+        """Nodes a page: (mp_lower - header) / 2, with mp_lower <= mp_upper <= page size.
+        empty=False refuses pages without a node: liblmdb writes no empty leaf, and its
+        cursor would still take node 0 of one (a record the counts would miss)."""
         base = pages * self.psize // 2
         lower = self._words[base + 6].astype(np.int64)
         upper = self._words[base + 7].astype(np.int64)
-        if np.any((lower < PAGE_HEADER) | (lower > upper) | (upper > self.psize) | (lower % 2)):
-            raise TreeUnreadable("a page header out of bounds")
+        if np.any((lower < PAGE_HEADER + (0 if empty else 2)) | (lower > upper) |
+                  (upper > self.psize) | (lower % 2)):
+            raise TreeUnreadable("a page header out of bounds, or a page without a node")
         return (lower - PAGE_HEADER) // 2
 
     def _children(self, pages: np.ndarray, most: int) -> np.ndarray:
         """The child page numbers of branch pages, in order: each node's mn_lo, mn_hi and
         mn_flags words are the child's number (low to high). More than `most` children
         (the pages left in the store) are refused before any array of them is made."""
-        counts = self._counts(pages)
-        if np.any(counts < 1):
-            raise TreeUnreadable("an empty branch page")
+        counts = self._counts(pages, empty=False)
         if int(counts.sum()) > most:
             raise TreeUnreadable("more pages than the store has")
         owner = np.repeat(np.arange(len(pages)), counts)
@@ -222,6 +228,8 @@ def plan(path: str, env, txn, wanted: int, parts: int, start: int = 0):
     `start` (None when `start` is 0). The whole of a store of SAMPLED_FROM leaves or more
     is cut at leaf boundaries instead (Tree.leaf_cuts), about as evenly. TreeUnreadable
     when the pages cannot be read."""
+    if not 0 <= start or not 1 <= parts <= max(wanted, 1):
+        raise TreeUnreadable(f"{parts} parts of {wanted} records from {start}")
     try:
         with Tree(os.path.join(path, "data.mdb"), version_figures(env, txn)) as tree:
             cuts = tree.leaf_cuts(parts) if not start and wanted == tree.entries and \
@@ -230,7 +238,7 @@ def plan(path: str, env, txn, wanted: int, parts: int, start: int = 0):
                 return cuts, None, None  # the whole of a large store
             cuts = [start + wanted * part // parts for part in range(1, parts)]
             *splits, beyond, first = tree.counted().keys_at(cuts + [start + wanted, start])
-    except (IndexError, ValueError, OverflowError, struct.error, OSError) as exc:
+    except (IndexError, ValueError, OverflowError, MemoryError, struct.error, OSError) as exc:
         raise TreeUnreadable(f"{type(exc).__name__}: {exc}") from None
     if None in splits:
         raise TreeUnreadable("a cut past the last record")

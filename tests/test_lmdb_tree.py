@@ -164,3 +164,78 @@ def test_a_large_whole_store_is_cut_at_sampled_leaves_about_evenly(tmp_path, mon
     sizes = [high - low for low, high in zip(bounds, bounds[1:])]
     assert max(abs(size - total / 8) for size in sizes) <= 0.15 * total / 8, sizes
     assert _planned(path, total - 5, 8, 5) == _walked(path, total - 5, 8, 5)
+
+
+def _edit(path, edit) -> None:
+    """Apply edit(buffer, psize, meta page of the newest version) to a store's data.mdb."""
+    data = os.path.join(path, "data.mdb")
+    with lmdb.open(path, readonly=True, lock=False) as env:
+        psize, txnid = env.stat()["psize"], env.info()["last_txnid"]
+    with open(data, "r+b") as handle:
+        buffer = bytearray(handle.read())
+        edit(buffer, psize, txnid & 1)
+        handle.seek(0)
+        handle.write(buffer)
+
+
+def _meta_field(offset: int) -> int:
+    return lmdb_tree.PAGE_HEADER + offset  # within a meta page
+
+
+def test_an_empty_leaf_whose_records_the_entries_no_longer_count_is_refused(tmp_path):
+    """liblmdb's cursor takes node 0 of an empty leaf: counting it as 0 would shift every
+    position after it by one (found by a fuzz of this reader)."""
+    path = _store(tmp_path / "db", (b"%06d" % i for i in range(2_000)), 40)
+
+    def empty_a_leaf(buffer, psize, meta):
+        for page in range(2, len(buffer) // psize):
+            flags, lower = struct.unpack_from("<HH", buffer, page * psize + 10)
+            if flags & lmdb_tree.P_LEAF:
+                struct.pack_into("<H", buffer, page * psize + 12, lmdb_tree.PAGE_HEADER)
+                entries = struct.unpack_from("<Q", buffer, meta * psize + _meta_field(104))[0]
+                struct.pack_into("<Q", buffer, meta * psize + _meta_field(104),
+                                 entries - (lower - lmdb_tree.PAGE_HEADER) // 2)
+                return
+
+    _edit(path, empty_a_leaf)
+    with pytest.raises(lmdb_tree.TreeUnreadable, match="without a node"):
+        _planned(path, 1_900, 4, 0)
+
+
+def test_a_meta_page_claiming_more_pages_than_the_file_holds_is_refused(tmp_path):
+    """A root that names itself, a depth of 40 and 2**40 branch pages claimed: liblmdb
+    opens it; the reader refuses before making any array (a fuzz grew one to 63 GiB)."""
+    path = _store(tmp_path / "db", (b"%08d_x" % i for i in range(30_000)), 50)
+
+    def cycle(buffer, psize, meta):
+        root = struct.unpack_from("<Q", buffer, meta * psize + _meta_field(112))[0]
+        lower = lmdb_tree.PAGE_HEADER + 4
+        struct.pack_into("<HH", buffer, root * psize + 12, lower, lower)
+        struct.pack_into("<HH", buffer, root * psize + 16, lower, lower)
+        struct.pack_into("<HHHH", buffer, root * psize + lower, root & 0xFFFF, root >> 16, 0, 0)
+        struct.pack_into("<H", buffer, meta * psize + _meta_field(78), 40)
+        struct.pack_into("<Q", buffer, meta * psize + _meta_field(80), 1 << 40)
+
+    _edit(path, cycle)
+    with pytest.raises(lmdb_tree.TreeUnreadable, match="more pages than the file"):
+        _planned(path, 30_000, 8, 0)
+
+
+def test_the_version_is_read_from_the_meta_page_liblmdb_reads(tmp_path):
+    """liblmdb reads version t from meta page t & 1; both pages naming one version (a lock
+    file then makes it take the other page than a lock-free open) are refused."""
+    path = _store(tmp_path / "db", (b"%06d" % i for i in range(2_000)), 40)
+    env = lmdb.open(path, map_size=1 << 31)
+    with env.begin(write=True) as txn:
+        txn.put(b"000500a", b"moved")
+    env.close()
+    walked = _walked(path, 2_001, 4, 0)
+    assert _planned(path, 2_001, 4, 0) == walked  # the newest version, from page t & 1
+
+    def same_version_twice(buffer, psize, meta):
+        txnid = struct.unpack_from("<Q", buffer, meta * psize + _meta_field(128))[0]
+        struct.pack_into("<Q", buffer, (1 - meta) * psize + _meta_field(128), txnid)
+
+    _edit(path, same_version_twice)
+    with pytest.raises(lmdb_tree.TreeUnreadable, match="both do"):
+        _planned(path, 2_001, 4, 0)
