@@ -46,8 +46,10 @@ def test_share_any_is_a_nonempty_intersect1d(first, second, shared):
 
 
 def test_the_batch_and_order_checks_leave_numpys_masked_arrays_unimported():
-    """np.setdiff1d and np.intersect1d import numpy.ma on first use: 20 ms of a scan."""
+    """np.setdiff1d and np.intersect1d import numpy.ma on first use (numpy 2): 20 ms of a
+    scan. numpy 1 imports it with numpy itself: nothing to tell there."""
     code = ("import sys, numpy as np\n"
+            "if 'numpy.ma' in sys.modules: print('eager'); sys.exit()\n"
             "from scanner.batches import first_absent\n"
             "from scanner.arrays import share_any\n"
             "first_absent(np.arange(10), np.array([1, 2]))\n"
@@ -55,4 +57,6 @@ def test_the_batch_and_order_checks_leave_numpys_masked_arrays_unimported():
             "print('numpy.ma' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
+    if out.strip() == "eager":
+        pytest.skip(f"numpy {np.__version__} imports numpy.ma with numpy itself")
     assert out.strip() == "False"
