@@ -59,8 +59,14 @@ def _brute_force_max(count: int, distance: int) -> int:
     if kernels.native is None:
         return BRUTE_FORCE_MAX
     bands, _, radius = plan_bands(count, distance)
-    return BRUTE_FORCE_COMPILED_MAX if bands * (radius + 1) - 1 >= distance else \
+    return BRUTE_FORCE_COMPILED_MAX if _covered(bands, radius) >= distance else \
         BRUTE_FORCE_MAX
+
+
+def _covered(bands: int, radius: int) -> int:
+    """The distance within which bands probed at `radius` miss no pair: two hashes within
+    it agree within `radius` bits on one band at least."""
+    return bands * (radius + 1) - 1
 
 
 def _within(found: list, limit: int | None) -> None:
@@ -111,7 +117,7 @@ def _multi_index(hashes: np.ndarray, distance: int, limit: int | None = None):
                                   _masks(width, radius), distance, limit)
     found_i, found_j = ([compiled[0]], [compiled[1]]) if compiled is not None else \
         _probed(hashes, bands, width, radius, limit)
-    covered = bands * (radius + 1) - 1
+    covered = _covered(bands, radius)
     if not found_i:
         empty = np.empty(0, np.int64)
         return empty, empty, empty, min(distance, covered)
