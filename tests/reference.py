@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import shutil
 import tempfile
 
 PROTO_DIR = os.path.join(os.path.dirname(__file__), "proto")
@@ -14,14 +15,17 @@ def datum_pb2():
     from grpc_tools import protoc
 
     out = tempfile.mkdtemp(prefix="dscan-proto-")
-    status = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={out}",
-                          os.path.join(PROTO_DIR, "caffe_datum.proto")])
-    if status != 0:
-        raise RuntimeError(f"protoc failed with status {status}")
-    spec = importlib.util.spec_from_file_location("caffe_datum_pb2",
-                                                  os.path.join(out, "caffe_datum_pb2.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:  # the module, once loaded, needs its file no more: nothing is left in /tmp
+        status = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={out}",
+                              os.path.join(PROTO_DIR, "caffe_datum.proto")])
+        if status != 0:
+            raise RuntimeError(f"protoc failed with status {status}")
+        spec = importlib.util.spec_from_file_location("caffe_datum_pb2",
+                                                      os.path.join(out, "caffe_datum_pb2.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     return module
 
 
