@@ -4,7 +4,10 @@
  * the 64 against their median. The median comes from a bitonic sorting network: 8 columns
  * of 8 sorted across the registers, transposed into 8 sorted runs, merged into two runs
  * of 32; their half-cleaner splits the 64 into the 32 smallest and the 32 largest, and the
- * median is the mean of the largest of the one and the smallest of the other. */
+ * median is the mean of the largest of the one and the smallest of the other.
+ * A raw 28x28 record: 110 ns (165 before the rows went eight at a time and one plain
+ * channel's rows were converted eight values at a time): 40 ns the median, the rest the
+ * grey and the products. */
 #include "native.h"
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -159,35 +162,48 @@ AVX2 static uint64_t bits_of(const __m256 *frequencies)
     return hash;
 }
 
-/* grey (rows x cols) -> the 8 x 8 frequencies: across (cols x 8) along each row, then
- * down (8 x rows) along the columns; each sum in the order of its terms, four rows (and
- * the eight frequencies) at a time, so that the products do not wait on each other. */
+/* along[y] = the 8 frequencies across grid row y, for `block` rows at once (one
+ * accumulator each, so that the products do not wait on each other); grey point (y, x) is
+ * at grey[y * row_step + x * col_step]; each sum in the order of its terms. */
+INLINE void across_rows(const float *grey, Py_ssize_t row_step, Py_ssize_t col_step,
+                        Py_ssize_t cols, const float *across, float *along, const int block)
+{
+    __m256 sums[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < block; r++)
+        sums[r] = _mm256_setzero_ps();
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        __m256 w = _mm256_loadu_ps(across + 8 * x);
+        const float *g = grey + x * col_step;
+#pragma GCC unroll 8
+        for (int r = 0; r < block; r++)
+            sums[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(g + r * row_step), w, sums[r]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < block; r++) /* unaligned: PyMem_Malloc gives 16 bytes */
+        _mm256_storeu_ps(along + 8 * r, sums[r]);
+}
+
+/* grey (rows x cols points, at row_step and col_step floats) -> the 8 x 8 frequencies:
+ * across (cols x 8) along each row, eight rows at a time, then down (8 x rows) along the
+ * columns, the eight frequencies at a time. */
 AVX2 static uint64_t hash_grey(const float *grey, Py_ssize_t rows, Py_ssize_t cols,
+                               Py_ssize_t row_step, Py_ssize_t col_step,
                                const float *across, const float *down, float *along)
 {
     Py_ssize_t y = 0;
-    for (; y + 4 <= rows; y += 4) {
-        const float *g = grey + y * cols;
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (Py_ssize_t x = 0; x < cols; x++) {
-            __m256 w = _mm256_loadu_ps(across + 8 * x);
-            s0 = _mm256_fmadd_ps(_mm256_set1_ps(g[x]), w, s0);
-            s1 = _mm256_fmadd_ps(_mm256_set1_ps(g[cols + x]), w, s1);
-            s2 = _mm256_fmadd_ps(_mm256_set1_ps(g[2 * cols + x]), w, s2);
-            s3 = _mm256_fmadd_ps(_mm256_set1_ps(g[3 * cols + x]), w, s3);
-        }
-        _mm256_storeu_ps(along + 8 * y, s0); /* unaligned: PyMem_Malloc gives 16 bytes */
-        _mm256_storeu_ps(along + 8 * y + 8, s1);
-        _mm256_storeu_ps(along + 8 * y + 16, s2);
-        _mm256_storeu_ps(along + 8 * y + 24, s3);
+    for (; y + 8 <= rows; y += 8)
+        across_rows(grey + y * row_step, row_step, col_step, cols, across, along + 8 * y, 8);
+    if (y + 4 <= rows) {
+        across_rows(grey + y * row_step, row_step, col_step, cols, across, along + 8 * y, 4);
+        y += 4;
     }
-    for (; y < rows; y++) {
-        __m256 sum = _mm256_setzero_ps();
-        for (Py_ssize_t x = 0; x < cols; x++)
-            sum = _mm256_fmadd_ps(_mm256_set1_ps(grey[y * cols + x]),
-                                  _mm256_loadu_ps(across + 8 * x), sum);
-        _mm256_storeu_ps(along + 8 * y, sum);
+    if (y + 2 <= rows) {
+        across_rows(grey + y * row_step, row_step, col_step, cols, across, along + 8 * y, 2);
+        y += 2;
     }
+    if (y < rows)
+        across_rows(grey + y * row_step, row_step, col_step, cols, across, along + 8 * y, 1);
     __m256 frequencies[8];
     for (int v = 0; v < 8; v++)
         frequencies[v] = _mm256_setzero_ps();
@@ -230,6 +246,45 @@ static void grey_of_bytes(const char *sample, const Grid *g, float *grey)
                                          : (float)plane[x * g->col_stride];
                 *out = c ? *out + value : value;
             }
+    }
+}
+
+#define PLAIN_STEP_MAX 4 /* bytes between grid columns that plain rows convert whole */
+
+/* Does the grey picture of these samples come from whole rows of one plain channel (one
+ * byte a value, no weights, the grid's columns at most PLAIN_STEP_MAX bytes apart)? */
+static int plain_rows(const Grid *g, Py_ssize_t itemsize)
+{
+    return itemsize == 1 && g->channels == 1 && !g->weights && g->col_stride >= 1 &&
+           g->col_stride <= PLAIN_STEP_MAX;
+}
+
+/* The span of a grid row that plain_rows converts: its first to its last point. */
+static Py_ssize_t plain_span(const Grid *g)
+{
+    return (g->cols - 1) * g->col_stride + 1;
+}
+
+/* The grey picture of one sample of one plain channel: each grid row's span converted
+ * whole, eight values at a time (the grid's points: every col_stride-th of a span). */
+AVX2 static void grey_of_plain_rows(const char *sample, const Grid *g, float *grey)
+{
+    const Py_ssize_t span = plain_span(g);
+    const uint8_t *row = (const uint8_t *)sample;
+    for (Py_ssize_t y = 0; y < g->rows; y++, row += g->row_stride, grey += span) {
+        if (span < 8) {
+            for (Py_ssize_t x = 0; x < span; x++)
+                grey[x] = (float)row[x];
+            continue;
+        }
+        for (Py_ssize_t x = 0;; x += 8) { /* the last eight end the span (again, in part) */
+            if (x > span - 8)
+                x = span - 8;
+            __m128i bytes = _mm_loadl_epi64((const __m128i *)(row + x));
+            _mm256_storeu_ps(grey + x, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)));
+            if (x == span - 8)
+                break;
+        }
     }
 }
 
@@ -304,7 +359,10 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     }
     g.channels = v->shape[1];
     g.channel_stride = v->strides[1];
-    grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * g.cols));
+    const int plain = plain_rows(&g, v->itemsize);
+    /* grid point (y, x) at grey[y * row_step + x * col_step] */
+    const Py_ssize_t row_step = plain ? plain_span(&g) : g.cols, col_step = plain ? g.col_stride : 1;
+    grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * row_step));
     along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
     if (!grey || !along) {
         PyErr_NoMemory();
@@ -315,11 +373,13 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t n = 0; n < v->shape[0]; n++) {
         const char *sample = (const char *)v->buf + n * v->strides[0];
-        if (v->itemsize == 1)
+        if (plain)
+            grey_of_plain_rows(sample, &g, grey);
+        else if (v->itemsize == 1)
             grey_of_bytes(sample, &g, grey);
         else
             grey_of_floats(sample, &g, grey);
-        out[n] = hash_grey(grey, g.rows, g.cols, across, down, along);
+        out[n] = hash_grey(grey, g.rows, g.cols, row_step, col_step, across, down, along);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(grey);
@@ -349,7 +409,8 @@ static int phash_one(const Py_buffer *record, Py_ssize_t n, void *context)
     if (record->len < t->need || record->len - t->need < t->offset)
         return 0;
     grey_of_floats((const char *)record->buf + t->offset + 1, t->grid, t->grey);
-    t->out[n] = hash_grey(t->grey, t->grid->rows, t->grid->cols, t->across, t->down, t->along);
+    t->out[n] = hash_grey(t->grey, t->grid->rows, t->grid->cols, t->grid->cols, 1, t->across,
+                          t->down, t->along);
     return 1;
 }
 
