@@ -12,6 +12,7 @@ from .boundary import guarded
 from .checks.registry import Problem
 from .detection import inspector_class
 from .errors import StoreChangedError, StoreReadError
+from .gc_pacing import fewer_collections
 from .hooks import Hooks, raise_for_test
 from .report.keys import quoted_key
 from .inspect import DatumInspector
@@ -35,15 +36,16 @@ def scan_shard(shard: Shard, settings: ScanSettings,
     started = time.perf_counter()
     backend = backends.get(shard.backend)
     progress = _Progress(tick)
-    for attempt in range(1, CHANGED_STORE_RETRIES + 1):
-        last_try = attempt == CHANGED_STORE_RETRIES  # then a changing store is a finding
-        try:
-            inspector, store_error = _read_shard(backend, shard, settings, track, progress,
-                                                 retry=not last_try)
-            break
-        except StoreChangedError as exc:
-            log.warning("shard %d: %s; reading it again", shard.number, exc)
-            progress.restart()  # the records of the new read are counted anew
+    with fewer_collections():
+        for attempt in range(1, CHANGED_STORE_RETRIES + 1):
+            last_try = attempt == CHANGED_STORE_RETRIES  # then a changing store is a finding
+            try:
+                inspector, store_error = _read_shard(backend, shard, settings, track,
+                                                     progress, retry=not last_try)
+                break
+            except StoreChangedError as exc:
+                log.warning("shard %d: %s; reading it again", shard.number, exc)
+                progress.restart()  # the records of the new read are counted anew
     progress.flush(inspector.records)
     log.debug("shard %d: %d records in %.3f s%s", shard.number, inspector.records,
               time.perf_counter() - started, " (store error)" if store_error else "")
