@@ -260,6 +260,43 @@ def test_phash_equals_numpy_but_for_float_rounding(case, monkeypatch):
 
 
 @native
+@pytest.mark.parametrize("height, width", [(32, 32), (47, 63), (40, 9), (16, 10), (9, 17)])
+def test_phash_of_colour_pictures_weighs_each_channel_as_numpy(height, width, monkeypatch):
+    """The compiled RGB -> luma (eight pixels at a time where the row allows, the rest one
+    by one) against numpy's product with the weights, on channels unlike each other."""
+    from scanner.duplicates.hashing import hamming, image_phash
+
+    rng = np.random.default_rng(height * width)
+    pictures = np.zeros((40, height, width, 3), np.uint8)
+    for channel in range(3):  # each channel a picture of its own
+        pictures[..., channel] = rng.integers(0, 256, (40, height, width), np.uint8)
+    compiled = image_phash(pictures)
+    monkeypatch.setattr(kernels, "native", None)
+    differ = hamming(compiled, image_phash(pictures))
+    assert differ.max() <= 1 and (differ == 0).mean() >= 0.9
+
+
+@native
+@pytest.mark.parametrize("colour", [False, True])
+def test_pictures_hashed_where_they_lie_are_hashed_as_stacked(colour):
+    from scanner.duplicates.hashing import image_phash, pictures_phash
+
+    rng = np.random.default_rng(3)
+    for height, width in [(8, 8), (33, 47), (64, 9), (21, 100)]:
+        shape = (height, width, 3) if colour else (height, width)
+        pictures = [rng.integers(0, 256, shape, np.uint8) for _ in range(7)]
+        assert np.array_equal(pictures_phash(pictures), image_phash(np.stack(pictures)))
+    with pytest.raises(ValueError):  # the kernel checks each buffer's size
+        kernels.phash_pictures([pictures[0], pictures[1][:-1].copy()], height, width,
+                               3 if colour else 1, *_hash_matrices(height, width))
+
+
+def _hash_matrices(height: int, width: int) -> tuple:
+    from scanner.duplicates.hashing import _matrices
+    return _matrices(height, width, 1, 1)
+
+
+@native
 def test_phash_median_among_nan_frequencies_is_numpys(monkeypatch):
     """Huge values of both signs make frequencies NaN (inf - inf). numpy sorts NaN last, so
     the median is a number while 33 or more frequencies are numbers, and NaN (no bit set)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, bytes_hash, image_phash,
+from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, bytes_hash, pictures_phash,
                       rows_hash, shape_tag, values_phash)
 
 _PICTURE_BATCH = 256  # decoded pictures of one size hashed together
@@ -109,7 +109,7 @@ class FingerprintSink:
     def _hash_pictures(self, shape: tuple) -> None:
         indices, exact, pictures = self.pictures.pop(shape)
         self.waiting -= len(indices)
-        self._add(indices, exact, image_phash(np.stack(pictures)), KIND_IMAGE)
+        self._add(indices, exact, pictures_phash(pictures), KIND_IMAGE)
 
     def _add(self, indices, exact, perceptual, kind: int) -> None:
         self.indices.append(np.arange(indices.start, indices.stop) if isinstance(indices, range)
@@ -135,8 +135,8 @@ class FingerprintSink:
 
 
 def _as_picture(pixels, order: str) -> np.ndarray | None:
-    """A decoded picture as (h, w) or (h, w, 3) RGB uint8 of at most about 64 pixels on its
-    short side (area-reduced); None if there is none to use. Called once an image: the
+    """A decoded picture as (h, w) or (h, w, 3) RGB uint8, C-contiguous, of at most about 64
+    pixels on its short side (area-reduced); None if there is none to use. Called once an image: the
     common case (RGB uint8 at the reduced decode's size) takes no copy and no view."""
     if not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3):  # None too
         return None
@@ -157,8 +157,8 @@ def _as_picture(pixels, order: str) -> np.ndarray | None:
     if short < 1:
         return None
     if short >= 128:  # OpenCV decodes at full size; the hash needs no more than this
-        pixels = _reduced(np.ascontiguousarray(pixels), short // 64)
-    return pixels
+        return _reduced(np.ascontiguousarray(pixels), short // 64)
+    return pixels if pixels.flags.c_contiguous else np.ascontiguousarray(pixels)
 
 
 def _reduced(pixels: np.ndarray, factor: int) -> np.ndarray:

@@ -138,6 +138,17 @@ def image_phash(pictures: np.ndarray) -> np.ndarray:
     return _phash(grey)
 
 
+def pictures_phash(pictures: list[np.ndarray]) -> np.ndarray:
+    """image_phash of decoded pictures of one size, each (h, w) grey or (h, w, 3) RGB and
+    C-contiguous, hashed where they lie where it is compiled (no stacked copy)."""
+    height, width = pictures[0].shape[:2]
+    colour = pictures[0].ndim == 3
+    hashes = kernels.phash_pictures(pictures, height, width, 3 if colour else 1,
+                                    *_matrices(height, width, 1, 1),
+                                    _GREY if colour else None)
+    return image_phash(np.stack(pictures)) if hashes is None else hashes
+
+
 def _compiled(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
               weights: np.ndarray | None = None) -> np.ndarray | None:
     """The compiled pHash of samples (n, C, height * width) at a stride, where it is built."""

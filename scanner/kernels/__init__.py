@@ -184,6 +184,22 @@ def phash_tagged(records: list, offset: int, channels: int, height: int, width: 
     return out
 
 
+def phash_pictures(pictures: list, height: int, width: int, channels: int,
+                   across: np.ndarray, down: np.ndarray,
+                   weights: np.ndarray | None = None) -> np.ndarray | None:
+    """phash of decoded pictures, each a C-contiguous uint8 array of height x width x
+    channels (the channels of a pixel side by side), without stacking them; None where it
+    is not compiled or beyond its bounds."""
+    if native is None or not native.AVX2 or max(height, width) > _PHASH_SIDE_MAX or \
+            channels > _PHASH_CHANNELS_MAX:
+        return None
+    out = np.empty(len(pictures), np.uint64)
+    if native.phash_pictures(pictures, height, width, channels, across, down, out,
+                             weights) >= 0:
+        raise ValueError("a picture of another size")
+    return out
+
+
 class PairLimit(Exception):
     """A search for pairs found more than the caller's limit of them."""
 

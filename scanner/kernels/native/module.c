@@ -28,6 +28,8 @@
  *     whether the processor has it.
  * phash_tagged(records, offset, channels, height, width, step_y, step_x, across, down, out):
  *     the same of unpacked float_data samples left in their records.
+ * phash_pictures(pictures, height, width, channels, across, down, out[, weights]): the
+ *     same of decoded pictures, each in a buffer of its own.
  * band_pairs(hashes, shifts, width, flips, distance, limit): candidate pairs of the
  *     near-duplicate search, hashes that agree on a band or differ there by one of the
  *     flips (bands.c).
@@ -99,6 +101,7 @@ static PyMethodDef methods[] = {
     {"band_pairs", band_pairs, METH_VARARGS, "Pairs of hashes sharing a band."},
     {"jpeg_header", jpeg_header, METH_O, "A JPEG's header markers, walked."},
     {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
+    {"phash_pictures", phash_pictures, METH_VARARGS, "Perceptual hashes of pictures."},
     {"unpack_tagged", unpack_tagged, METH_VARARGS, "float_data: figures, values, hashes."},
     {"sorted_hashes", sorted_hashes, METH_VARARGS, "64-bit hashes rotated, radix-sorted."},
     {"band_neighbours", band_neighbours, METH_VARARGS, "Close pairs sharing a top band."},

@@ -74,6 +74,7 @@ PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
+PyObject *phash_pictures(PyObject *self, PyObject *args);
 PyObject *jpeg_header(PyObject *self, PyObject *data);
 PyObject *band_pairs(PyObject *self, PyObject *args);
 PyObject *unpack_tagged(PyObject *self, PyObject *args);
