@@ -96,11 +96,48 @@ def test_sorted_bands_find_every_pair_that_shares_a_band():
     assert found == sharing and len(found) > 100
 
 
+def test_bands_read_on_threads_find_the_pairs_read_in_turn(monkeypatch):
+    """The rotated bands of many hashes are sorted and read on threads: the same pairs, and
+    a band's PairLimit reaches the caller."""
+    from scanner.duplicates import search
+
+    hashes = _hashes_with_near_pairs(20_000, 400, 2, seed=4)
+    monkeypatch.setattr(search, "THREADED_BANDS_MIN", 10 ** 9)
+    in_turn = search._shared_bands(hashes, 3, 3, 21)
+    monkeypatch.setattr(search, "THREADED_BANDS_MIN", 1000)
+    threaded = search._shared_bands(hashes, 3, 3, 21)
+    assert len(in_turn[0]) >= 400
+    for mine, theirs in zip(threaded, in_turn):
+        assert np.array_equal(mine, theirs)
+    alike = _alike(3000, seed=9)
+    with pytest.raises(kernels.PairLimit):
+        search._shared_bands(alike, 3, 3, 21, limit=100)
+
+
 def test_the_sort_path_serves_many_hashes():
     hashes = _hashes_with_near_pairs(40_000, 500, 3, seed=2)
     first, second, dists, guaranteed = near_pairs(hashes, 8)
     assert guaranteed == 3 and (dists <= 8).all() and (first < second).all()
     assert len(set(zip(first.tolist(), second.tolist()))) == len(first) >= 500
+
+
+def test_copies_far_apart_in_a_large_store_are_grouped():
+    """The records holding repeated values are sieved a piece at a time: copies in one
+    piece, on both sides of a piece's end, and at the two ends of the store are found."""
+    from scanner.duplicates.groups import _MARK_PIECE
+    from scanner.duplicates.hashing import KIND_VALUES
+
+    count = 2 * _MARK_PIECE + 1000
+    rng = np.random.default_rng(12)
+    exact = rng.integers(0, 2**64 - 1, count, dtype=np.uint64)
+    pictures = rng.integers(0, 2**64 - 1, count, dtype=np.uint64)
+    pairs = [(5, 9), (_MARK_PIECE - 1, _MARK_PIECE), (0, count - 1)]
+    for first, second in pairs:
+        exact[second], pictures[second] = exact[first], pictures[first]
+    prints = Fingerprints(exact, pictures, np.full(count, KIND_VALUES, np.uint8))
+    found = {tuple(group.members.tolist()) for group in join(prints, 4).groups}
+    assert found == set(pairs)
+    assert all(group.exact for group in join(prints, 4).groups)
 
 
 def test_a_copy_stays_with_its_own_original():

@@ -7,19 +7,20 @@ distance (search.near_pairs); those name the few records that can be in a group 
 Only those are then grouped (clusters.py)."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from .. import kernels
+from .background import on_thread
 from .clusters import clusters
 from .fingerprints import Fingerprints
 from .hashing import KIND_NONE, NO_PICTURE
 from .search import chance_distance, near_pairs
 
 _TABLE = 1 << 20  # entries of the sieve that finds the records holding a few named values
+_MARK_PIECE = 1 << 16  # records sieved at a time
 PAIRS_MAX = 1_000_000  # near pairs a join takes at most (the grouping spends about 2 us each)
 
 
@@ -47,8 +48,9 @@ def join(prints: Fingerprints, distance: int) -> Join:
     known = len(prints) - counts[KIND_NONE]
     # the bytes that repeat (also where their pictures came out unequal), sorted on a thread
     # of their own while the pictures are searched: both sorts release the GIL
-    repeated_bytes = _on_thread(lambda: _distinct(kernels.sorted_hashes(
-        prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]))[1])
+    repeated_bytes = on_thread(lambda: _repeated(kernels.sorted_hashes(
+        prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE])),
+        "dscan-duplicates-bytes")
     pictures = {}  # kind -> its distinct perceptual hashes (ascending), those that repeat
     for kind in [k for k in present if not k & NO_PICTURE]:
         values = prints.perceptual if counts[kind] == len(prints) else \
@@ -90,30 +92,7 @@ def join_in_background(prints: Fingerprints, distance: int) -> Callable[[], Join
     """join() started on a thread of its own; the function returned waits for its result
     (or raises what it raised). After a scan both cores are free, and the join's sorts
     release the GIL: the dataset checks run meanwhile."""
-    return _on_thread(lambda: join(prints, distance), "dscan-duplicates")
-
-
-def _on_thread(work: Callable, name: str = "dscan-duplicates-bytes") -> Callable:
-    """work() started on a daemon thread; the function returned waits for its result, or
-    raises what it raised (to the caller, which has the boundary)."""
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append((work(), None))
-        except BaseException as exc:
-            outcome.append((None, exc))
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-
-    def result():
-        thread.join()
-        found, exc = outcome[0]
-        if exc is not None:
-            raise exc
-        return found
-    return result
+    return on_thread(lambda: join(prints, distance))
 
 
 def _distinct(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,26 +100,42 @@ def _distinct(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     repeats = np.flatnonzero(ordered[1:] == ordered[:-1])
     if not len(repeats):
         return ordered, ordered[:0]
-    again = ordered[repeats]
     new = np.ones(len(ordered), bool)
     new[repeats + 1] = False
-    return ordered[new], again[np.r_[True, again[1:] != again[:-1]]]
+    return ordered[new], _once_each(ordered[repeats])
+
+
+def _repeated(ordered: np.ndarray) -> np.ndarray:
+    """_distinct's second part alone: no copy of the distinct values."""
+    return _once_each(ordered[np.flatnonzero(ordered[1:] == ordered[:-1])])
+
+
+def _once_each(again: np.ndarray) -> np.ndarray:
+    return again[np.r_[True, again[1:] != again[:-1]]] if len(again) else again
 
 
 def _mark(wanted: np.ndarray, values: np.ndarray, named: np.ndarray, kinds: np.ndarray,
           kind: int | None, count: int) -> None:
     """Set `wanted` where a record's value is one of `named` (sorted) and its kind is `kind`
-    (None: any kind but KIND_NONE); `count` records have that kind."""
+    (None: any kind but KIND_NONE); `count` records have that kind. The values go a piece
+    at a time: the temporaries stay small, and fresh pages cost more here than the work."""
     if not len(named) or not count:
         return
     table = np.zeros(_TABLE, bool)  # a first sieve on the low bits: one gather a record
-    table[(named & np.uint64(_TABLE - 1)).astype(np.intp)] = True
-    maybe = np.flatnonzero(table[(values & np.uint64(_TABLE - 1)).astype(np.intp)])
-    at = np.searchsorted(named, values[maybe])
-    at[at == len(named)] = 0
-    hit = named[at] == values[maybe]
-    if kind is None:
-        hit &= kinds[maybe] != KIND_NONE
-    elif count != len(values):
-        hit &= kinds[maybe] == kind
-    wanted[maybe[hit]] = True
+    low = np.uint64(_TABLE - 1)
+    table[(named & low).astype(np.intp)] = True
+    slots = np.empty(min(_MARK_PIECE, len(values)), np.uint64)
+    for start in range(0, len(values), _MARK_PIECE):
+        piece = values[start:start + _MARK_PIECE]
+        np.bitwise_and(piece, low, out=slots[:len(piece)])
+        maybe = np.flatnonzero(table[slots[:len(piece)].view(np.int64)]) + start
+        if not len(maybe):
+            continue
+        at = np.searchsorted(named, values[maybe])
+        at[at == len(named)] = 0
+        hit = named[at] == values[maybe]
+        if kind is None:
+            hit &= kinds[maybe] != KIND_NONE
+        elif count != len(values):
+            hit &= kinds[maybe] == kind
+        wanted[maybe[hit]] = True

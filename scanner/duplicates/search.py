@@ -14,6 +14,7 @@ from math import comb, log2
 import numpy as np
 
 from .. import kernels
+from .background import on_thread
 from .hashing import hamming
 
 BRUTE_FORCE_MAX = 2048  # up to this many distinct hashes every pair is compared ...
@@ -21,6 +22,7 @@ BRUTE_FORCE_MAX = 2048  # up to this many distinct hashes every pair is compared
 # random hashes at distance 10 take 20 ms compared in pairs, 2 ms compiled (numpy's 24 ms)
 BRUTE_FORCE_COMPILED_MAX = 256
 _BLOCK = 512
+THREADED_BANDS_MIN = 65536  # distinct hashes from which the rotated bands run on threads
 _LOOKUP_BUDGET = 2_000_000  # band lookups in all: beyond, the guaranteed distance narrows
 _CHANCE = 0.1  # pairs that chance alone may put within the distance, among uniform hashes
 
@@ -192,19 +194,18 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int,
     to distance bands - 1). Where the kernels are compiled the sort is a radix sort of the
     top bytes (kernels.sorted_hashes: 1M hashes in 8-10 ms against 55-65 ms) and the runs
     are read in C (kernels.band_neighbours); a counting sort on the band alone was slower,
-    as bands this wide (21 bits) make its table miss the cache."""
+    as bands this wide (21 bits) make its table miss the cache. Compiled, the rotated bands
+    are sorted and read on threads of their own (both release the GIL), the first band
+    here meanwhile."""
     covered = bands - 1
-    lows, highs = [], []
-    for band in range(bands):
-        turn = band * width
-        # the hashes in the order of the band brought to the top (the first: as they are)
-        rotated = kernels.sorted_hashes(hashes, turn, width) if band else hashes
-        found = kernels.band_neighbours(rotated, width, distance, turn, limit)
-        low, high = _neighbours(rotated, width, distance, turn, limit) if found is None \
-            else found
-        lows.append(low)
-        highs.append(high)
-        _within(lows, limit)
+    threaded = kernels.native is not None and len(hashes) >= THREADED_BANDS_MIN
+    rotated = [on_thread(lambda turn=band * width: _band(hashes, width, distance, turn, limit),
+                         "dscan-duplicates-band") if threaded and band else None
+               for band in range(bands)]
+    found = [_band(hashes, width, distance, band * width, limit) if waiting is None
+             else waiting() for band, waiting in enumerate(rotated)]
+    lows, highs = [low for low, _ in found], [high for _, high in found]
+    _within(lows, limit)
     low, high = np.concatenate(lows), np.concatenate(highs)
     if not len(low):
         empty = np.empty(0, np.int64)
@@ -212,6 +213,15 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int,
     first, second = _once(np.searchsorted(hashes, low), np.searchsorted(hashes, high),
                           len(hashes))
     return first, second, hamming(hashes[first], hashes[second]), min(distance, covered)
+
+
+def _band(hashes: np.ndarray, width: int, distance: int, turn: int, limit: int | None):
+    """(lows, highs): the pairs within `distance` of ascending `hashes` that share the band
+    `turn` bits from the top, rotated back (see _shared_bands)."""
+    # the hashes in the order of the band brought to the top (the first: as they are)
+    rotated = kernels.sorted_hashes(hashes, turn, width) if turn else hashes
+    found = kernels.band_neighbours(rotated, width, distance, turn, limit)
+    return _neighbours(rotated, width, distance, turn, limit) if found is None else found
 
 
 def _neighbours(rotated: np.ndarray, width: int, distance: int, turn: int,

@@ -230,9 +230,9 @@ def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np
     values = _words(values)
     if native is None:
         return np.sort(rotated(values, rotate) if rotate else values)
-    out, scratch = np.empty_like(values), np.empty_like(values)
+    out = np.empty_like(values)
     if len(values):
-        native.sorted_hashes(values, rotate, -(-top_bits // 8), out, scratch)
+        native.sorted_hashes(values, rotate, -(-top_bits // 8), out)
     return out
 
 

@@ -33,7 +33,7 @@
  * band_pairs(hashes, shifts, width, flips, distance, limit): candidate pairs of the
  *     near-duplicate search, hashes that agree on a band or differ there by one of the
  *     flips (bands.c).
- * sorted_hashes(values, rotate, passes, out, scratch): uint64 hashes rotated left by
+ * sorted_hashes(values, rotate, passes, out): uint64 hashes rotated left by
  *     `rotate` bits, ordered by their top 8 * passes bits into out (sorts.c).
  * band_neighbours(ordered, width, distance, turn, limit): the pairs of those within
  *     distance that share their top width bits, rotated back (bands.c).
