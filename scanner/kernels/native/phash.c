@@ -141,17 +141,36 @@ fail:
 
 #define CHANNELS_MAX 4096 /* with SIDE_MAX, a sample's bytes fit a Py_ssize_t */
 
+/* The hashing of a sequence of buffers, one sample (or picture) each. */
 typedef struct {
-    Py_ssize_t offset, need;
+    Py_ssize_t offset, need; /* where the first value lies; the bytes a buffer needs */
+    int plain; /* pictures of one plain channel (grey_of_plain_rows) */
     const Grid *grid;
     const float *across, *down;
     float *grey, *along;
     uint64_t *out;
-} TaggedHash;
+} EachHash;
+
+/* each_record over the sequence with room for the grey picture and the products, freed
+ * after; -2 with MemoryError set when there is none. */
+static Py_ssize_t hash_each(PyObject *sequence, int (*visit)(const Py_buffer *, Py_ssize_t,
+                                                             void *), EachHash *h)
+{
+    Py_ssize_t failed = -2;
+    h->grey = PyMem_Malloc(sizeof(float) * (size_t)(h->grid->rows * h->grid->cols));
+    h->along = PyMem_Malloc(sizeof(float) * 8 * (size_t)h->grid->rows);
+    if (!h->grey || !h->along)
+        PyErr_NoMemory();
+    else
+        failed = each_record(sequence, visit, h);
+    PyMem_Free(h->grey);
+    PyMem_Free(h->along);
+    return failed;
+}
 
 static int phash_one(const Py_buffer *record, Py_ssize_t n, void *context)
 {
-    TaggedHash *t = context;
+    EachHash *t = context;
     if (record->len < t->need || record->len - t->need < t->offset)
         return 0;
     grey_of_floats((const char *)record->buf + t->offset + 1, t->grid, t->grey);
@@ -178,7 +197,7 @@ PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
     Held held[3];
     memset(held, 0, sizeof held);
     Grid g = {channels, 0, 0, 0, 0, 0, NULL};
-    TaggedHash t = {offset, 0, &g, NULL, NULL, NULL, NULL, NULL};
+    EachHash t = {offset, 0, 0, &g, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t failed = -2;
     if (channels > 0 && channels <= CHANNELS_MAX && offset >= 0 &&
             grid_of(height, width, step_y, step_x, &g) == 0) {
@@ -202,33 +221,16 @@ PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
     t.across = held[0].view.buf;
     t.down = held[1].view.buf;
     t.out = held[2].view.buf;
-    t.grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * g.cols));
-    t.along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
-    if (!t.grey || !t.along) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    failed = each_record(sequence, phash_one, &t);
+    failed = hash_each(sequence, phash_one, &t);
 done:
-    PyMem_Free(t.grey);
-    PyMem_Free(t.along);
     release(held, 3);
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
 }
 
-typedef struct {
-    Py_ssize_t need; /* bytes a picture */
-    int plain;
-    const Grid *grid;
-    const float *across, *down;
-    float *grey, *along;
-    uint64_t *out;
-} PictureHash;
-
 static int hash_picture(const Py_buffer *picture, Py_ssize_t n, void *context)
 {
-    PictureHash *p = context;
+    EachHash *p = context;
     const Grid *g = p->grid;
     if (picture->len != p->need)
         return 0;
@@ -259,7 +261,7 @@ PyObject *phash_pictures(PyObject *Py_UNUSED(self), PyObject *args)
     Held held[4];
     memset(held, 0, sizeof held);
     Grid g = {channels, 1, 0, channels, 0, 0, NULL};
-    PictureHash p = {0, 0, &g, NULL, NULL, NULL, NULL, NULL};
+    EachHash p = {0, 0, 0, &g, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t failed = -2;
     for (int i = 0; i < 4; i++)
         if ((i < 3 || objects[i] != Py_None) &&
@@ -281,16 +283,8 @@ PyObject *phash_pictures(PyObject *Py_UNUSED(self), PyObject *args)
     p.across = held[0].view.buf;
     p.down = held[1].view.buf;
     p.out = held[2].view.buf;
-    p.grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * g.cols));
-    p.along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
-    if (!p.grey || !p.along) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    failed = each_record(sequence, hash_picture, &p);
+    failed = hash_each(sequence, hash_picture, &p);
 done:
-    PyMem_Free(p.grey);
-    PyMem_Free(p.along);
     release(held, 4);
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
