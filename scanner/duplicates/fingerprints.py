@@ -136,8 +136,9 @@ class FingerprintSink:
 
 def _as_picture(pixels, order: str) -> np.ndarray | None:
     """A decoded picture as (h, w) or (h, w, 3) RGB uint8, C-contiguous, of at most about 64
-    pixels on its short side (area-reduced); None if there is none to use. Called once an image: the
-    common case (RGB uint8 at the reduced decode's size) takes no copy and no view."""
+    pixels on its short side (area-reduced); None if there is none to use. Called once an
+    image: the common case (RGB uint8 at the reduced decode's size) takes no copy and no
+    view."""
     if not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3):  # None too
         return None
     kind = pixels.dtype.char

@@ -118,7 +118,8 @@ def _mark(wanted: np.ndarray, values: np.ndarray, named: np.ndarray, kinds: np.n
           kind: int | None, count: int) -> None:
     """Set `wanted` where a record's value is one of `named` (sorted) and its kind is `kind`
     (None: any kind but KIND_NONE); `count` records have that kind. The values go a piece
-    at a time: the temporaries stay small, and fresh pages cost more here than the work."""
+    at a time: the temporaries stay small (on the machine measured, fresh pages cost more
+    than the work: 1M values at once 29 ms, a piece at a time 1.7 ms)."""
     if not len(named) or not count:
         return
     table = np.zeros(_TABLE, bool)  # a first sieve on the low bits: one gather a record

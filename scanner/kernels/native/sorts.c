@@ -67,10 +67,10 @@ static void sort_run(uint64_t *here, uint64_t *there, Py_ssize_t n, int first)
  * top digit first, from memory, into out: 256 runs of about n / 256 values, each small
  * enough to stay in cache while the lower digits sort it (least significant first, stable)
  * between out and a room as long as the longest run; a run that ends in the room is copied
- * back while it is in the cache. No scratch as long as the values: this machine's fresh
- * pages cost more than the sort (1M values wholly: 20 ms into fresh arrays, 13-14 ms into
- * arrays already mapped, against 26 ms for eight passes over all of them). Returns -1 when
- * the room cannot be had. */
+ * back while it is in the cache. No scratch as long as the values: the measured machine's
+ * fresh pages cost more than the sort (1M values wholly: 12-15 ms, against 20-25 ms with
+ * such a scratch, and 26 ms for eight passes over all of them). Returns -1 when the room
+ * cannot be had. */
 static int radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int passes,
                       uint64_t *out)
 {
