@@ -124,6 +124,26 @@ def test_raw_records_differing_in_a_few_bytes_are_no_exact_copies(tmp_path):
                if f["code"] == "DS803")
 
 
+def test_blank_samples_of_other_values_are_no_duplicates(tmp_path):
+    """Constant samples (blank frames, solid colours) have no picture to hash: their
+    frequencies are rounding noise, alike for values a power of two apart. Under other
+    labels they are no conflict; two of the same bytes are still exact copies."""
+    def blank(value: int, label: int) -> bytes:
+        return b.raw_datum(label=label, shape=(3, 28, 28), data=bytes([value]) * 3 * 28 * 28)
+
+    solid = np.repeat(np.array([10, 100, 40], np.uint8), 28 * 28).tobytes()  # one per channel
+    values = [blank(value, label) for label, value in enumerate((1, 2, 4, 8, 64, 128))]
+    values += [b.raw_datum(label=7, shape=(3, 28, 28), data=solid),
+               b.raw_datum(label=8, shape=(3, 28, 28), data=bytes(a * 2 for a in solid)),
+               blank(3, 0), blank(3, 0)]
+    report = scan_report(b.make_lmdb(tmp_path / "db", values))
+    groups = [f for f in report["findings"] if f["code"] in ("DS801", "DS802", "DS803")]
+    assert [(f["code"], sorted(m["index"] for m in f["detail"]["group"]["members"]))
+            for f in groups] == [("DS801", [8, 9])]
+    constant = {f["index"] for f in report["findings"] if f["code"] == "DS103"}
+    assert constant == {0, 1, 2, 3, 4, 5, 8, 9}  # the solid colours' channels differ
+
+
 def test_exact_copies_form_one_group_with_exact_counts(tmp_path):
     image = b.encoded_datum(b.jpeg(seed=1), label=2)
     others = [b.encoded_datum(encode(picture), label=1) for picture in fixture_pictures()[:5]]

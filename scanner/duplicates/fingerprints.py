@@ -101,10 +101,22 @@ class FingerprintSink:
         return rows_hash(values, shape_tag(KIND_VALUES, values.dtype,
                                            tuple(shape or values.shape[1:])))
 
-    def keep(self, hashed: tuple | None) -> None:
-        """Add what hash_values made."""
-        if hashed is not None:
-            self._add(*hashed, KIND_VALUES)
+    def keep(self, hashed: tuple | None, flat: np.ndarray | None = None) -> None:
+        """Add what hash_values made. flat: a mask of the samples whose every channel holds
+        one value (a blank frame, a solid colour): their picture has no detail to hash (its
+        frequencies are rounding noise, alike for values a power of two apart), so only
+        their bytes can match."""
+        if hashed is None:
+            return
+        indices, exact, perceptual = hashed
+        if perceptual is None or flat is None or not flat.any():
+            self._add(indices, exact, perceptual, KIND_VALUES)
+            return
+        positions = np.asarray(indices, np.int64)
+        for part in (~flat, flat):
+            if part.any():
+                self._add(positions[part], exact[part], None if part is flat else
+                          perceptual[part], KIND_VALUES)
 
     def _hash_pictures(self, shape: tuple) -> None:
         indices, exact, pictures = self.pictures.pop(shape)
