@@ -239,10 +239,24 @@ def test_pictures_of_many_sizes_are_hashed_as_they_come():
     sink = FingerprintSink()
     for index in range(1200):  # 1200 sizes: no size fills a batch
         size = (32 + index % 30, 32 + index // 30)
-        sink.add_image(index, b"%d" % index, np.zeros(size, np.uint8))
+        picture = np.arange(size[0] * size[1], dtype=np.uint8).reshape(size)  # not blank
+        sink.add_image(index, b"%d" % index, picture)
         assert sink.waiting < 1024
     prints = sink.result(1200)
     assert (prints.kind == 1).all() and len(np.unique(prints.exact)) == 1200
+
+
+def test_blank_images_of_other_shades_are_no_duplicates(tmp_path):
+    """Blank frames (one grey value) have no picture to hash, whatever their format: under
+    other labels they are no conflict; the same bytes twice are still exact copies."""
+    shades = [Image.new("RGB", (48, 48), (value,) * 3) for value in (1, 2, 4, 8, 64, 128)]
+    values = [b.encoded_datum(encode(picture), label=label)
+              for label, picture in enumerate(shades)]
+    values += [b.encoded_datum(encode(shades[2]), label=2)] * 2  # the bytes of record 2
+    report = scan_report(b.make_lmdb(tmp_path / "db", values))
+    groups = [(f["code"], sorted(m["index"] for m in f["detail"]["group"]["members"]))
+              for f in report["findings"] if f["code"] in ("DS801", "DS802", "DS803")]
+    assert groups == [("DS801", [2, 6, 7])]
 
 
 def test_against_a_path_that_is_no_store_is_one_line_before_scanning(tmp_path, capsys):

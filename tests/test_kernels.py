@@ -285,10 +285,30 @@ def test_pictures_hashed_where_they_lie_are_hashed_as_stacked(colour):
     for height, width in [(8, 8), (33, 47), (64, 9), (21, 100)]:
         shape = (height, width, 3) if colour else (height, width)
         pictures = [rng.integers(0, 256, shape, np.uint8) for _ in range(7)]
-        assert np.array_equal(pictures_phash(pictures), image_phash(np.stack(pictures)))
+        hashes, flat = pictures_phash(pictures)
+        assert np.array_equal(hashes, image_phash(np.stack(pictures))) and not flat.any()
     with pytest.raises(ValueError):  # the kernel checks each buffer's size
         kernels.phash_pictures([pictures[0], pictures[1][:-1].copy()], height, width,
                                3 if colour else 1, *_hash_matrices(height, width))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("colour", [False, True])
+def test_blank_pictures_are_flat_and_get_no_hash(compiled, colour, monkeypatch):
+    """A picture of one grey value has no detail: its frequencies are rounding noise (the
+    same for blanks a power of two apart). Both paths say so, and leave its hash 0."""
+    from scanner.duplicates.hashing import pictures_phash
+
+    if compiled and kernels.native is None:
+        pytest.skip("the compiled kernels are off or not built")
+    if not compiled:
+        monkeypatch.setattr(kernels, "native", None)
+    shape = (32, 40, 3) if colour else (32, 40)
+    detailed = np.random.default_rng(5).integers(0, 256, shape, np.uint8)
+    pictures = [np.full(shape, value, np.uint8) for value in (1, 2, 4, 64, 128)] + [detailed]
+    hashes, flat = pictures_phash(pictures)
+    assert flat.tolist() == [True] * 5 + [False]
+    assert (hashes[:5] == 0).all() and hashes[5] != 0
 
 
 def _hash_matrices(height: int, width: int) -> tuple:

@@ -108,20 +108,25 @@ class FingerprintSink:
         their bytes can match."""
         if hashed is None:
             return
-        indices, exact, perceptual = hashed
+        self._add_with_flat(*hashed, KIND_VALUES, flat)
+
+    def _hash_pictures(self, shape: tuple) -> None:
+        indices, exact, pictures = self.pictures.pop(shape)
+        self.waiting -= len(indices)
+        hashes, flat = pictures_phash(pictures)
+        self._add_with_flat(indices, np.asarray(exact, np.uint64), hashes, KIND_IMAGE, flat)
+
+    def _add_with_flat(self, indices, exact, perceptual, kind: int,
+                      flat: np.ndarray | None) -> None:
+        """_add, the flat samples (see keep) with their bytes only."""
         if perceptual is None or flat is None or not flat.any():
-            self._add(indices, exact, perceptual, KIND_VALUES)
+            self._add(indices, exact, perceptual, kind)
             return
         positions = np.asarray(indices, np.int64)
         for part in (~flat, flat):
             if part.any():
                 self._add(positions[part], exact[part], None if part is flat else
-                          perceptual[part], KIND_VALUES)
-
-    def _hash_pictures(self, shape: tuple) -> None:
-        indices, exact, pictures = self.pictures.pop(shape)
-        self.waiting -= len(indices)
-        self._add(indices, exact, pictures_phash(pictures), KIND_IMAGE)
+                          perceptual[part], kind)
 
     def _add(self, indices, exact, perceptual, kind: int) -> None:
         self.indices.append(np.arange(indices.start, indices.stop) if isinstance(indices, range)

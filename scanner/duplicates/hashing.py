@@ -138,15 +138,24 @@ def image_phash(pictures: np.ndarray) -> np.ndarray:
     return _phash(grey)
 
 
-def pictures_phash(pictures: list[np.ndarray]) -> np.ndarray:
+def pictures_phash(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """image_phash of decoded pictures of one size, each (h, w) grey or (h, w, 3) RGB and
-    C-contiguous, hashed where they lie where it is compiled (no stacked copy)."""
+    C-contiguous, hashed where they lie where it is compiled (no stacked copy), and which
+    are flat: one grey value, no detail to hash (their frequencies are rounding noise, alike
+    for blanks a power of two apart), their hash left 0."""
     height, width = pictures[0].shape[:2]
     colour = pictures[0].ndim == 3
-    hashes = kernels.phash_pictures(pictures, height, width, 3 if colour else 1,
-                                    *_matrices(height, width, 1, 1),
-                                    _GREY if colour else None)
-    return image_phash(np.stack(pictures)) if hashes is None else hashes
+    compiled = kernels.phash_pictures(pictures, height, width, 3 if colour else 1,
+                                      *_matrices(height, width, 1, 1),
+                                      _GREY if colour else None)
+    if compiled is not None:
+        return compiled
+    stacked = np.stack(pictures)
+    grey = (stacked @ _GREY if colour else stacked).reshape(len(stacked), -1)
+    flat = (grey == grey[:, :1]).all(axis=1)
+    hashes = image_phash(stacked)
+    hashes[flat] = 0
+    return hashes, flat
 
 
 def _compiled(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,

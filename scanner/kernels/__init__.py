@@ -185,19 +185,20 @@ def phash_tagged(records: list, offset: int, channels: int, height: int, width: 
 
 
 def phash_pictures(pictures: list, height: int, width: int, channels: int,
-                   across: np.ndarray, down: np.ndarray,
-                   weights: np.ndarray | None = None) -> np.ndarray | None:
+                   across: np.ndarray, down: np.ndarray, weights: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
     """phash of decoded pictures, each a C-contiguous uint8 array of height x width x
-    channels (the channels of a pixel side by side), without stacking them; None where it
-    is not compiled or beyond its bounds."""
+    channels (the channels of a pixel side by side), without stacking them, and which are
+    flat (one grey value: their hash is 0); None where it is not compiled or beyond its
+    bounds."""
     if native is None or not native.AVX2 or max(height, width) > _PHASH_SIDE_MAX or \
             channels > _PHASH_CHANNELS_MAX:
         return None
-    out = np.empty(len(pictures), np.uint64)
-    if native.phash_pictures(pictures, height, width, channels, across, down, out,
+    out, flat = np.empty(len(pictures), np.uint64), np.empty(len(pictures), np.uint8)
+    if native.phash_pictures(pictures, height, width, channels, across, down, out, flat,
                              weights) >= 0:
         raise ValueError("a picture of another size")
-    return out
+    return out, flat.view(bool)
 
 
 class PairLimit(Exception):

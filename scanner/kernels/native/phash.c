@@ -149,6 +149,7 @@ typedef struct {
     const float *across, *down;
     float *grey, *along;
     uint64_t *out;
+    uint8_t *flat; /* pictures: 1 where the grey picture is one value (hash 0), else 0 */
 } EachHash;
 
 /* each_record over the sequence with room for the grey picture and the products, freed
@@ -197,7 +198,7 @@ PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
     Held held[3];
     memset(held, 0, sizeof held);
     Grid g = {channels, 0, 0, 0, 0, 0, NULL};
-    EachHash t = {offset, 0, 0, &g, NULL, NULL, NULL, NULL, NULL};
+    EachHash t = {offset, 0, 0, &g, NULL, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t failed = -2;
     if (channels > 0 && channels <= CHANNELS_MAX && offset >= 0 &&
             grid_of(height, width, step_y, step_x, &g) == 0) {
@@ -238,54 +239,64 @@ static int hash_picture(const Py_buffer *picture, Py_ssize_t n, void *context)
         grey_of_plain_rows(picture->buf, g, p->grey);
     else
         grey_of_bytes(picture->buf, g, p->grey);
-    p->out[n] = hash_grey(p->grey, g->rows, g->cols, p->plain ? plain_span(g) : g->cols,
-                          p->plain ? g->col_stride : 1, p->across, p->down, p->along);
+    Py_ssize_t at = 1, points = g->rows * g->cols; /* the grid's points lie side by side */
+    while (at < points && p->grey[at] == p->grey[0])
+        at++;
+    p->flat[n] = at == points; /* no detail: its frequencies would be rounding noise */
+    p->out[n] = p->flat[n] ? 0 : hash_grey(p->grey, g->rows, g->cols, g->cols, 1, p->across,
+                                           p->down, p->along);
     return 1;
 }
 
-/* phash_pictures(pictures, height, width, channels, across, down, out[, weights]): as
+/* phash_pictures(pictures, height, width, channels, across, down, out, flat[, weights]): as
  * phash, of decoded pictures each in a buffer of its own (contiguous height x width x
- * channels bytes, the channels of a pixel side by side), no copy of them stacked; weights
+ * channels bytes, the channels of a pixel side by side), no copy of them stacked; flat (n,)
+ * uint8 gets 1 for a picture of one grey value (blank: its hash is left 0); weights
  * (channels float32) or None: the channels added. Returns the index of the first picture
  * of another size, or -1. */
 PyObject *phash_pictures(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *pictures, *objects[4] = {NULL, NULL, NULL, Py_None};
+    PyObject *pictures, *objects[5] = {NULL, NULL, NULL, NULL, Py_None};
     Py_ssize_t height, width, channels;
-    if (!PyArg_ParseTuple(args, "OnnnOOO|O:phash_pictures", &pictures, &height, &width,
-                          &channels, &objects[0], &objects[1], &objects[2], &objects[3]))
+    if (!PyArg_ParseTuple(args, "OnnnOOOO|O:phash_pictures", &pictures, &height, &width,
+                          &channels, &objects[0], &objects[1], &objects[2], &objects[3],
+                          &objects[4]))
         return NULL;
     PyObject *sequence = PySequence_Tuple(pictures);
     if (sequence == NULL)
         return NULL;
-    Held held[4];
+    Held held[5];
     memset(held, 0, sizeof held);
     Grid g = {channels, 1, 0, channels, 0, 0, NULL};
-    EachHash p = {0, 0, 0, &g, NULL, NULL, NULL, NULL, NULL};
+    EachHash p = {0, 0, 0, &g, NULL, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t failed = -2;
-    for (int i = 0; i < 4; i++)
-        if ((i < 3 || objects[i] != Py_None) &&
-                take(objects[i], &held[i], i == 2 ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                                                  : PyBUF_C_CONTIGUOUS) < 0)
+    for (int i = 0; i < 5; i++) {
+        const int written = i == 2 || i == 3; /* out and flat */
+        if ((i < 4 || objects[i] != Py_None) &&
+                take(objects[i], &held[i], written ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
+                                                   : PyBUF_C_CONTIGUOUS) < 0)
             goto done;
+    }
     if (!has_avx2 || channels < 1 || channels > CHANNELS_MAX ||
             grid_of(height, width, 1, 1, &g) < 0 ||
             held[0].view.len != 4 * 8 * g.cols || held[1].view.len != 4 * 8 * g.rows ||
             held[2].view.len != 8 * PyTuple_GET_SIZE(sequence) ||
-            (held[3].held && held[3].view.len != 4 * channels)) {
-        PyErr_SetString(PyExc_ValueError, "phash_pictures: sizes, matrices or out wrong");
+            held[3].view.len != PyTuple_GET_SIZE(sequence) || overlapping(held + 2, 2) ||
+            (held[4].held && held[4].view.len != 4 * channels)) {
+        PyErr_SetString(PyExc_ValueError, "phash_pictures: sizes, matrices or outputs wrong");
         goto done;
     }
-    g.weights = held[3].held ? held[3].view.buf : NULL;
+    g.weights = held[4].held ? held[4].view.buf : NULL;
     g.row_stride = width * channels; /* at most 2**52 */
     p.need = height * g.row_stride;
     p.plain = plain_rows(&g, 1);
     p.across = held[0].view.buf;
     p.down = held[1].view.buf;
     p.out = held[2].view.buf;
+    p.flat = held[3].view.buf;
     failed = hash_each(sequence, hash_picture, &p);
 done:
-    release(held, 4);
+    release(held, 5);
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
 }
