@@ -311,6 +311,33 @@ def test_blank_pictures_are_flat_and_get_no_hash(compiled, colour, monkeypatch):
     assert (hashes[:5] == 0).all() and hashes[5] != 0
 
 
+@native
+def test_the_phash_entry_points_refuse_misaligned_matrices_weights_and_outputs():
+    """Found by a UBSan fuzz of the bare module: floats and hashes read and written at odd
+    addresses (the wrappers always pass aligned arrays)."""
+    bare = kernels.native
+    across, down = _hash_matrices(8, 8)
+
+    def shifted(array: np.ndarray) -> np.ndarray:  # the same values one byte on
+        room = np.zeros(array.nbytes + 1, np.uint8)
+        room[1:] = array.view(np.uint8).reshape(-1)
+        return room[1:].view(array.dtype).reshape(array.shape)
+
+    values, weights = np.zeros((2, 3, 64), np.uint8), np.ones(3, np.float32)
+    out, flat = np.empty(2, np.uint64), np.empty(2, np.uint8)
+    pictures = [np.zeros((8, 8, 3), np.uint8)] * 2
+    for wrong in range(4):
+        a, d, w, o = [shifted(x) if wrong == i else x
+                      for i, x in enumerate((across, down, weights, out))]
+        with pytest.raises(ValueError):
+            bare.phash(values, 8, 8, 1, 1, a, d, o, w)
+        with pytest.raises(ValueError):
+            bare.phash_pictures(pictures, 8, 8, 3, a, d, o, flat, w)
+        if wrong != 2:
+            with pytest.raises(ValueError):
+                bare.phash_tagged([bytes(5 * 64)] * 2, 0, 1, 8, 8, 1, 1, a, d, o)
+
+
 def _hash_matrices(height: int, width: int) -> tuple:
     from scanner.duplicates.hashing import _matrices
     return _matrices(height, width, 1, 1)

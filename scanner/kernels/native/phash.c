@@ -98,7 +98,8 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
             v->shape[2] != height * width || v->shape[1] < 1 ||
             held[1].view.len != 4 * 8 * g.cols || held[2].view.len != 4 * 8 * g.rows ||
             held[3].view.len != 8 * v->shape[0] ||
-            (held[4].held && (v->itemsize != 1 || held[4].view.len != 4 * v->shape[1]))) {
+            (held[4].held && (v->itemsize != 1 || held[4].view.len != 4 * v->shape[1])) ||
+            !aligned(held + 1, 2, 4) || !aligned(held + 3, 1, 8) || !aligned(held + 4, 1, 4)) {
         PyErr_SetString(PyExc_ValueError, "phash: values, matrices or out of the wrong shape");
         goto fail;
     }
@@ -215,7 +216,8 @@ PyObject *phash_tagged(PyObject *Py_UNUSED(self), PyObject *args)
             goto done;
     if (!has_avx2 || !g.rows || held[0].view.len != 4 * 8 * g.cols ||
             held[1].view.len != 4 * 8 * g.rows ||
-            held[2].view.len != 8 * PyTuple_GET_SIZE(sequence)) {
+            held[2].view.len != 8 * PyTuple_GET_SIZE(sequence) || !aligned(held, 2, 4) ||
+            !aligned(held + 2, 1, 8)) {
         PyErr_SetString(PyExc_ValueError, "phash_tagged: shape, matrices or out wrong");
         goto done;
     }
@@ -282,7 +284,8 @@ PyObject *phash_pictures(PyObject *Py_UNUSED(self), PyObject *args)
             held[0].view.len != 4 * 8 * g.cols || held[1].view.len != 4 * 8 * g.rows ||
             held[2].view.len != 8 * PyTuple_GET_SIZE(sequence) ||
             held[3].view.len != PyTuple_GET_SIZE(sequence) || overlapping(held + 2, 2) ||
-            (held[4].held && held[4].view.len != 4 * channels)) {
+            (held[4].held && held[4].view.len != 4 * channels) || !aligned(held, 2, 4) ||
+            !aligned(held + 2, 1, 8) || !aligned(held + 4, 1, 4)) {
         PyErr_SetString(PyExc_ValueError, "phash_pictures: sizes, matrices or outputs wrong");
         goto done;
     }
