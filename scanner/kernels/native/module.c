@@ -28,8 +28,8 @@
  *     whether the processor has it.
  * phash_tagged(records, offset, channels, height, width, step_y, step_x, across, down, out):
  *     the same of unpacked float_data samples left in their records.
- * phash_pictures(pictures, height, width, channels, across, down, out[, weights]): the
- *     same of decoded pictures, each in a buffer of its own.
+ * phash_pictures(pictures, height, width, channels, across, down, out, flat[, weights]):
+ *     the same of decoded pictures, each in a buffer of its own; flat: the blank ones.
  * band_pairs(hashes, shifts, width, flips, distance, limit): candidate pairs of the
  *     near-duplicate search, hashes that agree on a band or differ there by one of the
  *     flips (bands.c).
