@@ -107,7 +107,8 @@ class ShardInspector:
                                          extremes=stats is None or not stats.spans_bytes,
                                          figures=figures)
         found = value_problems(values, summary)
-        self.prints.keep(hashed, (summary.mins == summary.maxs).all(axis=1))
+        if hashed is not None:  # fingerprints on: the samples of one value in each channel
+            self.prints.keep(hashed, (summary.mins == summary.maxs).all(axis=1))
         if stats_group is not None:
             usable = summary.finite_rows if values.dtype.kind == "f" else None
             if stats is None:

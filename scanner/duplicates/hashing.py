@@ -129,13 +129,19 @@ def image_phash(pictures: np.ndarray) -> np.ndarray:
     if pictures.ndim == 4:  # the channels as planes of the samples, RGB weighted to luma
         planes = pictures.reshape(n, height * width, 3).transpose(0, 2, 1)
         hashes = _compiled(planes, height, width, 1, 1, _GREY)
-        return _phash(pictures @ _GREY) if hashes is None else hashes
-    hashes = _compiled(pictures.reshape(n, 1, -1), height, width, 1, 1)
-    if hashes is not None:
-        return hashes
+    else:
+        hashes = _compiled(pictures.reshape(n, 1, -1), height, width, 1, 1)
+    return _phash(_luma(pictures)) if hashes is None else hashes
+
+
+def _luma(pictures: np.ndarray) -> np.ndarray:
+    """(n, h, w) float32 grey of (n, h, w) grey or (n, h, w, 3) RGB pictures, as numpy's
+    pHash takes them."""
+    if pictures.ndim == 4:
+        return pictures @ _GREY
     grey = _scratch("grey", pictures.shape, np.float32)
     np.copyto(grey, pictures)
-    return _phash(grey)
+    return grey
 
 
 def pictures_phash(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -150,10 +156,10 @@ def pictures_phash(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
                                       _GREY if colour else None)
     if compiled is not None:
         return compiled
-    stacked = np.stack(pictures)
-    grey = (stacked @ _GREY if colour else stacked).reshape(len(stacked), -1)
-    flat = (grey == grey[:, :1]).all(axis=1)
-    hashes = image_phash(stacked)
+    grey = _luma(np.stack(pictures))
+    points = grey.reshape(len(grey), -1)
+    flat = (points == points[:, :1]).all(axis=1)
+    hashes = _phash(grey)
     hashes[flat] = 0
     return hashes, flat
 
