@@ -234,7 +234,9 @@ def _duplicates_overhead(args) -> None:
     """The duplicate step (fingerprints in the workers, the join in the parent): the same
     scan with and without it, in this run, runs interleaved, medians; 1M raw records at
     full size. The CPU seconds (workers and parent) say what the step costs on a machine
-    shared with other jobs, where the scan time swings with their load."""
+    shared with other jobs, where the scan time swings with their load. The store is read
+    back before each run: a host that drops the page cache between runs would otherwise
+    time its disk, not the step."""
     print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10} {'cpu with':>9} "
           f"{'cpu w/o':>8}   duplicate step (scan time; cpu; runs: scan time ratios)")
     for name in [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]:
@@ -242,8 +244,9 @@ def _duplicates_overhead(args) -> None:
         _dscan(name, path, args.jobs)  # the store into the page cache: not a measured run
         runs = {"with": [], "without": []}
         for _ in range(max(1, args.repeat)):  # interleaved: a shared machine's load drifts
-            runs["with"].append(_dscan(name, path, args.jobs))
-            runs["without"].append(_dscan(name, path, args.jobs, ("--no-duplicates",)))
+            for run, extra in (("with", ()), ("without", ("--no-duplicates",))):
+                _cat(_data_file(path), 0)  # a page cache the host dropped: read back first
+                runs[run].append(_dscan(name, path, args.jobs, extra))
         pairs = " ".join(f"{w['seconds'] / o['seconds'] - 1:+.0%}"
                          for w, o in zip(runs["with"], runs["without"]))
         cpu = {run: sorted(f["cpu"] for f in figures)[len(figures) // 2]
