@@ -223,13 +223,18 @@ def band_pairs(hashes: np.ndarray, shifts: list[int], width: int, flips: list[in
     return pairs[:, 0], pairs[:, 1]
 
 
+_VECTOR_SORT = int(np.__version__.split(".")[0]) >= 2  # numpy's sort of 64-bit integers
+
+
 def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np.ndarray:
     """uint64 `values` rotated left by `rotate` bits (0-63), in a new array ordered by their
-    top `top_bits` bits (rounded up to whole bytes; 64: wholly sorted). Compiled: a radix
-    sort (1M hashes: 20 ms wholly, 10 ms on their top three bytes, against 55-65 ms for
-    numpy's sort); numpy's sort elsewhere, which orders them wholly."""
+    top `top_bits` bits (rounded up to whole bytes; 64: wholly sorted). Wholly sorted and not
+    rotated: numpy's sort where it is 2.0 or newer (a vectorised sort: 1M hashes in 12 ms
+    with AVX-512, 32 ms with AVX2, against 33 and 50 ms for the radix sort on the machine
+    measured). Else, compiled: a radix sort (10-17 ms on the top three bytes); numpy's sort
+    elsewhere, which orders them wholly."""
     values = _words(values)
-    if native is None:
+    if native is None or (_VECTOR_SORT and not rotate and top_bits >= 64):
         return np.sort(rotated(values, rotate) if rotate else values)
     out = np.empty_like(values)
     if len(values):
