@@ -122,10 +122,13 @@ def _build(raw: bytes, fields, shape: tuple, size: int) -> Layout | None:
                   (label[3] - label[2]) if label else 0, shape)
 
 
-def parse_batch(layout: Layout, values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def parse_batch(layout: Layout, values: list, rows: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(trusted, labels, payloads (n, C, H*W)) for records of this layout's length, which
-    is below LARGE_RECORD (record_batches parses longer ones)."""
-    rows = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), layout.length)
+    is below LARGE_RECORD (record_batches parses longer ones); rows: their bytes side by
+    side (n, length), where they are joined already."""
+    if rows is None:
+        rows = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), layout.length)
     trusted = (rows[:, layout.fixed] == layout.expected).all(axis=1)
     labels = np.zeros(len(values), np.int64)
     if layout.label_at is not None:

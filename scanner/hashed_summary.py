@@ -19,16 +19,20 @@ WHOLE_BELOW = 4 << 20  # a group this small stays in the cache whole (small reco
 
 
 def hashed_summary(prints: FingerprintSink, indices, values: np.ndarray, shape: tuple | None,
-                   extremes: bool, figures: tuple | None = None
+                   extremes: bool, figures: tuple | None = None, hashes: tuple | None = None
                    ) -> tuple[tuple | None, ValueSummary]:
     """(what prints.hash_values gives, the summary) of samples (n, C, L); figures: their
-    (sums, squares, mins, maxs) where they are known already."""
+    (sums, squares, mins, maxs), hashes their (exact, perceptual) fingerprints, where they
+    are known already."""
     if figures is not None:
         sums, squares, mins, maxs = figures
-        return prints.hash_values(indices, values, shape), ValueSummary(mins, maxs, sums, squares)
+        return prints.hash_values(indices, values, shape, hashes=hashes), \
+            ValueSummary(mins, maxs, sums, squares)
     step = max(1, CACHE_PIECE // max(values[0].nbytes, 1)) if len(values) else 1
-    if values.nbytes < WHOLE_BELOW or step >= len(values) or not prints.enabled:
-        return prints.hash_values(indices, values, shape), summarize(values, extremes)
+    if values.nbytes < WHOLE_BELOW or step >= len(values) or not prints.enabled or \
+            hashes is not None:
+        return prints.hash_values(indices, values, shape, hashes=hashes), \
+            summarize(values, extremes)
     exact, parts = [], []
     for start in range(0, len(values), step):
         piece = values[start:start + step]

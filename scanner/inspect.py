@@ -83,11 +83,13 @@ class ShardInspector:
         ShardInspector.skip(self, key, raised(exc, key), "raised")
 
     def check_values(self, values: np.ndarray, indices, keys, stats_group,
-                     shape: tuple | None = None, figures: tuple | None = None) -> None:
+                     shape: tuple | None = None, figures: tuple | None = None,
+                     hashes: tuple | None = None) -> None:
         """Run the value checks on samples (n, C, L) of shape C, H, W (None: not known) and
         fingerprint them, each group inside the record boundary: if checking the group
         raises, each sample is checked alone, and one that raises again gets finding DS009.
-        figures: the samples' (sums, squares, mins, maxs), where the parse took them."""
+        figures: the samples' (sums, squares, mins, maxs), hashes their (exact, perceptual)
+        fingerprints, where the parse took them."""
         def one_by_one(_: Exception) -> None:
             for row in range(len(values)):
                 guarded(self._check_values_of, lambda exc: self.sink.add(
@@ -95,17 +97,18 @@ class ShardInspector:
                     values[row:row + 1], indices[row:row + 1], keys[row:row + 1], stats_group,
                     shape)
         guarded(self._check_values_of, one_by_one, values, indices, keys, stats_group, shape,
-                figures)
+                figures, hashes)
 
     def _check_values_of(self, values: np.ndarray, indices, keys, stats_group,
-                         shape: tuple | None, figures: tuple | None = None) -> None:
+                         shape: tuple | None, figures: tuple | None = None,
+                         hashes: tuple | None = None) -> None:
         """Add finite rows to the statistics; findings and fingerprints are added only once
         all checks and the fingerprints ran, so that a group checked again sample by sample
         is not counted twice and a sample whose checks raise is not fingerprinted."""
         stats = self.stats.get(stats_group) if stats_group is not None else None
         hashed, summary = hashed_summary(self.prints, indices, values, shape,
                                          extremes=stats is None or not stats.spans_bytes,
-                                         figures=figures)
+                                         figures=figures, hashes=hashes)
         found = value_problems(values, summary)
         if hashed is not None:  # fingerprints on: the samples of one value in each channel
             self.prints.keep(hashed, (summary.mins == summary.maxs).all(axis=1))
@@ -209,14 +212,14 @@ class DatumInspector(ShardInspector):
         self.records += len(keys)
         self.labels.frombytes(labels.tobytes())
         self.shape_ids.frombytes(shape_ids.tobytes())
-        for dtype, shape, positions, payloads, figures in groups:
+        for dtype, shape, positions, payloads, figures, hashes in groups:
             self.encodings["raw" if dtype == "uint8" else "float"] += len(positions)
             if isinstance(positions, range):  # the whole batch: no list a record
                 indices, group_keys = range(base, base + len(keys)), keys
             else:
                 indices, group_keys = [base + p for p in positions], [keys[p] for p in positions]
             self.check_values(payloads, indices, group_keys, (dtype, payloads.shape[1]), shape,
-                              figures)
+                              figures, hashes)
 
     def _inspect_deferred(self, key, value) -> None:
         """The full decoder on a deferred record (its layout did not hold)."""

@@ -19,7 +19,8 @@ import numpy as np
 
 from . import kernels
 from .datum_layout import LARGE_RECORD, Layout, parse_batch
-from .duplicates.hashing import pictured, tagged_phash, values_phash, values_tag
+from .duplicates.hashing import (joined_values, pictured, tagged_phash, values_phash,
+                                 values_tag)
 
 
 class TaggedRows:
@@ -70,31 +71,36 @@ class PayloadGroup(NamedTuple):
     positions: list | range  # a range: the whole batch, in order
     payloads: np.ndarray  # (k, C, H*W), or TaggedRows of that shape
     figures: tuple | None = None  # (sums, squares, mins, maxs), when the parse took them
+    hashes: tuple | None = None  # (exact, perceptual), when the parse took them
 
 
 def parse_records(layouts: dict[int, Layout], values: list, hashed: bool = False):
     """(labels (n,), [PayloadGroup]) for records whose lengths all have a layout; None if
     any record is not what its layout says. hashed: unpacked floats left in their records
-    come with their exact hashes. A group of the whole batch has a range of positions."""
+    come with their exact hashes, small raw records with both their hashes (taken as the
+    batch is joined, where it is compiled). A group of the whole batch has a range of
+    positions."""
     labels = np.empty(len(values), np.int64)
-    small: dict[tuple, tuple[list, list]] = {}
+    small: dict[tuple, tuple[list, list, list]] = {}
     large: dict[tuple, list[int]] = {}
     for length, positions in _by_length(values).items():
         layout = layouts[length]
         if length >= LARGE_RECORD:  # records of every label width together, in read order
             large.setdefault(_payload_place(layout), []).extend(positions)
             continue
-        whole = isinstance(positions, range)
-        trusted, found, payloads = parse_batch(layout, values if whole else
-                                               [values[p] for p in positions])
+        batch = values if isinstance(positions, range) else [values[p] for p in positions]
+        joined = joined_values(batch, length, layout.payload_at, layout.shape) \
+            if hashed and layout.dtype == "uint8" else None
+        trusted, found, payloads = parse_batch(layout, batch, joined and joined[0])
         if not trusted.all():
             return None
         labels[index_of(positions)] = found
-        group = small.setdefault((layout.dtype, layout.shape), ([], []))
+        group = small.setdefault((layout.dtype, layout.shape), ([], [], []))
         group[0].append(positions)
         group[1].append(payloads)
-    groups = [PayloadGroup(dtype, shape, *_joined(places, parts))
-              for (dtype, shape), (places, parts) in small.items()]
+        group[2].append(joined and joined[1])
+    groups = [PayloadGroup(dtype, shape, *_joined(places, parts), None, _joined_hashes(hashes))
+              for (dtype, shape), (places, parts, hashes) in small.items()]
     for positions in large.values():
         positions.sort()
         parsed = parse_large([layouts[len(values[p])] for p in positions],
@@ -127,6 +133,18 @@ def _joined(places: list, parts: list) -> tuple:
     if len(parts) == 1:
         return places[0], parts[0]
     return [p for part in places for p in part], np.concatenate(parts)
+
+
+def _joined_hashes(parts: list) -> tuple | None:
+    """The (exact, perceptual) hashes of one shape's records from its lengths' parts, as
+    _joined joins them; None unless every part has them."""
+    if any(part is None for part in parts):
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    perceptual = [p for _, p in parts]
+    return (np.concatenate([e for e, _ in parts]),
+            None if perceptual[0] is None else np.concatenate(perceptual))
 
 
 def index_of(positions: list[int] | range):

@@ -83,10 +83,10 @@ def test_a_group_whose_fingerprints_raise_counts_its_findings_once(monkeypatch):
 
     real = FingerprintSink.hash_values
 
-    def fussy(self, indices, values, shape):
+    def fussy(self, indices, values, shape, **known):
         if len(values) > 1:
             raise RuntimeWarning("invalid value encountered in reduce")
-        return real(self, indices, values, shape)
+        return real(self, indices, values, shape, **known)
     monkeypatch.setattr(FingerprintSink, "hash_values", fussy)
     inspector = DatumInspector(ScanSettings(enabled=frozenset(CATALOGUE)))
     values = [[1.0, 2.0, 3.0, 4.0], [float("nan"), 1.0, 1.0, 1.0], [0.5, 0.5, 0.25, 1.0]] * 4

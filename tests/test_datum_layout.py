@@ -85,6 +85,29 @@ def test_a_batch_of_one_length_is_one_range_and_mixed_lengths_name_their_records
         assert payload.tobytes() == bytes(decode_datum(values[position]).data)
 
 
+def test_raw_batches_come_with_their_fingerprints_when_asked():
+    """hashed, compiled: a raw group's (exact, perceptual) hashes are those of its payloads,
+    in its positions' order, also for a shape whose records have two lengths; not hashed
+    (or not compiled, where the fingerprint sink hashes the payloads): none."""
+    from scanner.duplicates.hashing import KIND_VALUES, rows_hash, shape_tag, values_phash
+
+    labels = [5, 300, 7, 301, 9, 2, 4]
+    values = [b.raw_datum(label, (1, 12, 10), seed) for seed, label in enumerate(labels)]
+    layouts = {len(v): Layout.derive(v, decode_datum(v)) for v in values}
+    for batch in (values[::2], values):
+        _, (group,) = parse_records(layouts, batch, hashed=True)
+        payloads = np.stack([np.frombuffer(decode_datum(batch[p]).data, np.uint8)
+                             for p in group.positions]).reshape(-1, 1, 120)
+        expected = (rows_hash(payloads, shape_tag(KIND_VALUES, payloads.dtype, (1, 12, 10))),
+                    values_phash(payloads, 12, 10))
+        if kernels.native is None or not kernels.native.AVX2:  # the sink hashes them
+            assert group.hashes is None
+            continue
+        for got, wanted in zip(group.hashes, expected):
+            assert np.array_equal(got, wanted)
+        assert parse_records(layouts, batch)[1][0].hashes is None
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kinds=st.lists(st.sampled_from(["raw", "packed", "unpacked"]), min_size=1, max_size=3),
@@ -207,7 +230,7 @@ def test_large_records_of_an_lmdb_are_views_of_its_pages(tmp_path):
             found, groups = parse_records(layouts, stored)
             assert found.tolist() == labels[:4] + [4] + labels[4:]
             seen = {}
-            for dtype, group_shape, positions, payloads, _ in groups:
+            for dtype, group_shape, positions, payloads, *_ in groups:
                 assert (dtype, group_shape) == ("uint8", shape)
                 for position, payload in zip(positions, payloads):
                     expected = np.frombuffer(decode_datum(stored[position]).data, np.uint8)

@@ -292,6 +292,37 @@ def test_pictures_hashed_where_they_lie_are_hashed_as_stacked(colour):
                                3 if colour else 1, *_hash_matrices(height, width))
 
 
+@native
+@pytest.mark.parametrize("shape, payload_at, length", [
+    ((1, 28, 28), 12, 800), ((3, 32, 32), 9, 3090), ((1, 8, 9), 0, 72), ((2, 5, 7), 3, 80),
+    ((3, 20, 13), 5, 790), ((1, 300, 200), 17, 60020)])
+def test_records_joined_and_hashed_as_they_are_copied_equal_join_then_hash(shape, payload_at,
+                                                                            length):
+    """joined_values: the records' bytes as b"".join lays them out, and the hashes of their
+    payloads bit for bit as exact_values and values_phash give them of the joined payloads
+    (small samples: no perceptual hash); a record of another length is an error."""
+    from scanner.duplicates.hashing import (KIND_VALUES, joined_values, rows_hash, shape_tag,
+                                            values_phash)
+
+    channels, height, width = shape
+    rng = np.random.default_rng(length)
+    records = [memoryview(rng.integers(0, 256, length, np.uint8).tobytes()) for _ in range(9)]
+    rows, (exact, perceptual) = joined_values(records, length, payload_at, shape)
+    expected = np.frombuffer(b"".join(records), np.uint8).reshape(9, length)
+    payloads = expected[:, payload_at:payload_at + channels * height * width].reshape(
+        9, channels, height * width)
+    assert np.array_equal(rows, expected)
+    assert np.array_equal(exact, rows_hash(payloads, shape_tag(KIND_VALUES, payloads.dtype,
+                                                                shape)))
+    wanted = values_phash(payloads, height, width)
+    assert (perceptual is None) == (wanted is None) == (min(height, width) < 8)
+    assert wanted is None or np.array_equal(perceptual, wanted)
+    with pytest.raises(ValueError):
+        joined_values(records[:3] + [records[3][:-1]], length, payload_at, shape)
+    with pytest.raises(ValueError):  # a payload beyond its record
+        joined_values(records, length, length - channels * height * width + 1, shape)
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("colour", [False, True])
 def test_blank_pictures_are_flat_and_get_no_hash(compiled, colour, monkeypatch):

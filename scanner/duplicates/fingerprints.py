@@ -72,14 +72,18 @@ class FingerprintSink:
                 self._hash_pictures(shape)
 
     def hash_values(self, indices, values: np.ndarray, shape: tuple | None,
-                    exact: np.ndarray | None = None) -> tuple | None:
+                    exact: np.ndarray | None = None, hashes: tuple | None = None
+                    ) -> tuple | None:
         """The fingerprints of samples (n, C, L) of one dtype and shape (raw data,
         float_data, HDF5 rows), held until `keep`: the samples' checks run in between, and a
         sample whose checks raise is not fingerprinted. `exact`: their exact hashes, when
-        exact_values made them already. Samples left in their records (TaggedRows) hash
-        themselves."""
+        exact_values made them already; `hashes`: both (exact, perceptual), when the parse
+        took them as it joined the records (hashing.joined_values). Samples left in their
+        records (TaggedRows) hash themselves."""
         if not self.enabled or not len(values):
             return None
+        if hashes is not None:
+            return indices, *hashes
         if exact is None:
             exact = self.exact_values(values, shape)
         if not shape:

@@ -32,6 +32,7 @@ KIND_NONE, KIND_IMAGE, KIND_VALUES = 0, 1, 2  # what a record's fingerprints wer
 NO_PICTURE = 0x80  # kind flag: only the bytes were hashed
 _SEED = 0x64736361  # fixed: fingerprints from every worker and every run agree
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> luma, as Pillow's "L"
+_BYTES = np.dtype(np.uint8)
 _PHASH_SIDE = 32
 _SCRATCH_MAX = 16 << 20  # bytes: larger temporaries are not kept between batches
 _scratch_space = threading.local()
@@ -238,6 +239,20 @@ def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | No
         if values.dtype.kind == "f" and not np.isfinite(grey.sum()):  # one sum: all finite?
             np.nan_to_num(grey, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return _phash(grey)
+
+
+def joined_values(records: list, length: int, payload_at: int, shape: tuple) -> tuple | None:
+    """(rows (n, length) uint8, (exact, perceptual)) of raw records of `length` bytes: their
+    bytes side by side, and the fingerprints of their uint8 payloads (C, H, W) = shape at
+    payload_at as exact_values and values_phash give them (perceptual None: no pictures),
+    each record hashed while its copy is in the cache (raw 28x28: 0.2 us a record against
+    0.34 to join the batch and then hash it). None where it is not compiled."""
+    height, width = shape[1:]
+    steps = _grid_steps(height, width) if pictured(height, width) else None
+    across, down = _matrices(height, width, *steps) if steps else (None, None)
+    joined = kernels.joined_prints(records, length, payload_at, shape,
+                                   values_tag(_BYTES, shape), steps, across, down)
+    return None if joined is None else (joined[0], joined[1:])
 
 
 def grid_hash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:

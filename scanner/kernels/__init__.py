@@ -106,6 +106,30 @@ def phash(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
     return out
 
 
+def joined_prints(records: list, length: int, payload_at: int, shape: tuple, tag: int,
+                  steps: tuple | None, across: np.ndarray | None, down: np.ndarray | None
+                  ) -> tuple | None:
+    """(rows (n, length) uint8, exact (n,), perceptual (n,) or None): records of `length`
+    bytes side by side, as b"".join gives them, and the hashes of their raw payloads (C, H,
+    W) = shape at payload_at, each taken as its record is copied: exact as row_hashes gives
+    them (`tag`), perceptual as phash gives the samples (n, C, H * W) at `steps` (step_y,
+    step_x) with across and down (None: no perceptual hash). None where it is not compiled,
+    or without AVX2 when a perceptual hash is asked for. ValueError for a record of another
+    length."""
+    if native is None or (across is not None and not native.AVX2) or \
+            max(shape[1:]) > _PHASH_SIDE_MAX:
+        return None
+    rows = np.empty((len(records), length), np.uint8)
+    exact = np.empty(len(records), np.uint64)
+    perceptual = None if across is None else np.empty(len(records), np.uint64)
+    step_y, step_x = steps or (1, 1)
+    if native.joined_prints(records, length, rows, payload_at, *shape, _HASH_KEYS,
+                            tag & 0xFFFFFFFFFFFFFFFF, exact, step_y, step_x, across, down,
+                            perceptual) >= 0:
+        raise ValueError("a record is not as long as the others")
+    return rows, exact, perceptual
+
+
 def byte_counts(values: np.ndarray, counts: np.ndarray) -> None:
     """Add the count of each value of uint8 samples (n, C, L) per channel to counts (C, 256)
     int64."""

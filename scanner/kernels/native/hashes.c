@@ -67,7 +67,7 @@ uint64_t hash_end(uint64_t h, Py_ssize_t width)
     return mix64(h ^ (uint64_t)width);
 }
 
-static uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *k, uint64_t tag)
+uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *k, uint64_t tag)
 {
     uint64_t h = tag;
     for (Py_ssize_t start = 0; start < width; start += 8 * HASH_PAIRS) {

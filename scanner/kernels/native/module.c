@@ -30,6 +30,10 @@
  *     the same of unpacked float_data samples left in their records.
  * phash_pictures(pictures, height, width, channels, across, down, out, flat[, weights]):
  *     the same of decoded pictures, each in a buffer of its own; flat: the blank ones.
+ * joined_prints(records, length, rows, payload_at, channels, height, width, keys, tag,
+ *     exact, step_y, step_x, across, down, perceptual): records of one length copied side
+ *     by side, each raw payload's exact and (across not None) perceptual hash taken as it
+ *     is copied (prints.c).
  * band_pairs(hashes, shifts, width, flips, distance, limit): candidate pairs of the
  *     near-duplicate search, hashes that agree on a band or differ there by one of the
  *     flips (bands.c).
@@ -102,6 +106,7 @@ static PyMethodDef methods[] = {
     {"jpeg_header", jpeg_header, METH_O, "A JPEG's header markers, walked."},
     {"phash_tagged", phash_tagged, METH_VARARGS, "Perceptual hashes of unpacked floats."},
     {"phash_pictures", phash_pictures, METH_VARARGS, "Perceptual hashes of pictures."},
+    {"joined_prints", joined_prints, METH_VARARGS, "Records joined, their payloads hashed."},
     {"unpack_tagged", unpack_tagged, METH_VARARGS, "float_data: figures, values, hashes."},
     {"sorted_hashes", sorted_hashes, METH_VARARGS, "64-bit hashes rotated, radix-sorted."},
     {"band_neighbours", band_neighbours, METH_VARARGS, "Close pairs sharing a top band."},

@@ -68,6 +68,8 @@ void byte_row(const uint8_t *p, Py_ssize_t length, double *sum, double *square, 
  * turn, from the tag; then the row's width. */
 uint64_t hash_block(const char *q, Py_ssize_t bytes, const uint32_t *keys, uint64_t h);
 uint64_t hash_end(uint64_t h, Py_ssize_t width);
+/* A whole row's exact hash: its blocks from the tag, then its width. */
+uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *keys, uint64_t tag);
 
 PyObject *byte_counts(PyObject *self, PyObject *args);
 PyObject *record_heads(PyObject *self, PyObject *args);
@@ -75,6 +77,7 @@ PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
 PyObject *phash_pictures(PyObject *self, PyObject *args);
+PyObject *joined_prints(PyObject *self, PyObject *args);
 PyObject *jpeg_header(PyObject *self, PyObject *data);
 PyObject *band_pairs(PyObject *self, PyObject *args);
 PyObject *unpack_tagged(PyObject *self, PyObject *args);

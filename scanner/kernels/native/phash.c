@@ -64,6 +64,26 @@ AVX2 static uint64_t hash_grey(const float *grey, Py_ssize_t rows, Py_ssize_t co
     return phash_bits(frequencies);
 }
 
+/* The hash of one sample of bytes at the grid's points, `grey` room for grey_room floats:
+ * its grey picture (one plain channel's rows converted whole) and its frequencies. */
+AVX2 uint64_t phash_of_bytes(const char *sample, const Grid *g, int plain, const float *across,
+                             const float *down, float *grey, float *along)
+{
+    if (!plain) {
+        grey_of_bytes(sample, g, grey);
+        return hash_grey(grey, g->rows, g->cols, g->cols, 1, across, down, along);
+    }
+    grey_of_plain_rows(sample, g, grey);
+    return hash_grey(grey, g->rows, g->cols, plain_span(g), g->col_stride, across, down, along);
+}
+
+/* The floats of the grey picture of a sample on this grid (plain: as phash_of_bytes takes
+ * it). */
+Py_ssize_t grey_room(const Grid *g, int plain)
+{
+    return g->rows * (plain ? plain_span(g) : g->cols);
+}
+
 /* phash(values, height, width, step_y, step_x, across, down, out[, weights]): values
  * (n, C, L) uint8 or float32 samples of height x width pixels; each one's grey picture at
  * every step_y-th row and step_x-th column (rows x cols points) is hashed with across
@@ -106,10 +126,7 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     g.channels = v->shape[1];
     g.channel_stride = v->strides[1];
     const int plain = plain_rows(&g, v->itemsize);
-    /* grid point (y, x) at grey[y * row_step + x * col_step] */
-    const Py_ssize_t row_step = plain ? plain_span(&g) : g.cols;
-    const Py_ssize_t col_step = plain ? g.col_stride : 1;
-    grey = PyMem_Malloc(sizeof(float) * (size_t)(g.rows * row_step));
+    grey = PyMem_Malloc(sizeof(float) * (size_t)grey_room(&g, plain));
     along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g.rows);
     if (!grey || !along) {
         PyErr_NoMemory();
@@ -120,13 +137,12 @@ PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t n = 0; n < v->shape[0]; n++) {
         const char *sample = (const char *)v->buf + n * v->strides[0];
-        if (plain)
-            grey_of_plain_rows(sample, &g, grey);
-        else if (v->itemsize == 1)
-            grey_of_bytes(sample, &g, grey);
-        else
-            grey_of_floats(sample, &g, grey);
-        out[n] = hash_grey(grey, g.rows, g.cols, row_step, col_step, across, down, along);
+        if (v->itemsize == 1) {
+            out[n] = phash_of_bytes(sample, &g, plain, across, down, grey, along);
+            continue;
+        }
+        grey_of_floats(sample, &g, grey);
+        out[n] = hash_grey(grey, g.rows, g.cols, g.cols, 1, across, down, along);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(grey);

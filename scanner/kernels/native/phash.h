@@ -25,5 +25,8 @@ int plain_rows(const Grid *g, Py_ssize_t itemsize);
 Py_ssize_t plain_span(const Grid *g);
 AVX2 void grey_of_plain_rows(const char *sample, const Grid *g, float *grey);
 AVX2 uint64_t phash_bits(const __m256 *frequencies);
+AVX2 uint64_t phash_of_bytes(const char *sample, const Grid *g, int plain, const float *across,
+                             const float *down, float *grey, float *along);
+Py_ssize_t grey_room(const Grid *g, int plain);
 
 #endif

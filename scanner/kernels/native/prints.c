@@ -1,0 +1,122 @@
+/* Records of one length joined side by side, as b"".join would, and the fingerprints of
+ * their raw payloads taken as each record is copied: the exact hash (hashes.c) and the
+ * perceptual one (phash.c) then read the record from the cache, not from memory again.
+ * A raw 28x28 record: about 0.2 us for the copy and both hashes, against 0.34 for the
+ * copy and the two hashes over the joined batch. */
+#include "phash.h"
+
+typedef struct {
+    Py_ssize_t length, payload_at, payload; /* bytes: a record, its payload's start, size */
+    char *rows;
+    const uint32_t *keys;
+    uint64_t tag;
+    uint64_t *exact;
+    const Grid *grid; /* NULL: no perceptual hash (the samples are no pictures) */
+    int plain;
+    const float *across, *down;
+    float *grey, *along;
+    uint64_t *perceptual;
+} Joining;
+
+static int join_one(const Py_buffer *record, Py_ssize_t n, void *context)
+{
+    Joining *j = context;
+    if (record->len != j->length)
+        return 0;
+    char *row = j->rows + n * j->length;
+    memcpy(row, record->buf, (size_t)j->length);
+    const char *payload = row + j->payload_at;
+    j->exact[n] = row_hash(payload, j->payload, j->keys, j->tag);
+    if (j->grid)
+        j->perceptual[n] = phash_of_bytes(payload, j->grid, j->plain, j->across, j->down,
+                                          j->grey, j->along);
+    return 1;
+}
+
+/* Checks the perceptual hash's part of joined_prints' arguments and sets up the grid, the
+ * matrices and room for the grey picture; -1 with an error set. */
+static int perceptual_part(Joining *j, Grid *g, Held *held, Py_ssize_t records,
+                           Py_ssize_t height, Py_ssize_t width, Py_ssize_t step_y,
+                           Py_ssize_t step_x)
+{
+    if (!has_avx2 || grid_of(height, width, step_y, step_x, g) < 0 ||
+            held[0].view.len != 4 * 8 * g->cols || held[1].view.len != 4 * 8 * g->rows ||
+            held[2].view.len != 8 * records || !aligned(held, 2, 4) ||
+            !aligned(held + 2, 1, 8)) {
+        PyErr_SetString(PyExc_ValueError, "joined_prints: grid, matrices or out wrong");
+        return -1;
+    }
+    g->channel_stride = height * width;
+    g->row_stride = step_y * width;
+    g->col_stride = step_x;
+    j->grid = g;
+    j->plain = plain_rows(g, 1);
+    j->across = held[0].view.buf;
+    j->down = held[1].view.buf;
+    j->perceptual = held[2].view.buf;
+    j->grey = PyMem_Malloc(sizeof(float) * (size_t)grey_room(g, j->plain));
+    j->along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g->rows);
+    if (!j->grey || !j->along) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* joined_prints(records, length, rows, payload_at, channels, height, width, keys, tag,
+ * exact, step_y, step_x, across, down, perceptual): records (buffers of `length` bytes)
+ * copied into rows (n * length bytes); each one's payload, channels x height x width bytes
+ * at payload_at, hashed as row_hashes would (keys, tag) into exact (n,) uint64 and, when
+ * across is not None, as phash would the samples (n, channels, height * width) into
+ * perceptual (n,) uint64 (AVX2 only). Returns the index of the first record of another
+ * length (the rows before it are done), or -1. */
+PyObject *joined_prints(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *records, *objects[6];
+    Py_ssize_t length, payload_at, channels, height, width, step_y, step_x;
+    unsigned long long tag;
+    if (!PyArg_ParseTuple(args, "OnOnnnnOKOnnOOO:joined_prints", &records, &length,
+                          &objects[0], &payload_at, &channels, &height, &width, &objects[1],
+                          &tag, &objects[2], &step_y, &step_x, &objects[3], &objects[4],
+                          &objects[5]))
+        return NULL;
+    PyObject *sequence = PySequence_Tuple(records); /* owns its items while they are read */
+    if (sequence == NULL)
+        return NULL;
+    const Py_ssize_t n = PyTuple_GET_SIZE(sequence);
+    const int perceptual = objects[3] != Py_None;
+    Held held[6];
+    memset(held, 0, sizeof held);
+    Grid g = {channels, 0, 0, 0, 0, 0, NULL};
+    Joining j = {length, payload_at, 0, NULL, NULL, tag, NULL, NULL, 0, NULL, NULL, NULL,
+                 NULL, NULL};
+    Py_ssize_t failed = -2;
+    for (int i = 0; i < (perceptual ? 6 : 3); i++) {
+        const int written = i == 0 || i == 2 || i == 5;
+        if (take(objects[i], &held[i], written ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
+                                               : PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+    }
+    if (channels < 1 || height < 1 || width < 1 || height > SIDE_MAX || width > SIDE_MAX ||
+            __builtin_mul_overflow(channels, height * width, &j.payload) ||
+            payload_at < 0 || payload_at > length - j.payload ||
+            __builtin_mul_overflow(n, length, &(Py_ssize_t){0}) ||
+            held[0].view.len != n * length || held[2].view.len != 8 * n ||
+            held[1].view.len != 4 * (2 * HASH_PAIRS + 2) || !aligned(held + 1, 1, 4) ||
+            !aligned(held + 2, 1, 8)) {
+        PyErr_SetString(PyExc_ValueError, "joined_prints: sizes, keys or out wrong");
+        goto done;
+    }
+    j.rows = held[0].view.buf;
+    j.keys = held[1].view.buf;
+    j.exact = held[2].view.buf;
+    if (perceptual && perceptual_part(&j, &g, held + 3, n, height, width, step_y, step_x) < 0)
+        goto done;
+    failed = each_record(sequence, join_one, &j);
+done:
+    PyMem_Free(j.grey);
+    PyMem_Free(j.along);
+    release(held, 6);
+    Py_DECREF(sequence);
+    return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
+}
