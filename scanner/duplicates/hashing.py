@@ -80,8 +80,9 @@ def shape_tag(kind: int, dtype, shape: tuple) -> int:  # shape: a tuple
 
 @lru_cache(maxsize=1024)
 def _across_matrix(side: int) -> np.ndarray:
-    """side x 8: _phash_matrix transposed, as the compiled hash takes it."""
-    return np.ascontiguousarray(_phash_matrix(side).T)
+    """side x 8: _phash_matrix transposed, as the compiled hash takes it: its frequencies
+    the highest first, so that each row of frequencies comes out in the order of its bits."""
+    return np.ascontiguousarray(_phash_matrix(side).T[:, ::-1])
 
 
 @lru_cache(maxsize=1024)

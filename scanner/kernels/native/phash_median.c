@@ -139,7 +139,9 @@ static float median_with_nan(const float *values)
     return count < 33 ? NAN : (numbers[31] + numbers[32]) / 2.0f;
 }
 
-/* The hash of the 64 frequencies: bit 63 - i set when frequency i is above the median. */
+/* The hash of the 64 frequencies, each row's the highest first (lane k of row v: frequency
+ * i = 8v + 7 - k): bit 63 - i set when frequency i is above the median, so that a row's
+ * lanes are its bits as they come. */
 AVX2 uint64_t phash_bits(const __m256 *frequencies)
 {
     int nan = 0;
@@ -149,7 +151,7 @@ AVX2 uint64_t phash_bits(const __m256 *frequencies)
                                        : median_of(frequencies));
     uint64_t hash = 0;
     for (int v = 0; v < 8; v++) {
-        __m256 above = _mm256_cmp_ps(reversed(frequencies[v]), middle, _CMP_GT_OQ);
+        __m256 above = _mm256_cmp_ps(frequencies[v], middle, _CMP_GT_OQ);
         hash |= (uint64_t)_mm256_movemask_ps(above) << (56 - 8 * v);
     }
     return hash;
