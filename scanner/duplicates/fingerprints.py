@@ -41,7 +41,7 @@ class FingerprintSink:
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self.indices: list[np.ndarray] = []
+        self.indices: list[np.ndarray | slice] = []  # where each part's records are
         self.exact: list[np.ndarray] = []
         self.perceptual: list[np.ndarray] = []
         self.kinds: list[int] = []
@@ -133,10 +133,13 @@ class FingerprintSink:
                           perceptual[part], kind)
 
     def _add(self, indices, exact, perceptual, kind: int) -> None:
-        self.indices.append(np.arange(indices.start, indices.stop) if isinstance(indices, range)
+        """Hashes of the records at `indices`: a run of them (a range) is kept as a slice,
+        which result() fills as a block rather than record by record."""
+        run = isinstance(indices, range) and indices.step == 1
+        self.indices.append(slice(indices.start, indices.stop) if run
                             else np.asarray(indices, np.int64))
         self.exact.append(np.asarray(exact, np.uint64))
-        self.perceptual.append(np.zeros(len(self.indices[-1]), np.uint64) if perceptual is None
+        self.perceptual.append(np.zeros(len(exact), np.uint64) if perceptual is None
                                else np.asarray(perceptual, np.uint64))
         self.kinds.append(kind if perceptual is not None else -kind)
 
