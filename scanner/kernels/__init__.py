@@ -94,10 +94,9 @@ def phash(values: np.ndarray, height: int, width: int, step_y: int, step_x: int,
     the grey picture at every step_y-th row and step_x-th column (channels added in float32,
     a float that is not finite as 0), its frequencies `down @ grey @ across` (8 x 8; across
     gives each row's the highest first), each against their median (bit 63 the first row's
-    lowest). weights (C,) float32, bytes only: the grey is
-    the channels' weighted sum. None where it is not compiled (it needs AVX2 and FMA) or
-    for other dtypes: scanner.duplicates.hashing computes it with numpy, alike but for float
-    rounding."""
+    lowest). weights (C,) float32, bytes only: the grey is the channels' weighted sum. None
+    where it is not compiled (it needs AVX2 and FMA) or for other dtypes:
+    scanner.duplicates.hashing computes it with numpy, alike but for float rounding."""
     if native is None or not native.AVX2 or values.dtype not in (np.uint8, np.float32) or \
             (weights is not None and values.dtype != np.uint8) or \
             max(height, width) > _PHASH_SIDE_MAX:

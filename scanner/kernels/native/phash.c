@@ -88,8 +88,8 @@ Py_ssize_t grey_room(const Grid *g, int plain)
  * (n, C, L) uint8 or float32 samples of height x width pixels; each one's grey picture at
  * every step_y-th row and step_x-th column (rows x cols points) is hashed with across
  * (cols x 8, the frequencies the highest first: phash_bits) and down (8 x rows) float32,
- * the hashes going to out (n,) uint64. weights
- * (C float32, uint8 samples only): the grey is the channels' weighted sum. */
+ * the hashes going to out (n,) uint64. weights (C float32, uint8 samples only): the grey
+ * is the channels' weighted sum. */
 PyObject *phash(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *objects[5] = {NULL, NULL, NULL, NULL, Py_None};

@@ -1,8 +1,8 @@
 /* Records of one length joined side by side, as b"".join would, and the fingerprints of
  * their raw payloads taken as each record is copied: the exact hash (hashes.c) and the
  * perceptual one (phash.c) then read the record from the cache, not from memory again.
- * A raw 28x28 record: about 0.2 us for the copy and both hashes, against 0.34 for the
- * copy and the two hashes over the joined batch. */
+ * A raw 28x28 record, batches of 2048 in one process: 0.36 us for the copy and both
+ * hashes, against 0.43 for b"".join and the two hashes over the joined batch. */
 #include "phash.h"
 
 typedef struct {
