@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,32 +233,39 @@ def _detection(args) -> None:
 
 def _duplicates_overhead(args) -> None:
     """The duplicate step (fingerprints in the workers, the join in the parent): the same
-    scan with and without it, in this run, runs interleaved, medians; 1M raw records at
-    full size. The CPU seconds (workers and parent) say what the step costs on a machine
-    shared with other jobs, where the scan time swings with their load. The store is read
-    back before each run: a host that drops the page cache between runs would otherwise
-    time its disk, not the step."""
+    scan with and without it, in this run, in pairs (each pair's two runs one after the
+    other, the order turned every pair: no order is favoured), medians; 1M raw records at
+    full size. Beside the ratio of the medians, the ratios of the pairs: their median and
+    middle half say how far a machine whose speed drifts lets the figure be trusted. The
+    CPU seconds (workers and parent) say what the step costs on a machine shared with
+    other jobs, where the scan time swings with their load. The store is read back before
+    each run: a host that drops the page cache between runs would otherwise time its disk,
+    not the step."""
     print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10} {'cpu with':>9} "
-          f"{'cpu w/o':>8}   duplicate step (scan time; cpu; runs: scan time ratios)")
+          f"{'cpu w/o':>8}   duplicate step (scan time; cpu; pairs: median, middle half; "
+          f"each pair)")
     for name in [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]:
         path = _workload(name, args.quick)
         _dscan(name, path, args.jobs)  # the store into the page cache: not a measured run
         runs = {"with": [], "without": []}
-        for _ in range(max(1, args.repeat)):  # interleaved: a shared machine's load drifts
-            for run, extra in (("with", ()), ("without", ("--no-duplicates",))):
+        order = [("with", ()), ("without", ("--no-duplicates",))]
+        for _ in range(max(1, args.repeat)):  # in pairs: a shared machine's load drifts
+            for run, extra in order:
                 _cat(_data_file(path), 0)  # a page cache the host dropped: read back first
                 runs[run].append(_dscan(name, path, args.jobs, extra))
-        pairs = " ".join(f"{w['seconds'] / o['seconds'] - 1:+.0%}"
-                         for w, o in zip(runs["with"], runs["without"]))
-        cpu = {run: sorted(f["cpu"] for f in figures)[len(figures) // 2]
+            order.reverse()
+        pairs = [w["seconds"] / o["seconds"] - 1 for w, o in zip(runs["with"], runs["without"])]
+        cpu = {run: statistics.median(f["cpu"] for f in figures)
                for run, figures in runs.items()}
-        runs = {run: sorted(figures, key=lambda f: f["seconds"])[len(figures) // 2]
-                for run, figures in runs.items()}
-        with_s, without_s = runs["with"]["seconds"], runs["without"]["seconds"]
-        print(f"{name:<10} {runs['with']['records']:>9} {with_s:>9.2f} {without_s:>10.2f} "
-              f"{cpu['with']:>9.2f} {cpu['without']:>8.2f}   "
-              f"{(with_s / without_s - 1) * 100:+.0f}% of the scan time (target <= 10%); "
-              f"cpu {(cpu['with'] / cpu['without'] - 1) * 100:+.0f}%; {pairs}")
+        seconds = {run: statistics.median(f["seconds"] for f in figures)
+                   for run, figures in runs.items()}
+        quarter = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else pairs * 3
+        print(f"{name:<10} {runs['with'][0]['records']:>9} {seconds['with']:>9.2f} "
+              f"{seconds['without']:>10.2f} {cpu['with']:>9.2f} {cpu['without']:>8.2f}   "
+              f"{(seconds['with'] / seconds['without'] - 1) * 100:+.0f}% of the scan time "
+              f"(target <= 10%); cpu {(cpu['with'] / cpu['without'] - 1) * 100:+.0f}%; pairs "
+              f"{statistics.median(pairs):+.0%}, {quarter[0]:+.0%} to {quarter[2]:+.0%}; "
+              + " ".join(f"{pair:+.0%}" for pair in pairs))
     print()
 
 
