@@ -189,24 +189,21 @@ def _equal_runs(order: np.ndarray, ordered: np.ndarray, found_i: list, found_j: 
 def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int,
                   limit: int | None = None):
     """Pairs of ascending `hashes` that agree on one of `bands` bands of `width` bits (the
-    top one first, with the bits left over: 22 of 64 beside two of 21, the pHash's always
-    set DC bit among them, so that it leaves the first band as many useful bits as the
-    others and half the runs of one value to read) and lie within `distance`: each band is
-    brought to the top by a rotation and one sort of the values lines up the hashes that
-    share it (no pair can be missed up to distance bands - 1). Where the kernels are
-    compiled the sort is a radix sort of the top bytes (kernels.sorted_hashes: 1M hashes in
-    8-10 ms against 55-65 ms) and the runs are read in C (kernels.band_neighbours); a
-    counting sort on the band alone was slower, as bands this wide (21 bits) make its table
-    miss the cache. Compiled, the rotated bands are sorted and read on threads of their own
-    (both release the GIL), the first band here meanwhile."""
+    top one first) and lie within `distance`: each band is brought to the top by a rotation
+    and one sort of the values lines up the hashes that share it (no pair can be missed up
+    to distance bands - 1). Where the kernels are compiled the sort is a radix sort of the
+    top bytes (kernels.sorted_hashes: 1M hashes in 8-10 ms against 55-65 ms) and the runs
+    are read in C (kernels.band_neighbours); a counting sort on the band alone was slower,
+    as bands this wide (21 bits) make its table miss the cache. Compiled, the rotated bands
+    are sorted and read on threads of their own (both release the GIL), the first band
+    here meanwhile."""
     covered = bands - 1
     threaded = kernels.native is not None and len(hashes) >= THREADED_BANDS_MIN
-    layout = _band_layout(bands, width)
-    rotated = [on_thread(lambda turn=turn, bits=bits: _band(hashes, bits, distance, turn, limit),
-                         "dscan-duplicates-band") if threaded and turn else None
-               for turn, bits in layout]
-    found = [_band(hashes, bits, distance, turn, limit) if waiting is None else waiting()
-             for (turn, bits), waiting in zip(layout, rotated)]
+    rotated = [on_thread(lambda turn=band * width: _band(hashes, width, distance, turn, limit),
+                         "dscan-duplicates-band") if threaded and band else None
+               for band in range(bands)]
+    found = [_band(hashes, width, distance, band * width, limit) if waiting is None
+             else waiting() for band, waiting in enumerate(rotated)]
     lows, highs = [low for low, _ in found], [high for _, high in found]
     _within(lows, limit)
     low, high = np.concatenate(lows), np.concatenate(highs)
@@ -216,13 +213,6 @@ def _shared_bands(hashes: np.ndarray, distance: int, bands: int, width: int,
     first, second = _once(np.searchsorted(hashes, low), np.searchsorted(hashes, high),
                           len(hashes))
     return first, second, hamming(hashes[first], hashes[second]), min(distance, covered)
-
-
-def _band_layout(bands: int, width: int) -> list[tuple[int, int]]:
-    """(turn, width) of each band, from the top: the first takes the bits that `bands`
-    bands of `width` leave over, so that together they cover all 64."""
-    top = 64 - (bands - 1) * width
-    return [(0, top)] + [(top + band * width, width) for band in range(bands - 1)]
 
 
 def _band(hashes: np.ndarray, width: int, distance: int, turn: int, limit: int | None):
