@@ -18,8 +18,10 @@ for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy is
 
 def main() -> int:
     from . import interrupts
+    from .freed_memory import keep_freed_memory
 
     interrupts.install()
+    keep_freed_memory()  # before the workers are forked: they inherit it
     from .cli import main as cli_main
     status = cli_main()
     interrupts.ignore_from_now()

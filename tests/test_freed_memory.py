@@ -1,0 +1,54 @@
+"""malloc told to keep freed memory: blocks of a few MB allocated and freed again and again
+come back without new pages; the environment's own malloc settings are left alone. Each
+case runs in a fresh interpreter: the setting is for the whole process."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
+
+_ROUNDS = """
+import resource, sys
+from scanner.freed_memory import keep_freed_memory
+set_here = keep_freed_memory() if sys.argv[1] == "keep" else None
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):  # the heap as large as the rounds need
+    blocks = [bytearray(3 << 20) for _ in range(3)]
+    del blocks
+before = faults()
+for _ in range(20):  # as a shard's batches: a few blocks of MBs, then all freed
+    blocks = [bytearray(3 << 20) for _ in range(3)]
+    del blocks
+print(set_here, faults() - before)
+"""
+
+
+def _rounds(mode: str, **environment) -> tuple[str, int]:
+    done = subprocess.run([sys.executable, "-c", _ROUNDS, mode], capture_output=True,
+                          text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+                          env={**os.environ, **environment})
+    set_here, faults = done.stdout.split()
+    return set_here, int(faults)
+
+
+def test_blocks_freed_and_allocated_again_need_no_new_pages():
+    set_here, kept = _rounds("keep")
+    _, plain = _rounds("plain")
+    pages = 20 * 3 * (3 << 20) // 4096  # what the rounds touch: 46k pages
+    assert set_here == "True"
+    assert kept < pages // 20  # the blocks used again
+    assert plain > pages // 2  # glibc's own thresholds give most of them back each round
+
+
+@pytest.mark.parametrize("environment", [{"MALLOC_TRIM_THRESHOLD_": "131072"},
+                                         {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
+def test_the_environments_malloc_settings_are_left_as_they_are(environment):
+    set_here, faults = _rounds("keep", **environment)
+    assert set_here == "False"
+    assert faults > 20 * 3 * (3 << 20) // 4096 // 2
