@@ -30,9 +30,14 @@ print(set_here, faults() - before)
 
 
 def _rounds(mode: str, **environment) -> tuple[str, int]:
+    """The rounds in a fresh interpreter whose environment says nothing of malloc but
+    `environment` (a Dask cluster's nanny, started by an earlier test, sets
+    MALLOC_TRIM_THRESHOLD_ in the environment of the process that starts it)."""
+    inherited = {name: value for name, value in os.environ.items()
+                 if not name.startswith("MALLOC_") and name != "GLIBC_TUNABLES"}
     done = subprocess.run([sys.executable, "-c", _ROUNDS, mode], capture_output=True,
                           text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)),
-                          env={**os.environ, **environment})
+                          env={**inherited, **environment})
     set_here, faults = done.stdout.split()
     return set_here, int(faults)
 
