@@ -537,6 +537,43 @@ def test_sorted_hashes_of_one_top_digit_sort_one_run_as_long_as_them_all(top_bit
     assert (top[1:] >= top[:-1]).all()
 
 
+def _repeats_by_sort(values: np.ndarray) -> np.ndarray:
+    ordered = np.sort(values)
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
+@native
+@pytest.mark.parametrize("count, repeats", [(0, 0), (1, 0), (2, 1), (1000, 0), (1000, 30),
+                                            (300_000, 0), (300_000, 5000), (300_000, 25_000)])
+def test_repeated_values_are_those_a_sort_finds(count, repeats):
+    """The sieve of the exact join: the values that occur twice or more (a third of them
+    three times), once each, ascending, as a sort finds them; zero and the largest value
+    among them, and values alike in all their low bits (one slot of the sieve) but not
+    equal."""
+    rng = np.random.default_rng(count + repeats)
+    distinct = np.unique(rng.integers(0, 2**64 - 1, count, dtype=np.uint64, endpoint=True))
+    if len(distinct) >= 2:
+        distinct[[0, -1]] = [0, 2**64 - 1]
+    if len(distinct) >= 1000:
+        distinct[100:110] = (distinct[100] & np.uint64(0xFFFFFF)) | \
+            (np.arange(1, 11, dtype=np.uint64) << np.uint64(40))
+    chosen = rng.permutation(distinct)[:repeats]
+    values = rng.permutation(np.concatenate([distinct, chosen, chosen[:repeats // 3]]))
+    found = kernels.repeated_values(values)
+    assert found is not None and found.dtype == np.uint64
+    assert np.array_equal(found, np.sort(chosen))
+    assert np.array_equal(found, _repeats_by_sort(values))
+
+
+@native
+def test_repeated_values_leave_many_repeats_to_a_sort():
+    """Every value twice: nearly all are candidates, and a sort of them all is faster."""
+    values = np.random.default_rng(3).integers(0, 2**64 - 1, 100_000, dtype=np.uint64)
+    assert kernels.repeated_values(np.concatenate([values, values])) is None
+    from scanner.duplicates.groups import _repeated_values
+    assert np.array_equal(_repeated_values(np.concatenate([values, values])), np.sort(values))
+
+
 @native
 def test_sorted_hashes_refuse_wrong_arguments():
     bare, values = kernels.native, np.arange(8, dtype=np.uint64)

@@ -46,10 +46,10 @@ def join(prints: Fingerprints, distance: int) -> Join:
     counts = np.bincount(prints.kind, minlength=256)
     present = [int(k) for k in np.flatnonzero(counts) if k != KIND_NONE]
     known = len(prints) - counts[KIND_NONE]
-    # the bytes that repeat (also where their pictures came out unequal), sorted on a thread
-    # of their own while the pictures are searched: both sorts release the GIL
-    repeated_bytes = on_thread(lambda: _repeated(kernels.sorted_hashes(
-        prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE])),
+    # the bytes that repeat (also where their pictures came out unequal), found on a thread
+    # of their own while the pictures are searched: both release the GIL
+    repeated_bytes = on_thread(lambda: _repeated_values(
+        prints.exact if known == len(prints) else prints.exact[prints.kind != KIND_NONE]),
         "dscan-duplicates-bytes")
     pictures = {}  # kind -> its distinct perceptual hashes (ascending), those that repeat
     for kind in [k for k in present if not k & NO_PICTURE]:
@@ -103,6 +103,13 @@ def _distinct(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new = np.ones(len(ordered), bool)
     new[repeats + 1] = False
     return ordered[new], _once_each(ordered[repeats])
+
+
+def _repeated_values(values: np.ndarray) -> np.ndarray:
+    """The values that occur twice or more, once each, ascending: the compiled sieve's (1M
+    exact hashes: 9.5 ms against 27 for the sort), or those of a sort of them all."""
+    found = kernels.repeated_values(values)
+    return _repeated(kernels.sorted_hashes(values)) if found is None else found
 
 
 def _repeated(ordered: np.ndarray) -> np.ndarray:

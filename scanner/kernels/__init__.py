@@ -266,6 +266,16 @@ def sorted_hashes(values: np.ndarray, rotate: int = 0, top_bits: int = 64) -> np
     return out
 
 
+def repeated_values(values: np.ndarray) -> np.ndarray | None:
+    """The uint64 values that occur twice or more, once each, ascending, found without
+    sorting them all (a sieve on their low bits); None where it is not compiled, or where
+    many may repeat (then a sort of them all is the faster way)."""
+    if native is None:
+        return None
+    found = native.repeated_values(_words(values))
+    return None if found is None else np.frombuffer(found, np.uint64).copy()
+
+
 def rotated(values: np.ndarray, bits: int) -> np.ndarray:
     """uint64 values rotated left by `bits` (0 < bits < 64), in numpy."""
     turned = values << np.uint64(bits)

@@ -41,6 +41,8 @@
  *     `rotate` bits, ordered by their top 8 * passes bits into out (sorts.c).
  * band_neighbours(ordered, width, distance, turn, limit): the pairs of those within
  *     distance that share their top width bits, rotated back (bands.c).
+ * repeated_values(values): the uint64 values that occur twice or more, once each,
+ *     ascending (repeats.c).
  * jpeg_header(data): what scanner.jpeg_markers.read_header reads of a JPEG's markers, as
  *     (sof, precision, height, width, sampling, scan_at, junk, frames).
  */
@@ -110,6 +112,7 @@ static PyMethodDef methods[] = {
     {"unpack_tagged", unpack_tagged, METH_VARARGS, "float_data: figures, values, hashes."},
     {"sorted_hashes", sorted_hashes, METH_VARARGS, "64-bit hashes rotated, radix-sorted."},
     {"band_neighbours", band_neighbours, METH_VARARGS, "Close pairs sharing a top band."},
+    {"repeated_values", repeated_values, METH_O, "64-bit values that occur twice or more."},
     {NULL, NULL, 0, NULL},
 };
 

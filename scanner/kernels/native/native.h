@@ -83,5 +83,10 @@ PyObject *band_pairs(PyObject *self, PyObject *args);
 PyObject *unpack_tagged(PyObject *self, PyObject *args);
 PyObject *sorted_hashes(PyObject *self, PyObject *args);
 PyObject *band_neighbours(PyObject *self, PyObject *args);
+PyObject *repeated_values(PyObject *self, PyObject *values);
+
+/* values -> out, ordered by the top 8 * passes bits of each value rotated left by `rotate`
+ * (sorts.c); -1 when its room cannot be had. */
+int radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int passes, uint64_t *out);
 
 #endif

@@ -71,8 +71,7 @@ static void sort_run(uint64_t *here, uint64_t *there, Py_ssize_t n, int first)
  * fresh pages cost more than the sort (1M values wholly: 12-15 ms, against 20-25 ms with
  * such a scratch, and 26 ms for eight passes over all of them). Returns -1 when the room
  * cannot be had. */
-static int radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int passes,
-                      uint64_t *out)
+int radix_sort(const uint64_t *values, Py_ssize_t n, int rotate, int passes, uint64_t *out)
 {
     Py_ssize_t counts[256] = {0}, starts[257], longest = 1;
     const int top = DIGITS - 1, first = DIGITS - passes; /* the digits sorted on */
