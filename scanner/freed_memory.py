@@ -7,10 +7,11 @@ the same few sizes thousands of times (a batch's records joined, 1-2 MB; the par
 results, the join's sorted copies, 8 MB for 1M records), and each time the pages came back
 new: the kernel cleared them, a fault each 4 KiB. With the threshold at its ceiling and
 the top kept up to TRIM_BYTES, the freed blocks are used again. 1M raw 28x28 records, 2
-workers, medians of 8 pairs in turn: 3.99 s of CPU against 4.53 with the duplicate step,
-3.56 against 3.82 without it (2.24 against 2.60 s, 2.09 against 2.19 s of scan); the
-parent's faults 42k against 48k, the workers' 23k against 29k; the workers' peak 136 MB
-against 120.
+workers, these settings given in GLIBC_TUNABLES against none, medians of 8 rounds in turn:
+3.99 s of CPU against 4.53 with the duplicate step, 3.56 against 3.82 without it (2.24
+against 2.60 s, 2.09 against 2.19 s of scan); the parent's faults 42k against 48k, the
+workers' 23k against 29k; the workers' peak 136 MB against 120 (README: "Freed memory
+kept").
 
 Only in dscan's own processes (the command and its local workers, not a Dask cluster's),
 only with glibc, and not where the environment already says how malloc should behave."""
