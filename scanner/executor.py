@@ -26,7 +26,7 @@ from . import interrupts
 from .aggregate import ShardResult
 from .capture import LibraryOutput
 from .errors import WorkersKeptDyingError
-from .freed_memory import keep_freed_memory
+from .freed_memory import huge_pages_as_numpy_chose, keep_freed_memory
 from .pipeline import scan_shard
 from .settings import ScanSettings
 from .types import Shard
@@ -49,6 +49,7 @@ class _Stopped(BaseException):
 
 def _init_worker(counter, states, stop_flag) -> None:
     keep_freed_memory()  # a worker from the fork server did not inherit the command's
+    huge_pages_as_numpy_chose()  # a forked worker inherited the command's
     _shared.update(counter=counter, states=states, stop_flag=stop_flag,
                    library_output=LibraryOutput())  # quiet means quiet: see capture
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us

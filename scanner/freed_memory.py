@@ -1,4 +1,6 @@
-"""The C allocator told to keep the memory the scan frees, for its next allocation.
+"""Fresh memory, which the kernel clears page by page, taken as little as a scan can: the C
+allocator told to keep the memory the scan frees, for its next allocation, and the
+command's own process (not its workers) asking for no huge pages.
 
 glibc's malloc gives a block above its mmap threshold (128 KiB at first, then the size of
 the largest such block freed, up to 32 MiB) pages of its own and returns them on free, and
@@ -14,7 +16,16 @@ workers' 23k against 29k; the workers' peak 136 MB against 120 (README: "Freed m
 kept").
 
 Only in dscan's own processes (the command and its local workers, not a Dask cluster's),
-only with glibc, and not where the environment already says how malloc should behave."""
+only with glibc, and not where the environment already says how malloc should behave.
+
+numpy advises the kernel to back arrays of 4 MB or more with huge pages (2 MB, cleared
+whole at the first touch, compacted for when memory is fragmented, as a page cache full of
+the store leaves it). The parent's large arrays after a scan (the shards' results
+concatenated, the join's sorted copies) live for milliseconds: there the huge pages cost
+more than they give. 1M raw 28x28 records with the duplicate step, 10 rounds in turn: the
+merge and the checks 151 ms against 201, and 145-168 against 139-264 from the fastest
+round to the slowest. The workers keep numpy's choice (everywhere off, their CPU was
+higher in 11 of 16 rounds). Not where NUMPY_MADVISE_HUGEPAGE says what numpy should do."""
 from __future__ import annotations
 
 import ctypes
@@ -27,6 +38,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 _SAID_BY_ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
 _done = False
+_numpys_choice: list[bool] = []  # numpy's own setting, as the command found it
 
 
 def keep_freed_memory() -> bool:
@@ -49,3 +61,30 @@ def keep_freed_memory() -> bool:
 def _environment_says() -> bool:
     return any(name in os.environ for name in _SAID_BY_ENVIRONMENT) or \
         "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def no_huge_pages() -> bool:
+    """This process's numpy told to advise no huge pages (once), its own choice kept for
+    the workers (huge_pages_as_numpy_chose); whether it was told."""
+    if _numpys_choice:
+        return True
+    setting = _numpy_setting()
+    if setting is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    _numpys_choice.append(bool(setting(False)))  # it returns the setting it had
+    return True
+
+
+def huge_pages_as_numpy_chose() -> None:
+    """In a worker forked from the command (which inherited no_huge_pages): numpy's own
+    setting back. A worker that started afresh has it already."""
+    setting = _numpy_setting()
+    if _numpys_choice and setting is not None:
+        setting(_numpys_choice[0])
+
+
+def _numpy_setting():
+    """numpy's switch of its huge-page advice (numpy 2: in _core), or None."""
+    import numpy as np
+    core = getattr(np, "_core", None) or getattr(np, "core", None)
+    return getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)

@@ -18,10 +18,11 @@ for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy is
 
 def main() -> int:
     from . import interrupts
-    from .freed_memory import keep_freed_memory
+    from .freed_memory import keep_freed_memory, no_huge_pages
 
     interrupts.install()
     keep_freed_memory()  # before the workers are forked: they inherit it
+    no_huge_pages()  # for this process only: the workers take numpy's choice back
     from .cli import main as cli_main
     status = cli_main()
     interrupts.ignore_from_now()

@@ -57,3 +57,45 @@ def test_the_environments_malloc_settings_are_left_as_they_are(environment):
     set_here, faults = _rounds("keep", **environment)
     assert set_here == "False"
     assert faults > 20 * 3 * (3 << 20) // 4096 // 2
+
+
+_HUGE_PAGES = """
+import multiprocessing, sys
+from concurrent.futures import ProcessPoolExecutor
+from scanner.freed_memory import _numpy_setting, huge_pages_as_numpy_chose, no_huge_pages
+def now():  # numpy's switch returns the setting it had: set it back at once
+    setting = _numpy_setting()
+    value = setting(True)
+    setting(value)
+    return value
+numpys = now()
+told = no_huge_pages()
+with ProcessPoolExecutor(1, multiprocessing.get_context("fork"),
+                         initializer=huge_pages_as_numpy_chose) as pool:
+    worker = pool.submit(now).result()
+print(numpys, told, now(), worker)
+"""
+
+
+def _huge_pages(**environment) -> list[str]:
+    """numpy's huge-page setting at first, whether no_huge_pages told it, its setting then,
+    and a forked worker's, in a fresh interpreter."""
+    inherited = {name: value for name, value in os.environ.items()
+                 if name != "NUMPY_MADVISE_HUGEPAGE"}
+    done = subprocess.run([sys.executable, "-c", _HUGE_PAGES], capture_output=True,
+                          text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+                          env={**inherited, **environment})
+    return done.stdout.split()
+
+
+def test_the_command_asks_for_no_huge_pages_and_its_workers_get_numpys_choice_back():
+    numpys, told, here, worker = _huge_pages()
+    assert told == "True" and here == "False"
+    assert worker == numpys
+
+
+@pytest.mark.parametrize("value", ["0", "1"])
+def test_numpys_setting_from_the_environment_is_left_as_it_is(value):
+    numpys, told, here, worker = _huge_pages(NUMPY_MADVISE_HUGEPAGE=value)
+    assert told == "False"
+    assert here == worker == numpys == str(value == "1")
