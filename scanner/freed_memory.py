@@ -22,10 +22,11 @@ numpy advises the kernel to back arrays of 4 MB or more with huge pages (2 MB, c
 whole at the first touch, compacted for when memory is fragmented, as a page cache full of
 the store leaves it). The parent's large arrays after a scan (the shards' results
 concatenated, the join's sorted copies) live for milliseconds: there the huge pages cost
-more than they give. 1M raw 28x28 records with the duplicate step, 10 rounds in turn: the
-merge and the checks 151 ms against 201, and 145-168 against 139-264 from the fastest
-round to the slowest. The workers keep numpy's choice (everywhere off, their CPU was
-higher in 11 of 16 rounds). Not where NUMPY_MADVISE_HUGEPAGE says what numpy should do."""
+more than they give. 1M raw 28x28 records, 2 workers, rounds in turn: the merge and
+the checks 145 ms against 161 with the duplicate step, 93 against 151 without it (medians;
+the slowest round 154 against 242 ms). The workers keep numpy's choice (everywhere off,
+their CPU came out higher in 10 of 16 rounds). Not where NUMPY_MADVISE_HUGEPAGE says
+what numpy should do (README: "No huge pages in the command")."""
 from __future__ import annotations
 
 import ctypes
