@@ -85,7 +85,12 @@ def huge_pages_as_numpy_chose() -> None:
 
 
 def _numpy_setting():
-    """numpy's switch of its huge-page advice (numpy 2: in _core), or None."""
+    """numpy's switch of its huge-page advice (numpy 2: in _core; numpy.core, which numpy 2
+    warns of, only where there is no _core), or None."""
     import numpy as np
-    core = getattr(np, "_core", None) or getattr(np, "core", None)
-    return getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
+    for name in ("_core", "core"):
+        switch = getattr(getattr(getattr(np, name, None), "multiarray", None),
+                         "_set_madvise_hugepage", None)
+        if switch is not None:
+            return switch
+    return None

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from scanner.freed_memory import _numpy_setting
+
 pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
 
 _ROUNDS = """
@@ -88,12 +90,17 @@ def _huge_pages(**environment) -> list[str]:
     return done.stdout.split()
 
 
+_no_switch = pytest.mark.skipif(_numpy_setting() is None, reason="numpy without the switch")
+
+
+@_no_switch
 def test_the_command_asks_for_no_huge_pages_and_its_workers_get_numpys_choice_back():
     numpys, told, here, worker = _huge_pages()
     assert told == "True" and here == "False"
     assert worker == numpys
 
 
+@_no_switch
 @pytest.mark.parametrize("value", ["0", "1"])
 def test_numpys_setting_from_the_environment_is_left_as_it_is(value):
     numpys, told, here, worker = _huge_pages(NUMPY_MADVISE_HUGEPAGE=value)
