@@ -3,12 +3,24 @@ import numpy as np
 import pytest
 
 from scanner import hashed_summary as hs
+from scanner import kernels
 from scanner.checks.value_checks import summarize
 from scanner.duplicates.fingerprints import FingerprintSink
 
 
+@pytest.mark.parametrize("one_pass", [True, False])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
-def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, monkeypatch):
+def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, one_pass, monkeypatch):
+    """Bytes go through the one compiled pass where it is built (one_pass), else in
+    pieces, as floats do."""
+    passes = []  # whether each call of the one pass made the figures
+    one = kernels.hashed_byte_rows if one_pass else (lambda values, tag: None)
+
+    def watched(values, tag):
+        made = one(values, tag)
+        passes.append(made is not None)
+        return made
+    monkeypatch.setattr(kernels, "hashed_byte_rows", watched)
     rng = np.random.default_rng(7)
     values = rng.integers(0, 256, (9, 3, 24 * 24)).astype(dtype)
     values[4] = 17  # a constant sample
@@ -22,6 +34,8 @@ def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, monkeypatch):
     assert np.array_equal(hashed[1], whole[1]) and np.array_equal(hashed[2], whole[2])
     for name in ("mins", "maxs", "sums", "squares"):
         assert np.array_equal(getattr(summary, name), getattr(expected, name)), name
+    compiled = kernels.native is not None and kernels.native.AVX2
+    assert passes == ([one_pass and compiled] if dtype == np.uint8 else [])
 
 
 def test_known_figures_are_taken_as_they_are():

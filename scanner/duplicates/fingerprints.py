@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, bytes_hash, pictures_phash,
-                      rows_hash, shape_tag, values_phash)
+from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, byte_rows_hashed, bytes_hash,
+                      pictures_phash, rows_hash, shape_tag, values_phash)
 
 _PICTURE_BATCH = 256  # decoded pictures of one size hashed together
 
@@ -104,6 +104,15 @@ class FingerprintSink:
             values = values[:]
         return rows_hash(values, shape_tag(KIND_VALUES, values.dtype,
                                            tuple(shape or values.shape[1:])))
+
+    def exact_and_figures(self, values: np.ndarray, shape: tuple | None) -> tuple | None:
+        """(exact hashes as exact_values gives them, (sums, squares, mins, maxs) as
+        kernels.byte_rows) of uint8 samples (n, C, L) in one compiled pass; None when
+        fingerprints are off or the pass is not compiled for them."""
+        if not self.enabled or not isinstance(values, np.ndarray) or values.dtype != np.uint8:
+            return None
+        return byte_rows_hashed(values, shape_tag(KIND_VALUES, values.dtype,
+                                                  tuple(shape or values.shape[1:])))
 
     def keep(self, hashed: tuple | None, flat: np.ndarray | None = None) -> None:
         """Add what hash_values made. flat: a mask of the samples whose every channel holds

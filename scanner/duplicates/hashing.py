@@ -65,6 +65,13 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     return kernels.row_hashes(_bytes_of(flat), _SEED ^ tag)
 
 
+def byte_rows_hashed(values: np.ndarray, tag: int) -> tuple | None:
+    """(rows_hash of uint8 samples (n, C, L), their (sums, squares, mins, maxs) as
+    kernels.byte_rows gives them) in one compiled pass over the bytes
+    (kernels.hashed_byte_rows); None where it is not compiled for them."""
+    return kernels.hashed_byte_rows(values, _SEED ^ tag)
+
+
 def values_tag(dtype, shape: tuple) -> int:
     """What row_hashes mixes in for value payloads of this dtype and shape (C, H, W), as
     rows_hash gives it: for hashes taken where the payloads are read (kernels.tagged_prints)."""

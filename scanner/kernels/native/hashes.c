@@ -6,7 +6,7 @@
  * (sum of (m[2i] + k[2i]) * (m[2i+1] + k[2i+1]) mod 2**64, the second with the keys two
  * words on), each folded into the running hash by the splitmix64 finaliser. */
 
-static uint64_t mix64(uint64_t z)
+uint64_t mix64(uint64_t z)
 {
     z ^= z >> 30;
     z *= 0xBF58476D1CE4E5B9ull;
@@ -15,7 +15,7 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static void nh_pair(const uint32_t *m, const uint32_t *k, uint64_t *a, uint64_t *b)
+void nh_pair(const uint32_t *m, const uint32_t *k, uint64_t *a, uint64_t *b)
 {
     *a += (uint64_t)(uint32_t)(m[0] + k[0]) * (uint32_t)(m[1] + k[1]);
     *b += (uint64_t)(uint32_t)(m[0] + k[2]) * (uint32_t)(m[1] + k[3]);

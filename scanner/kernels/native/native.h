@@ -67,6 +67,10 @@ void byte_row(const uint8_t *p, Py_ssize_t length, double *sum, double *square, 
 /* The exact hash of value rows (hashes.c): blocks of at most 8 * HASH_PAIRS bytes folded in
  * turn, from the tag; then the row's width. */
 uint64_t hash_block(const char *q, Py_ssize_t bytes, const uint32_t *keys, uint64_t h);
+/* A block's parts: one pair of 32-bit words into the two NH sums, the splitmix64 finaliser
+ * that folds them in. */
+void nh_pair(const uint32_t *m, const uint32_t *k, uint64_t *a, uint64_t *b);
+uint64_t mix64(uint64_t z);
 uint64_t hash_end(uint64_t h, Py_ssize_t width);
 /* A whole row's exact hash: its blocks from the tag, then its width. */
 uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *keys, uint64_t tag);
@@ -74,6 +78,7 @@ uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *keys, uint64_
 PyObject *byte_counts(PyObject *self, PyObject *args);
 PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
+PyObject *hashed_byte_rows(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
 PyObject *phash_pictures(PyObject *self, PyObject *args);
