@@ -14,10 +14,10 @@ def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, one_pass, monkey
     """Bytes go through the one compiled pass where it is built (one_pass), else in
     pieces, as floats do."""
     passes = []  # whether each call of the one pass made the figures
-    one = kernels.hashed_byte_rows if one_pass else (lambda values, tag: None)
+    one = kernels.hashed_byte_rows if one_pass else (lambda values, tag, picture: None)
 
-    def watched(values, tag):
-        made = one(values, tag)
+    def watched(values, tag, picture=None):
+        made = one(values, tag, picture)
         passes.append(made is not None)
         return made
     monkeypatch.setattr(kernels, "hashed_byte_rows", watched)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from scanner import kernels
+from scanner.duplicates.hashing import _grid_steps, _matrices
 from scanner.kernels import numpy_rows
 
 REQUIRE_NATIVE = os.environ.get("DSCAN_REQUIRE_NATIVE") == "1" and \
@@ -23,10 +24,19 @@ def _two_passes(values: np.ndarray, tag: int) -> tuple:
         numpy_rows.byte_rows(values, True)
 
 
-def _assert_as_two_passes(values: np.ndarray, tag: int = 99) -> None:
-    exact, figures = kernels.hashed_byte_rows(values, tag)
+def _assert_as_two_passes(values: np.ndarray, tag: int = 99, side: int | None = None) -> None:
+    """As the two passes, and with side (L = side x side) the pHash as phash gives it."""
+    picture = None
+    if side:
+        steps = _grid_steps(side, side)
+        picture = (side, side, *steps, *_matrices(side, side, *steps))
+    exact, figures, perceptual = kernels.hashed_byte_rows(values, tag, picture)
     expected_exact, expected_figures = _two_passes(values, tag)
     assert np.array_equal(exact, expected_exact)
+    if side:
+        assert np.array_equal(perceptual, kernels.phash(values, *picture))
+    else:
+        assert perceptual is None
     for name, got, expected in zip(("sums", "squares", "mins", "maxs"), figures,
                                    expected_figures):
         assert got.dtype == expected.dtype and np.array_equal(got, expected), name
@@ -46,12 +56,23 @@ def test_one_pass_gives_the_two_passes_figures_and_hashes(channels, length):
 
 
 @compiled
+@pytest.mark.parametrize("channels, side", [(1, 28), (3, 32), (3, 256), (4, 13)])
+def test_the_pictures_hashes_are_phashs(channels, side):
+    rng = np.random.default_rng(side)
+    values = rng.integers(0, 256, (5, channels, side * side), np.uint8)
+    values[1] = values[0] // 2 + 60  # the same picture, darker and flatter
+    values[2] = 255
+    _assert_as_two_passes(values, side=side)
+
+
+@compiled
 def test_samples_at_equal_distances_in_a_larger_buffer_are_read_in_place():
     """As parse_large hands records' payloads over: a strided view at odd addresses."""
     pages = np.random.default_rng(5).integers(0, 256, 6 * 200_003, np.uint8)
     view = np.lib.stride_tricks.as_strided(pages[7:], (6, 3, 65536), (200_003, 65536, 1),
                                            writeable=False)
     _assert_as_two_passes(view, tag=3)
+    _assert_as_two_passes(view, tag=3, side=256)
 
 
 @compiled

@@ -105,14 +105,16 @@ class FingerprintSink:
         return rows_hash(values, shape_tag(KIND_VALUES, values.dtype,
                                            tuple(shape or values.shape[1:])))
 
-    def exact_and_figures(self, values: np.ndarray, shape: tuple | None) -> tuple | None:
-        """(exact hashes as exact_values gives them, (sums, squares, mins, maxs) as
-        kernels.byte_rows) of uint8 samples (n, C, L) in one compiled pass; None when
-        fingerprints are off or the pass is not compiled for them."""
+    def hashed_with_figures(self, indices, values: np.ndarray, shape: tuple | None
+                            ) -> tuple | None:
+        """(what hash_values gives, (sums, squares, mins, maxs) as kernels.byte_rows) of
+        uint8 samples (n, C, L) in one compiled pass; None when fingerprints are off or the
+        pass is not compiled for them."""
         if not self.enabled or not isinstance(values, np.ndarray) or values.dtype != np.uint8:
             return None
-        return byte_rows_hashed(values, shape_tag(KIND_VALUES, values.dtype,
-                                                  tuple(shape or values.shape[1:])))
+        made = byte_rows_hashed(values, shape_tag(KIND_VALUES, values.dtype,
+                                                  tuple(shape or values.shape[1:])), shape)
+        return None if made is None else ((indices, made[0], made[1]), made[2])
 
     def keep(self, hashed: tuple | None, flat: np.ndarray | None = None) -> None:
         """Add what hash_values made. flat: a mask of the samples whose every channel holds

@@ -29,4 +29,19 @@ AVX2 uint64_t phash_of_bytes(const char *sample, const Grid *g, int plain, const
                              const float *down, float *grey, float *along);
 Py_ssize_t grey_room(const Grid *g, int plain);
 
+/* Byte samples hashed one at a time where they lie (phash_samples.c). */
+typedef struct {
+    Grid grid;
+    int plain;
+    const float *across, *down;
+    float *grey, *along;
+    uint64_t *out;
+} BytePictures;
+
+int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+                       Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
+                       Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x);
+void byte_pictures_close(BytePictures *p);
+void byte_picture_hashed(BytePictures *p, const char *sample, Py_ssize_t n);
+
 #endif

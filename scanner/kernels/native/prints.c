@@ -14,11 +14,7 @@ typedef struct {
     const uint32_t *keys;
     uint64_t tag;
     uint64_t *exact;
-    const Grid *grid; /* NULL: no perceptual hash (the samples are no pictures) */
-    int plain;
-    const float *across, *down;
-    float *grey, *along;
-    uint64_t *perceptual;
+    BytePictures *pictures; /* NULL: no perceptual hash (the samples are no pictures) */
 } Joining;
 
 static int join_one(const Py_buffer *record, Py_ssize_t n, void *context)
@@ -30,40 +26,9 @@ static int join_one(const Py_buffer *record, Py_ssize_t n, void *context)
     memcpy(row, record->buf, (size_t)j->length);
     const char *payload = (const char *)record->buf + j->payload_at; /* not row: see above */
     j->exact[n] = row_hash(payload, j->payload, j->keys, j->tag);
-    if (j->grid)
-        j->perceptual[n] = phash_of_bytes(payload, j->grid, j->plain, j->across, j->down,
-                                          j->grey, j->along);
+    if (j->pictures)
+        byte_picture_hashed(j->pictures, payload, n);
     return 1;
-}
-
-/* Checks the perceptual hash's part of joined_prints' arguments and sets up the grid, the
- * matrices and room for the grey picture; -1 with an error set. */
-static int perceptual_part(Joining *j, Grid *g, Held *held, Py_ssize_t records,
-                           Py_ssize_t height, Py_ssize_t width, Py_ssize_t step_y,
-                           Py_ssize_t step_x)
-{
-    if (!has_avx2 || grid_of(height, width, step_y, step_x, g) < 0 ||
-            held[0].view.len != 4 * 8 * g->cols || held[1].view.len != 4 * 8 * g->rows ||
-            held[2].view.len != 8 * records || !aligned(held, 2, 4) ||
-            !aligned(held + 2, 1, 8)) {
-        PyErr_SetString(PyExc_ValueError, "joined_prints: grid, matrices or out wrong");
-        return -1;
-    }
-    g->channel_stride = height * width;
-    g->row_stride = step_y * width;
-    g->col_stride = step_x;
-    j->grid = g;
-    j->plain = plain_rows(g, 1);
-    j->across = held[0].view.buf;
-    j->down = held[1].view.buf;
-    j->perceptual = held[2].view.buf;
-    j->grey = PyMem_Malloc(sizeof(float) * (size_t)grey_room(g, j->plain));
-    j->along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g->rows);
-    if (!j->grey || !j->along) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
 }
 
 /* joined_prints(records, length, rows, payload_at, channels, height, width, keys, tag,
@@ -90,9 +55,8 @@ PyObject *joined_prints(PyObject *Py_UNUSED(self), PyObject *args)
     const int perceptual = objects[3] != Py_None;
     Held held[6];
     memset(held, 0, sizeof held);
-    Grid g = {channels, 0, 0, 0, 0, 0, NULL};
-    Joining j = {length, payload_at, 0, NULL, NULL, tag, NULL, NULL, 0, NULL, NULL, NULL,
-                 NULL, NULL};
+    BytePictures pictures = {.grey = NULL, .along = NULL};
+    Joining j = {length, payload_at, 0, NULL, NULL, tag, NULL, NULL};
     Py_ssize_t failed = -2;
     for (int i = 0; i < (perceptual ? 6 : 3); i++) {
         const int written = i == 0 || i == 2 || i == 5;
@@ -113,12 +77,15 @@ PyObject *joined_prints(PyObject *Py_UNUSED(self), PyObject *args)
     j.rows = held[0].view.buf;
     j.keys = held[1].view.buf;
     j.exact = held[2].view.buf;
-    if (perceptual && perceptual_part(&j, &g, held + 3, n, height, width, step_y, step_x) < 0)
-        goto done;
+    if (perceptual) {
+        if (byte_pictures_open(&pictures, held + 3, held + 5, n, channels, height, width,
+                               step_y, step_x) < 0)
+            goto done;
+        j.pictures = &pictures;
+    }
     failed = each_record(sequence, join_one, &j);
 done:
-    PyMem_Free(j.grey);
-    PyMem_Free(j.along);
+    byte_pictures_close(&pictures);
     release(held, 6);
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);

@@ -1,0 +1,47 @@
+/* The perceptual hash of byte samples read where they lie, one at a time (joined_prints,
+ * hashed_byte_rows): the grid, the two matrices and the room for a grey picture, checked and
+ * set up once for a batch. */
+#include "phash.h"
+
+/* Checks the matrices (across: cols x 8, down: 8 x rows float32) and `out` (records uint64)
+ * for samples of channels x height x width bytes at step_y and step_x, and sets up `p`;
+ * -1 with an error set (`p` is closed all the same). */
+int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+                       Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
+                       Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x)
+{
+    Grid *g = &p->grid;
+    *g = (Grid){channels, height * width, step_y * width, step_x, 0, 0, NULL};
+    p->grey = p->along = NULL;
+    if (!has_avx2 || channels < 1 || grid_of(height, width, step_y, step_x, g) < 0 ||
+            matrices[0].view.len != 4 * 8 * g->cols || matrices[1].view.len != 4 * 8 * g->rows ||
+            out->view.len != 8 * records || !aligned(matrices, 2, 4) || !aligned(out, 1, 8)) {
+        PyErr_SetString(PyExc_ValueError, "perceptual hash: grid, matrices or out wrong");
+        return -1;
+    }
+    p->plain = plain_rows(g, 1);
+    p->across = matrices[0].view.buf;
+    p->down = matrices[1].view.buf;
+    p->out = out->view.buf;
+    p->grey = PyMem_Malloc(sizeof(float) * (size_t)grey_room(g, p->plain));
+    p->along = PyMem_Malloc(sizeof(float) * 8 * (size_t)g->rows);
+    if (!p->grey || !p->along) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void byte_pictures_close(BytePictures *p)
+{
+    PyMem_Free(p->grey);
+    PyMem_Free(p->along);
+    p->grey = p->along = NULL;
+}
+
+/* Sample n's hash into out[n]. */
+void byte_picture_hashed(BytePictures *p, const char *sample, Py_ssize_t n)
+{
+    p->out[n] = phash_of_bytes(sample, &p->grid, p->plain, p->across, p->down, p->grey,
+                               p->along);
+}
