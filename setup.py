@@ -8,7 +8,7 @@ from setuptools import Extension, setup
 _X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 _PARTS = ("module", "buffers", "bytes", "floats", "tagged", "records", "hashes", "phash",
           "phash_grey", "phash_median", "jpeg", "bands", "sorts", "repeats", "prints",
-          "hashed_bytes", "phash_samples")
+          "hashed_bytes", "hashed_floats", "phash_samples")
 native = Extension("scanner.kernels._native",
                    [f"scanner/kernels/native/{part}.c" for part in _PARTS],
                    depends=["scanner/kernels/native/native.h",

@@ -1,10 +1,11 @@
 """A group's fingerprints and value summary, made while its samples are in the cache.
 
-Both read every value. Bytes go through one compiled pass where it is built
-(kernels.hashed_byte_rows: each load feeds the exact hash and the figures, and each sample's
-pHash follows while it is in the cache; raw 3x256x256 in memory, the group's fingerprints
-and summary 11.7 us a record against 11.0 for the summary alone, 20.5 with the hashes and
-the figures in two passes and the pHash after the group). Otherwise the exact hash streams the samples from memory, and the summary then
+Both read every value. Bytes, and float32 samples whose channels hold a multiple of 16
+values, go through one compiled pass where it is built (kernels.one_pass: each load feeds
+the exact hash and the figures; a byte sample's pHash follows while it is in the cache; raw
+3x256x256 in memory, the group's fingerprints and summary 11.7 us a record against 11.0 for
+the summary alone, 20.5 with the hashes and the figures in two passes and the pHash after
+the group). Otherwise the exact hash streams the samples from memory, and the summary then
 finds them in the cache. A group of large samples (8 MiB of raw 3x256x256 records) does not
 fit the cache, so it goes a piece of CACHE_PIECE bytes at a time, each piece hashed and then
 summarized: one trip to memory instead of two (raw 3x256x256, in memory: 37 us a record
@@ -28,7 +29,7 @@ def hashed_summary(prints: FingerprintSink, indices, values: np.ndarray, shape: 
     """(what prints.hash_values gives, the summary) of samples (n, C, L); figures: their
     (sums, squares, mins, maxs), hashes their (exact, perceptual) fingerprints, where they
     are known already."""
-    if figures is None and hashes is None:  # bytes: the hashes and the figures in one pass
+    if figures is None and hashes is None:  # the hashes and the figures in one pass
         both = prints.hashed_with_figures(indices, values, shape)
         if both is not None:
             hashed, (sums, squares, mins, maxs) = both

@@ -13,14 +13,15 @@ from scanner.duplicates.fingerprints import FingerprintSink
 def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, one_pass, monkeypatch):
     """Bytes go through the one compiled pass where it is built (one_pass), else in
     pieces, as floats do."""
-    passes = []  # whether each call of the one pass made the figures
-    one = kernels.hashed_byte_rows if one_pass else (lambda values, tag, picture: None)
+    passes = []  # whether each call of a one pass made the figures
+    for name in ("hashed_byte_rows", "hashed_float_rows"):
+        one = getattr(kernels, name) if one_pass else (lambda *arguments: None)
 
-    def watched(values, tag, picture=None):
-        made = one(values, tag, picture)
-        passes.append(made is not None)
-        return made
-    monkeypatch.setattr(kernels, "hashed_byte_rows", watched)
+        def watched(*arguments, one=one):
+            made = one(*arguments)
+            passes.append(made is not None)
+            return made
+        monkeypatch.setattr(kernels, name, watched)
     rng = np.random.default_rng(7)
     values = rng.integers(0, 256, (9, 3, 24 * 24)).astype(dtype)
     values[4] = 17  # a constant sample
@@ -35,7 +36,7 @@ def test_pieces_give_the_whole_groups_hashes_and_summary(dtype, one_pass, monkey
     for name in ("mins", "maxs", "sums", "squares"):
         assert np.array_equal(getattr(summary, name), getattr(expected, name)), name
     compiled = kernels.native is not None and kernels.native.AVX2
-    assert passes == ([one_pass and compiled] if dtype == np.uint8 else [])
+    assert passes == [one_pass and compiled]
 
 
 def test_known_figures_are_taken_as_they_are():

@@ -78,6 +78,13 @@ def byte_rows_hashed(values: np.ndarray, tag: int, shape: tuple | None) -> tuple
     return None if made is None else (made[0], made[2], made[1])
 
 
+def float_rows_hashed(values: np.ndarray, tag: int) -> tuple | None:
+    """(rows_hash of float32 samples (n, C, L), their (sums, squares, mins, maxs) as
+    kernels.float_rows gives them) in one compiled pass (kernels.hashed_float_rows); None
+    where it is not compiled for them."""
+    return kernels.hashed_float_rows(values, _SEED ^ tag)
+
+
 def values_tag(dtype, shape: tuple) -> int:
     """What row_hashes mixes in for value payloads of this dtype and shape (C, H, W), as
     rows_hash gives it: for hashes taken where the payloads are read (kernels.tagged_prints)."""

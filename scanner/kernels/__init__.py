@@ -84,29 +84,6 @@ def row_hashes(rows: np.ndarray, tag: int) -> np.ndarray:
     return out
 
 
-def hashed_byte_rows(values: np.ndarray, tag: int, picture: tuple | None = None
-                     ) -> tuple | None:
-    """(row_hashes of each uint8 sample's bytes (n,), byte_rows' (sums, squares, mins,
-    maxs) (n, C), phash's perceptual hashes (n,) or None) of samples (n, C, L) in one pass:
-    each load feeds the hash and its channel's figures, so that large samples come from
-    memory once and are not read again from the cache, and each sample's pHash is taken
-    while it is in the cache. picture: (height, width, step_y, step_x, across, down) as
-    phash takes them, or None for no perceptual hashes. None where it is not compiled (it
-    needs AVX2) or where a sample's bytes are not contiguous (then the two passes do it)."""
-    if native is None or not native.AVX2 or values.dtype != np.uint8 or values.ndim != 3 or \
-            not values.shape[2] or values.strides[2] != 1 or \
-            (values.shape[1] > 1 and values.strides[1] != values.shape[2]) or \
-            (picture is not None and (max(picture[:2]) > _PHASH_SIDE_MAX or
-                                      values.shape[1] > _PHASH_CHANNELS_MAX)):
-        return None
-    exact = np.empty(len(values), np.uint64)
-    figures = _outputs(values.shape, np.uint8)
-    perceptual = None if picture is None else np.empty(len(values), np.uint64)
-    native.hashed_byte_rows(values, _HASH_KEYS, tag & 0xFFFFFFFFFFFFFFFF, exact, *figures,
-                            *(() if picture is None else (*picture, perceptual)))
-    return exact, figures, perceptual
-
-
 _PHASH_SIDE_MAX, _PHASH_CHANNELS_MAX = 1 << 20, 4096  # the compiled pHash's bounds (phash.c)
 
 
@@ -330,3 +307,7 @@ def _words(values: np.ndarray) -> np.ndarray:
 def _outputs(shape: tuple, dtype) -> tuple:
     rows = shape[:2]
     return np.empty(rows), np.empty(rows), np.empty(rows, dtype), np.empty(rows, dtype)
+
+
+# the one passes over samples, re-exported (they read this module's native at each call)
+from .one_pass import hashed_byte_rows, hashed_float_rows  # noqa: E402,F401

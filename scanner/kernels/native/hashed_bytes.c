@@ -82,17 +82,6 @@ static void bytes_one_by_one(Pass *s, Py_ssize_t from, Py_ssize_t to)
 
 #define INLINE static inline __attribute__((always_inline, target("avx2")))
 
-/* One 32-byte load into the block's two NH sums (nh_avx2's step); the load itself. */
-INLINE __m256i nh_step(const uint8_t *q, const uint32_t *k, __m256i *sa, __m256i *sb)
-{
-    __m256i m = _mm256_loadu_si256((const __m256i *)q);
-    __m256i x = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)k));
-    __m256i y = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)(k + 2)));
-    *sa = _mm256_add_epi64(*sa, _mm256_mul_epu32(x, _mm256_srli_epi64(x, 32)));
-    *sb = _mm256_add_epi64(*sb, _mm256_mul_epu32(y, _mm256_srli_epi64(y, 32)));
-    return m;
-}
-
 /* `vectors` loads of one channel into the NH sums and the channel's lanes, the
  * accumulators held in registers for the run. */
 INLINE void run_with_figures(const uint8_t *q, const uint32_t *k, Py_ssize_t vectors,
@@ -149,10 +138,7 @@ static uint64_t block_with_figures(Pass *s, Py_ssize_t start, Py_ssize_t bytes,
             lanes_fold(&s->lanes, s->figures + s->channel);
         at += run;
     }
-    uint64_t la[4], lb[4];
-    _mm256_storeu_si256((__m256i *)la, sa);
-    _mm256_storeu_si256((__m256i *)lb, sb);
-    uint64_t a = la[0] + la[1] + la[2] + la[3], b = lb[0] + lb[1] + lb[2] + lb[3];
+    uint64_t a = nh_total(sa), b = nh_total(sb);
     for (Py_ssize_t i = at / 8; i < bytes / 8; i++) {
         uint32_t m[2];
         memcpy(m, q + 8 * i, 8);

@@ -25,6 +25,8 @@
  * row_hashes(rows, keys, tag, out): exact hashes of byte rows (see scanner.kernels).
  * hashed_byte_rows(values, keys, tag, exact, sums, squares, mins, maxs): row_hashes of
  *     each uint8 sample and byte_rows' figures, in one pass (hashed_bytes.c).
+ * hashed_float_rows(values, keys, tag, exact, sums, squares, mins, maxs): the same for
+ *     float32 samples of channels of a multiple of 16 values (hashed_floats.c).
  * phash(values, height, width, step_y, step_x, across, down, out): perceptual hashes of
  *     uint8 or float32 samples (n, C, height * width), AVX2 only (see phash.c); AVX2 says
  *     whether the processor has it.
@@ -105,6 +107,7 @@ static PyMethodDef methods[] = {
     {"byte_counts", byte_counts, METH_VARARGS, "Counts of each byte value, per channel."},
     {"row_hashes", row_hashes, METH_VARARGS, "Exact hashes of value rows."},
     {"hashed_byte_rows", hashed_byte_rows, METH_VARARGS, "Byte rows' hashes and figures."},
+    {"hashed_float_rows", hashed_float_rows, METH_VARARGS, "Float rows' hashes and figures."},
     {"record_heads", record_heads, METH_VARARGS, "Fixed bytes, labels and addresses."},
     {"phash", phash, METH_VARARGS, "Perceptual hashes of samples' grey pictures."},
     {"band_pairs", band_pairs, METH_VARARGS, "Pairs of hashes sharing a band."},

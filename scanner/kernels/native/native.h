@@ -71,6 +71,28 @@ uint64_t hash_block(const char *q, Py_ssize_t bytes, const uint32_t *keys, uint6
  * that folds them in. */
 void nh_pair(const uint32_t *m, const uint32_t *k, uint64_t *a, uint64_t *b);
 uint64_t mix64(uint64_t z);
+
+/* One 32-byte load into a block's two NH sums (four pairs of words, as hashes.c's
+ * nh_avx2 takes them); the load itself, for the figures taken in the same pass. */
+static inline __attribute__((always_inline, target("avx2")))
+__m256i nh_step(const uint8_t *q, const uint32_t *k, __m256i *sa, __m256i *sb)
+{
+    __m256i m = _mm256_loadu_si256((const __m256i *)q);
+    __m256i x = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)k));
+    __m256i y = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)(k + 2)));
+    *sa = _mm256_add_epi64(*sa, _mm256_mul_epu32(x, _mm256_srli_epi64(x, 32)));
+    *sb = _mm256_add_epi64(*sb, _mm256_mul_epu32(y, _mm256_srli_epi64(y, 32)));
+    return m;
+}
+
+/* The four 64-bit lanes of an NH sum added. */
+static inline __attribute__((always_inline, target("avx2")))
+uint64_t nh_total(__m256i s)
+{
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
 uint64_t hash_end(uint64_t h, Py_ssize_t width);
 /* A whole row's exact hash: its blocks from the tag, then its width. */
 uint64_t row_hash(const char *p, Py_ssize_t width, const uint32_t *keys, uint64_t tag);
@@ -79,6 +101,7 @@ PyObject *byte_counts(PyObject *self, PyObject *args);
 PyObject *record_heads(PyObject *self, PyObject *args);
 PyObject *row_hashes(PyObject *self, PyObject *args);
 PyObject *hashed_byte_rows(PyObject *self, PyObject *args);
+PyObject *hashed_float_rows(PyObject *self, PyObject *args);
 PyObject *phash(PyObject *self, PyObject *args);
 PyObject *phash_tagged(PyObject *self, PyObject *args);
 PyObject *phash_pictures(PyObject *self, PyObject *args);

@@ -1,6 +1,6 @@
-"""The one pass over byte samples (kernels.hashed_byte_rows) against the two it replaces:
-row_hashes of each sample and byte_rows' figures, bit for bit, wherever a channel or a hash
-block ends inside a 32-byte load."""
+"""The one passes over samples (kernels.one_pass) against the two they replace: row_hashes
+of each sample and byte_rows' or float_rows' figures, bit for bit, wherever a channel or a
+hash block ends inside a load; and phash's hashes of the byte samples."""
 import os
 
 import numpy as np
@@ -86,3 +86,26 @@ def test_samples_whose_bytes_are_not_together_are_left_to_the_two_passes():
 def test_without_the_compiled_pass_nothing_is_made(monkeypatch):
     monkeypatch.setattr(kernels, "native", None)
     assert kernels.hashed_byte_rows(np.zeros((1, 1, 8), np.uint8), 1) is None
+
+
+@compiled
+@pytest.mark.parametrize("channels, length", [(1, 16), (3, 48), (2, BLOCK // 4 - 16),
+                                              (2, BLOCK // 4 + 16), (3, 128 * 256),
+                                              (1, 3 * BLOCK // 4 + 32)])
+def test_one_pass_over_floats_gives_float_rows_figures_and_row_hashes(channels, length):
+    rng = np.random.default_rng(channels * 7 + length)
+    values = (rng.standard_normal((4, channels, length)) * 300).astype(np.float32)
+    values[1, 0, length // 2] = np.nan
+    values[2, -1, -1] = -np.inf
+    values[3] = -0.0
+    exact, figures = kernels.hashed_float_rows(values, 41)
+    assert np.array_equal(exact, kernels.row_hashes(values.reshape(4, -1).view(np.uint8), 41))
+    for got, expected in zip(figures, kernels.float_rows(values)):
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+
+
+@compiled
+def test_floats_whose_channels_are_no_multiple_of_16_are_left_to_the_two_passes():
+    assert kernels.hashed_float_rows(np.zeros((2, 3, 40), np.float32), 1) is None
+    assert kernels.hashed_float_rows(np.zeros((2, 3, 64), np.float32)[:, :, ::2], 1) is None
+    assert kernels.hashed_float_rows(np.zeros((2, 3, 48), np.float32), 1) is not None

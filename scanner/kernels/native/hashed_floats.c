@@ -1,0 +1,152 @@
+/* Float32 samples' exact hashes and figures in one pass, as hashed_bytes.c does for bytes:
+ * each 64-byte step feeds the exact hash's NH sums (row_hash's blocks, hashes.c) and the
+ * float64 sums and squares, extremes and NaN marks of its channel (float_row's,
+ * floats.c). Only for channels of a multiple of 16 values: then each channel starts on a
+ * step of the sample as float_row's steps start on the channel's, the hash blocks hold
+ * whole steps, and the sums are float_row's, in its order, bit for bit. */
+#include "native.h"
+
+typedef struct {
+    __m256d s[4], q[4];
+    __m256 lo[2], hi[2], nan[2];
+} FloatLanes;
+
+__attribute__((target("avx2")))
+static void float_lanes_clear(FloatLanes *l)
+{
+    for (int k = 0; k < 4; k++)
+        l->s[k] = l->q[k] = _mm256_setzero_pd();
+    for (int k = 0; k < 2; k++) {
+        l->lo[k] = _mm256_set1_ps(INFINITY);
+        l->hi[k] = _mm256_set1_ps(-INFINITY);
+        l->nan[k] = _mm256_setzero_ps();
+    }
+}
+
+/* A channel's lanes into its figures, as float_body_avx2 folds its own. */
+__attribute__((target("avx2")))
+static void float_lanes_fold(FloatLanes *l, FloatFigures *f)
+{
+    fold_avx2(_mm256_add_pd(_mm256_add_pd(l->s[0], l->s[1]), _mm256_add_pd(l->s[2], l->s[3])),
+              _mm256_add_pd(_mm256_add_pd(l->q[0], l->q[1]), _mm256_add_pd(l->q[2], l->q[3])),
+              _mm256_min_ps(l->lo[0], l->lo[1]), _mm256_max_ps(l->hi[0], l->hi[1]),
+              _mm256_or_ps(l->nan[0], l->nan[1]), f);
+    float_lanes_clear(l);
+}
+
+/* `steps` 64-byte steps of one channel (float_body_avx2's sixteen floats) into the NH sums
+ * and the channel's lanes, the accumulators in registers for the run. */
+static inline __attribute__((always_inline, target("avx2,fma")))
+void float_run(const uint8_t *q, const uint32_t *k, Py_ssize_t steps, __m256i *sa,
+               __m256i *sb, FloatLanes *l)
+{
+    __m256i a = *sa, b = *sb;
+    FloatLanes r = *l;
+    for (Py_ssize_t step = 0; step < steps; step++, q += 64, k += 16) {
+        __builtin_prefetch(q + AHEAD);
+        for (int half = 0; half < 2; half++) {
+            __m256 x = _mm256_castsi256_ps(nh_step(q + 32 * half, k + 8 * half, &a, &b));
+            r.lo[half] = _mm256_min_ps(x, r.lo[half]);
+            r.hi[half] = _mm256_max_ps(x, r.hi[half]);
+            r.nan[half] = _mm256_or_ps(r.nan[half], _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+            __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+            __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+            r.s[2 * half] = _mm256_add_pd(r.s[2 * half], d0);
+            r.s[2 * half + 1] = _mm256_add_pd(r.s[2 * half + 1], d1);
+            r.q[2 * half] = _mm256_fmadd_pd(d0, d0, r.q[2 * half]);
+            r.q[2 * half + 1] = _mm256_fmadd_pd(d1, d1, r.q[2 * half + 1]);
+        }
+    }
+    *sa = a;
+    *sb = b;
+    *l = r;
+}
+
+/* The sample's exact hash (row_hash's of its channels x length floats' bytes) and its
+ * channels' figures into figures[channels]; length a multiple of 16. */
+__attribute__((target("avx2,fma")))
+static uint64_t float_sample(const uint8_t *sample, Py_ssize_t channels, Py_ssize_t length,
+                             const uint32_t *keys, uint64_t tag, FloatFigures *figures)
+{
+    FloatLanes lanes;
+    float_lanes_clear(&lanes);
+    for (Py_ssize_t c = 0; c < channels; c++)
+        figures[c] = no_floats;
+    const Py_ssize_t width = 4 * channels * length, channel_bytes = 4 * length;
+    Py_ssize_t channel = 0, channel_end = channel_bytes;
+    uint64_t h = tag;
+    for (Py_ssize_t start = 0; start < width; start += 8 * HASH_PAIRS) {
+        Py_ssize_t bytes = width - start < 8 * HASH_PAIRS ? width - start : 8 * HASH_PAIRS;
+        __m256i sa = _mm256_setzero_si256(), sb = sa;
+        for (Py_ssize_t at = 0; at < bytes;) {
+            while (start + at >= channel_end) {
+                float_lanes_fold(&lanes, figures + channel++);
+                channel_end += channel_bytes;
+            }
+            Py_ssize_t run = bytes - at < channel_end - (start + at) ? bytes - at
+                                                                     : channel_end - (start + at);
+            float_run(sample + start + at, keys + at / 4, run / 64, &sa, &sb, &lanes);
+            at += run;
+        }
+        h = mix64(mix64(h ^ nh_total(sa)) ^ nh_total(sb));
+    }
+    float_lanes_fold(&lanes, figures + channel);
+    return hash_end(h, width);
+}
+
+/* hashed_float_rows(values, keys, tag, exact, sums, squares, mins, maxs): values (n, C, L)
+ * float32, L a multiple of 16, each sample's C x L values contiguous; exact (n,) uint64 as
+ * row_hashes gives them for the values' bytes (keys, tag), and the figures (n, C) as
+ * float_rows does. AVX2 only (the caller checks). */
+PyObject *hashed_float_rows(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *objects[7];
+    unsigned long long tag;
+    if (!PyArg_ParseTuple(args, "OOKOOOOO:hashed_float_rows", &objects[0], &objects[1], &tag,
+                          &objects[2], &objects[3], &objects[4], &objects[5], &objects[6]))
+        return NULL;
+    Held held[7];
+    memset(held, 0, sizeof held);
+    FloatFigures *figures = NULL;
+    if (take_values(objects[0], &held[0], 4) < 0 ||
+            take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
+            take(objects[2], &held[2], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        goto fail;
+    Py_buffer *v = &held[0].view;
+    const Py_ssize_t samples = v->shape[0], channels = v->shape[1], length = v->shape[2];
+    const Py_ssize_t sizes[4] = {8, 8, 4, 4};
+    if (take_outputs(objects + 3, held + 3, samples * channels, sizes) < 0)
+        goto fail;
+    if (!has_avx2 || length % 16 || (channels > 1 && v->strides[1] != 4 * length) ||
+            held[1].view.len != 4 * (2 * HASH_PAIRS + 2) || held[2].view.len != 8 * samples ||
+            !aligned(held + 1, 1, 4) || !aligned(held + 2, 1, 8) || !aligned(held + 3, 4, 4)) {
+        PyErr_SetString(PyExc_ValueError, "hashed_float_rows: samples, keys or out wrong");
+        goto fail;
+    }
+    figures = PyMem_Malloc(sizeof(FloatFigures) * (size_t)(channels ? channels : 1));
+    if (!figures) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    const uint32_t *keys = held[1].view.buf;
+    uint64_t *exact = held[2].view.buf;
+    double *sums = held[3].view.buf, *squares = held[4].view.buf;
+    float *lows = held[5].view.buf, *highs = held[6].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t n = 0; n < samples; n++) {
+        const uint8_t *sample = (const uint8_t *)v->buf + n * v->strides[0];
+        exact[n] = float_sample(sample, channels, length, keys, tag, figures);
+        for (Py_ssize_t c = 0; c < channels; c++) {
+            Py_ssize_t at = n * channels + c;
+            float_finish(figures + c, sums + at, squares + at, lows + at, highs + at);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(figures);
+    release(held, 7);
+    Py_RETURN_NONE;
+fail:
+    PyMem_Free(figures);
+    release(held, 7);
+    return NULL;
+}
