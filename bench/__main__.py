@@ -240,12 +240,13 @@ def _duplicates_overhead(args) -> None:
     CPU seconds (workers and parent) say what the step costs on a machine shared with
     other jobs, where the scan time swings with their load. The store is read back before
     each run: a host that drops the page cache between runs would otherwise time its disk,
-    not the step. raw_256 (10k raw 3x256x256 records, 2 GB) where it is asked for by name."""
+    not the step. raw_256 (10k raw 3x256x256 records, 2 GB) and hdf5 (3815 float32 rows of
+    3x128x256, 1.5 GB) where they are asked for by name."""
     print(f"{'workload':<10} {'records':>9} {'with s':>9} {'without s':>10} {'cpu with':>9} "
           f"{'cpu w/o':>8}   duplicate step (scan time; cpu; pairs: median, middle half; "
           f"each pair)")
     names = [n for n in ("raw_1m", "jpeg", "float") if n.split("_")[0] in args.only]
-    for name in names + [n for n in ("raw_256",) if n in args.only]:  # 10k large records
+    for name in names + [n for n in ("raw_256", "hdf5") if n in args.only]:  # large records
         path = _workload(name, args.quick)
         _dscan(name, path, args.jobs)  # the store into the page cache: not a measured run
         runs = {"with": [], "without": []}
