@@ -98,10 +98,24 @@ def test_one_pass_over_floats_gives_float_rows_figures_and_row_hashes(channels, 
     values[1, 0, length // 2] = np.nan
     values[2, -1, -1] = -np.inf
     values[3] = -0.0
-    exact, figures = kernels.hashed_float_rows(values, 41)
+    exact, figures, perceptual = kernels.hashed_float_rows(values, 41)
     assert np.array_equal(exact, kernels.row_hashes(values.reshape(4, -1).view(np.uint8), 41))
     for got, expected in zip(figures, kernels.float_rows(values)):
         assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+    assert perceptual is None
+
+
+@compiled
+@pytest.mark.parametrize("channels, side", [(1, 28), (3, 32), (2, 128)])
+def test_the_float_pictures_hashes_are_phashs(channels, side):
+    rng = np.random.default_rng(side)
+    values = (rng.standard_normal((4, channels, side * side)) * 50).astype(np.float32)
+    values[1, 0, 5] = np.nan  # a value phash takes as 0
+    values[2] = values[0] * 2 + 1
+    steps = _grid_steps(side, side)
+    picture = (side, side, *steps, *_matrices(side, side, *steps))
+    _, _, perceptual = kernels.hashed_float_rows(values, 8, picture)
+    assert np.array_equal(perceptual, kernels.phash(values, *picture))
 
 
 @compiled

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, byte_rows_hashed, bytes_hash,
-                      float_rows_hashed, pictures_phash, rows_hash, shape_tag, values_phash)
+from .hashing import (KIND_IMAGE, KIND_VALUES, NO_PICTURE, bytes_hash, pictures_phash,
+                      rows_hash, rows_hashed, shape_tag, values_phash)
 
 _PICTURE_BATCH = 256  # decoded pictures of one size hashed together
 
@@ -108,19 +108,14 @@ class FingerprintSink:
     def hashed_with_figures(self, indices, values: np.ndarray, shape: tuple | None
                             ) -> tuple | None:
         """(what hash_values gives, (sums, squares, mins, maxs) as kernels.byte_rows or
-        float_rows give them) of uint8 or float32 samples (n, C, L), the exact hashes and
-        the figures in one compiled pass (bytes: their pHash too); None when fingerprints
-        are off or the pass is not compiled for them."""
+        float_rows give them) of uint8 or float32 samples (n, C, L), all in one compiled
+        pass; None when fingerprints are off or the pass is not compiled for them."""
         if not self.enabled or not isinstance(values, np.ndarray) or \
                 values.dtype not in (np.uint8, np.float32):
             return None
-        tag = shape_tag(KIND_VALUES, values.dtype, tuple(shape or values.shape[1:]))
-        if values.dtype == np.uint8:
-            made = byte_rows_hashed(values, tag, shape)
-            return None if made is None else ((indices, made[0], made[1]), made[2])
-        made = float_rows_hashed(values, tag)
-        return None if made is None else \
-            (self.hash_values(indices, values, shape, exact=made[0]), made[1])
+        made = rows_hashed(values, shape_tag(KIND_VALUES, values.dtype,
+                                             tuple(shape or values.shape[1:])), shape)
+        return None if made is None else ((indices, made[0], made[1]), made[2])
 
     def keep(self, hashed: tuple | None, flat: np.ndarray | None = None) -> None:
         """Add what hash_values made. flat: a mask of the samples whose every channel holds

@@ -65,24 +65,19 @@ def rows_hash(rows: np.ndarray, tag: int) -> np.ndarray:
     return kernels.row_hashes(_bytes_of(flat), _SEED ^ tag)
 
 
-def byte_rows_hashed(values: np.ndarray, tag: int, shape: tuple | None) -> tuple | None:
-    """(rows_hash of uint8 samples (n, C, L), values_phash of them as pictures of
-    shape = (C, H, W) (None: no shape, or no pictures), their (sums, squares, mins, maxs) as
-    kernels.byte_rows gives them) in one compiled pass over the bytes
-    (kernels.hashed_byte_rows); None where it is not compiled for them."""
+def rows_hashed(values: np.ndarray, tag: int, shape: tuple | None) -> tuple | None:
+    """(rows_hash of uint8 or float32 samples (n, C, L), values_phash of them as pictures
+    of shape = (C, H, W) (None: no shape, or no pictures), their (sums, squares, mins, maxs)
+    as kernels.byte_rows or float_rows give them) in one compiled pass over the values
+    (kernels.one_pass); None where it is not compiled for them."""
     picture = None
     if shape and pictured(shape[1], shape[2]):
         steps = _grid_steps(shape[1], shape[2])
         picture = (shape[1], shape[2], *steps, *_matrices(shape[1], shape[2], *steps))
-    made = kernels.hashed_byte_rows(values, _SEED ^ tag, picture)
+    one_pass = kernels.hashed_byte_rows if values.dtype == np.uint8 else \
+        kernels.hashed_float_rows
+    made = one_pass(values, _SEED ^ tag, picture)
     return None if made is None else (made[0], made[2], made[1])
-
-
-def float_rows_hashed(values: np.ndarray, tag: int) -> tuple | None:
-    """(rows_hash of float32 samples (n, C, L), their (sums, squares, mins, maxs) as
-    kernels.float_rows gives them) in one compiled pass (kernels.hashed_float_rows); None
-    where it is not compiled for them."""
-    return kernels.hashed_float_rows(values, _SEED ^ tag)
 
 
 def values_tag(dtype, shape: tuple) -> int:

@@ -24,8 +24,7 @@ def hashed_byte_rows(values: np.ndarray, tag: int, picture: tuple | None = None
     if native is None or not native.AVX2 or values.dtype != np.uint8 or values.ndim != 3 or \
             not values.shape[2] or values.strides[2] != 1 or \
             (values.shape[1] > 1 and values.strides[1] != values.shape[2]) or \
-            (picture is not None and (max(picture[:2]) > kernels._PHASH_SIDE_MAX or
-                                      values.shape[1] > kernels._PHASH_CHANNELS_MAX)):
+            not _pictures_fit(values, picture):
         return None
     exact = np.empty(len(values), np.uint64)
     figures = kernels._outputs(values.shape, np.uint8)
@@ -35,19 +34,29 @@ def hashed_byte_rows(values: np.ndarray, tag: int, picture: tuple | None = None
     return exact, figures, perceptual
 
 
-def hashed_float_rows(values: np.ndarray, tag: int) -> tuple | None:
+def hashed_float_rows(values: np.ndarray, tag: int, picture: tuple | None = None
+                      ) -> tuple | None:
     """(row_hashes of each float32 sample's bytes (n,), float_rows' (sums, squares, mins,
-    maxs) (n, C), bit for bit) of samples (n, C, L) in one pass, as hashed_byte_rows; None
-    where it is not compiled (it needs AVX2), where a sample's values are not contiguous, or
-    where L is not a multiple of 16 (its sums would not come in float_rows' order)."""
+    maxs) (n, C), bit for bit, phash's perceptual hashes (n,) or None) of samples (n, C, L)
+    in one pass, as hashed_byte_rows; None where it is not compiled (it needs AVX2), where
+    a sample's values are not contiguous, or where L is not a multiple of 16 (its sums would
+    not come in float_rows' order)."""
     native = kernels.native
     if native is None or not native.AVX2 or values.dtype != np.float32 or \
             values.ndim != 3 or not values.shape[2] or values.shape[2] % 16 or \
             values.strides[2] != 4 or \
-            (values.shape[1] > 1 and values.strides[1] != 4 * values.shape[2]):
+            (values.shape[1] > 1 and values.strides[1] != 4 * values.shape[2]) or \
+            not _pictures_fit(values, picture):
         return None
     exact = np.empty(len(values), np.uint64)
     figures = kernels._outputs(values.shape, np.float32)
+    perceptual = None if picture is None else np.empty(len(values), np.uint64)
     native.hashed_float_rows(values, kernels._HASH_KEYS, tag & 0xFFFFFFFFFFFFFFFF, exact,
-                             *figures)
-    return exact, kernels._zero_unsigned(figures)
+                             *figures, *(() if picture is None else (*picture, perceptual)))
+    return exact, kernels._zero_unsigned(figures), perceptual
+
+
+def _pictures_fit(values: np.ndarray, picture: tuple | None) -> bool:
+    """Within the compiled pHash's bounds (or no pictures asked for)."""
+    return picture is None or (max(picture[:2]) <= kernels._PHASH_SIDE_MAX and
+                               values.shape[1] <= kernels._PHASH_CHANNELS_MAX)

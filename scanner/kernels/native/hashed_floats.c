@@ -4,7 +4,7 @@
  * floats.c). Only for channels of a multiple of 16 values: then each channel starts on a
  * step of the sample as float_row's steps start on the channel's, the hash blocks hold
  * whole steps, and the sums are float_row's, in its order, bit for bit. */
-#include "native.h"
+#include "phash.h"
 
 typedef struct {
     __m256d s[4], q[4];
@@ -94,20 +94,27 @@ static uint64_t float_sample(const uint8_t *sample, Py_ssize_t channels, Py_ssiz
     return hash_end(h, width);
 }
 
-/* hashed_float_rows(values, keys, tag, exact, sums, squares, mins, maxs): values (n, C, L)
- * float32, L a multiple of 16, each sample's C x L values contiguous; exact (n,) uint64 as
- * row_hashes gives them for the values' bytes (keys, tag), and the figures (n, C) as
- * float_rows does. AVX2 only (the caller checks). */
+/* hashed_float_rows(values, keys, tag, exact, sums, squares, mins, maxs[, height, width,
+ * step_y, step_x, across, down, perceptual]): values (n, C, L) float32, L a multiple of 16,
+ * each sample's C x L values contiguous; exact (n,) uint64 as row_hashes gives them for the
+ * values' bytes (keys, tag), the figures (n, C) as float_rows does, and with the pictures'
+ * part (L = height x width) the perceptual hashes (n,) as phash gives them, each taken
+ * while its sample is in the cache. AVX2 only (the caller checks). */
 PyObject *hashed_float_rows(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *objects[7];
+    PyObject *objects[10] = {NULL};
     unsigned long long tag;
-    if (!PyArg_ParseTuple(args, "OOKOOOOO:hashed_float_rows", &objects[0], &objects[1], &tag,
-                          &objects[2], &objects[3], &objects[4], &objects[5], &objects[6]))
+    Py_ssize_t height = 0, width = 0, step_y = 0, step_x = 0;
+    if (!PyArg_ParseTuple(args, "OOKOOOOO|nnnnOOO:hashed_float_rows", &objects[0],
+                          &objects[1], &tag, &objects[2], &objects[3], &objects[4],
+                          &objects[5], &objects[6], &height, &width, &step_y, &step_x,
+                          &objects[7], &objects[8], &objects[9]))
         return NULL;
-    Held held[7];
+    const int perceptual = objects[9] != NULL;
+    Held held[10];
     memset(held, 0, sizeof held);
     FloatFigures *figures = NULL;
+    BytePictures pictures = {.grey = NULL, .along = NULL};
     if (take_values(objects[0], &held[0], 4) < 0 ||
             take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
             take(objects[2], &held[2], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
@@ -123,6 +130,20 @@ PyObject *hashed_float_rows(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "hashed_float_rows: samples, keys or out wrong");
         goto fail;
     }
+    if (perceptual) {
+        for (int i = 7; i < 10; i++)
+            if (take(objects[i], &held[i], i == 9 ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
+                                                  : PyBUF_C_CONTIGUOUS) < 0)
+                goto fail;
+        if (height < 1 || width < 1 || height > SIDE_MAX || width > SIDE_MAX ||
+                height * width != length) {
+            PyErr_SetString(PyExc_ValueError, "hashed_float_rows: height x width is not L");
+            goto fail;
+        }
+        if (float_pictures_open(&pictures, held + 7, held + 9, samples, channels, height,
+                                width, step_y, step_x) < 0)
+            goto fail;
+    }
     figures = PyMem_Malloc(sizeof(FloatFigures) * (size_t)(channels ? channels : 1));
     if (!figures) {
         PyErr_NoMemory();
@@ -136,6 +157,8 @@ PyObject *hashed_float_rows(PyObject *Py_UNUSED(self), PyObject *args)
     for (Py_ssize_t n = 0; n < samples; n++) {
         const uint8_t *sample = (const uint8_t *)v->buf + n * v->strides[0];
         exact[n] = float_sample(sample, channels, length, keys, tag, figures);
+        if (perceptual) /* the sample is in the cache now */
+            byte_picture_hashed(&pictures, (const char *)sample, n);
         for (Py_ssize_t c = 0; c < channels; c++) {
             Py_ssize_t at = n * channels + c;
             float_finish(figures + c, sums + at, squares + at, lows + at, highs + at);
@@ -143,10 +166,12 @@ PyObject *hashed_float_rows(PyObject *Py_UNUSED(self), PyObject *args)
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(figures);
-    release(held, 7);
+    byte_pictures_close(&pictures);
+    release(held, 10);
     Py_RETURN_NONE;
 fail:
     PyMem_Free(figures);
-    release(held, 7);
+    byte_pictures_close(&pictures);
+    release(held, 10);
     return NULL;
 }

@@ -77,6 +77,14 @@ AVX2 uint64_t phash_of_bytes(const char *sample, const Grid *g, int plain, const
     return hash_grey(grey, g->rows, g->cols, plain_span(g), g->col_stride, across, down, along);
 }
 
+/* The hash of one sample of float32 values at the grid's points (as phash takes them). */
+AVX2 uint64_t phash_of_floats(const char *sample, const Grid *g, const float *across,
+                              const float *down, float *grey, float *along)
+{
+    grey_of_floats(sample, g, grey);
+    return hash_grey(grey, g->rows, g->cols, g->cols, 1, across, down, along);
+}
+
 /* The floats of the grey picture of a sample on this grid (plain: as phash_of_bytes takes
  * it). */
 Py_ssize_t grey_room(const Grid *g, int plain)

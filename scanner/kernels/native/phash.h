@@ -29,9 +29,14 @@ AVX2 uint64_t phash_of_bytes(const char *sample, const Grid *g, int plain, const
                              const float *down, float *grey, float *along);
 Py_ssize_t grey_room(const Grid *g, int plain);
 
-/* Byte samples hashed one at a time where they lie (phash_samples.c). */
+AVX2 uint64_t phash_of_floats(const char *sample, const Grid *g, const float *across,
+                              const float *down, float *grey, float *along);
+
+/* Samples of bytes or float32 values hashed one at a time where they lie
+ * (phash_samples.c). */
 typedef struct {
     Grid grid;
+    Py_ssize_t itemsize;
     int plain;
     const float *across, *down;
     float *grey, *along;
@@ -41,6 +46,9 @@ typedef struct {
 int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
                        Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
                        Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x);
+int float_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+                        Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
+                        Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x);
 void byte_pictures_close(BytePictures *p);
 void byte_picture_hashed(BytePictures *p, const char *sample, Py_ssize_t n);
 

@@ -1,17 +1,20 @@
-/* The perceptual hash of byte samples read where they lie, one at a time (joined_prints,
- * hashed_byte_rows): the grid, the two matrices and the room for a grey picture, checked and
- * set up once for a batch. */
+/* The perceptual hash of samples read where they lie, one at a time (joined_prints,
+ * hashed_byte_rows, hashed_float_rows): the grid, the two matrices and the room for a grey
+ * picture, checked and set up once for a batch; bytes or float32 values. */
 #include "phash.h"
 
 /* Checks the matrices (across: cols x 8, down: 8 x rows float32) and `out` (records uint64)
- * for samples of channels x height x width bytes at step_y and step_x, and sets up `p`;
- * -1 with an error set (`p` is closed all the same). */
-int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
-                       Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
-                       Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x)
+ * for samples of channels x height x width values of `itemsize` bytes (1 or 4) at step_y
+ * and step_x, and sets up `p`; -1 with an error set (`p` is closed all the same). */
+static int pictures_open(BytePictures *p, Py_ssize_t itemsize, const Held *matrices,
+                         const Held *out, Py_ssize_t records, Py_ssize_t channels,
+                         Py_ssize_t height, Py_ssize_t width, Py_ssize_t step_y,
+                         Py_ssize_t step_x)
 {
     Grid *g = &p->grid;
-    *g = (Grid){channels, height * width, step_y * width, step_x, 0, 0, NULL};
+    *g = (Grid){channels, itemsize * height * width, itemsize * step_y * width,
+                itemsize * step_x, 0, 0, NULL};
+    p->itemsize = itemsize;
     p->grey = p->along = NULL;
     if (!has_avx2 || channels < 1 || grid_of(height, width, step_y, step_x, g) < 0 ||
             matrices[0].view.len != 4 * 8 * g->cols || matrices[1].view.len != 4 * 8 * g->rows ||
@@ -19,7 +22,7 @@ int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
         PyErr_SetString(PyExc_ValueError, "perceptual hash: grid, matrices or out wrong");
         return -1;
     }
-    p->plain = plain_rows(g, 1);
+    p->plain = itemsize == 1 && plain_rows(g, 1);
     p->across = matrices[0].view.buf;
     p->down = matrices[1].view.buf;
     p->out = out->view.buf;
@@ -32,6 +35,22 @@ int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
     return 0;
 }
 
+int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+                       Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
+                       Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x)
+{
+    return pictures_open(p, 1, matrices, out, records, channels, height, width, step_y,
+                         step_x);
+}
+
+int float_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+                        Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
+                        Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x)
+{
+    return pictures_open(p, 4, matrices, out, records, channels, height, width, step_y,
+                         step_x);
+}
+
 void byte_pictures_close(BytePictures *p)
 {
     PyMem_Free(p->grey);
@@ -42,6 +61,8 @@ void byte_pictures_close(BytePictures *p)
 /* Sample n's hash into out[n]. */
 void byte_picture_hashed(BytePictures *p, const char *sample, Py_ssize_t n)
 {
-    p->out[n] = phash_of_bytes(sample, &p->grid, p->plain, p->across, p->down, p->grey,
-                               p->along);
+    p->out[n] = p->itemsize == 1 ? phash_of_bytes(sample, &p->grid, p->plain, p->across,
+                                                  p->down, p->grey, p->along)
+                                 : phash_of_floats(sample, &p->grid, p->across, p->down,
+                                                   p->grey, p->along);
 }
