@@ -20,18 +20,8 @@ def hashed_byte_rows(values: np.ndarray, tag: int, picture: tuple | None = None
     while it is in the cache. picture: (height, width, step_y, step_x, across, down) as
     phash takes them, or None for no perceptual hashes. None where it is not compiled (it
     needs AVX2) or where a sample's bytes are not contiguous (then the two passes do it)."""
-    native = kernels.native
-    if native is None or not native.AVX2 or values.dtype != np.uint8 or values.ndim != 3 or \
-            not values.shape[2] or values.strides[2] != 1 or \
-            (values.shape[1] > 1 and values.strides[1] != values.shape[2]) or \
-            not _pictures_fit(values, picture):
-        return None
-    exact = np.empty(len(values), np.uint64)
-    figures = kernels._outputs(values.shape, np.uint8)
-    perceptual = None if picture is None else np.empty(len(values), np.uint64)
-    native.hashed_byte_rows(values, kernels._HASH_KEYS, tag & 0xFFFFFFFFFFFFFFFF, exact,
-                            *figures, *(() if picture is None else (*picture, perceptual)))
-    return exact, figures, perceptual
+    made = _one_pass(values, np.uint8, 1, tag, picture)
+    return None if made is None else (made[0], made[1], made[2])
 
 
 def hashed_float_rows(values: np.ndarray, tag: int, picture: tuple | None = None
@@ -41,19 +31,27 @@ def hashed_float_rows(values: np.ndarray, tag: int, picture: tuple | None = None
     in one pass, as hashed_byte_rows; None where it is not compiled (it needs AVX2), where
     a sample's values are not contiguous, or where L is not a multiple of 16 (its sums would
     not come in float_rows' order)."""
+    made = _one_pass(values, np.float32, 16, tag, picture)
+    return None if made is None else (made[0], kernels._zero_unsigned(made[1]), made[2])
+
+
+def _one_pass(values: np.ndarray, dtype, multiple: int, tag: int, picture: tuple | None):
+    """(exact, figures, perceptual or None) from the compiled pass for `dtype`, or None
+    where it cannot take these samples."""
     native = kernels.native
-    if native is None or not native.AVX2 or values.dtype != np.float32 or \
-            values.ndim != 3 or not values.shape[2] or values.shape[2] % 16 or \
-            values.strides[2] != 4 or \
-            (values.shape[1] > 1 and values.strides[1] != 4 * values.shape[2]) or \
+    if native is None or not native.AVX2 or values.dtype != dtype or values.ndim != 3 or \
+            not values.shape[2] or values.shape[2] % multiple or \
+            values.strides[2] != values.itemsize or \
+            (values.shape[1] > 1 and values.strides[1] != values.itemsize * values.shape[2]) or \
             not _pictures_fit(values, picture):
         return None
     exact = np.empty(len(values), np.uint64)
-    figures = kernels._outputs(values.shape, np.float32)
+    figures = kernels._outputs(values.shape, dtype)
     perceptual = None if picture is None else np.empty(len(values), np.uint64)
-    native.hashed_float_rows(values, kernels._HASH_KEYS, tag & 0xFFFFFFFFFFFFFFFF, exact,
-                             *figures, *(() if picture is None else (*picture, perceptual)))
-    return exact, kernels._zero_unsigned(figures), perceptual
+    one_pass = native.hashed_byte_rows if dtype == np.uint8 else native.hashed_float_rows
+    one_pass(values, kernels._HASH_KEYS, tag & 0xFFFFFFFFFFFFFFFF, exact, *figures,
+             *(() if picture is None else (*picture, perceptual)))
+    return exact, figures, perceptual
 
 
 def _pictures_fit(values: np.ndarray, picture: tuple | None) -> bool:

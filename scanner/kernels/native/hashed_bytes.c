@@ -3,7 +3,7 @@
  * channel it lies in (byte_row's, bytes.c), so that a large sample comes from memory once
  * and no second pass finds it in the cache. The results are the two passes' own: integer
  * sums in any order, the same NH terms. */
-#include "phash.h"
+#include "one_pass.h"
 
 #define SQUARE_LOADS 8192 /* loads between widenings: 8192 * 2 * 2 * 255**2 < 2**31 */
 
@@ -157,8 +157,9 @@ static uint64_t block_with_figures(Pass *s, Py_ssize_t start, Py_ssize_t bytes,
  * figures into figures[channels]. */
 __attribute__((target("avx2")))
 static uint64_t hashed_sample(const uint8_t *sample, Py_ssize_t channels, Py_ssize_t length,
-                              const uint32_t *keys, uint64_t tag, ByteFigures *figures)
+                              const uint32_t *keys, uint64_t tag, void *figures_room)
 {
+    ByteFigures *figures = figures_room;
     Pass s = {.sample = sample, .length = length, .channel = 0, .channel_end = length,
               .figures = figures};
     lanes_clear(&s.lanes);
@@ -174,87 +175,23 @@ static uint64_t hashed_sample(const uint8_t *sample, Py_ssize_t channels, Py_ssi
     return hash_end(h, width);
 }
 
-/* hashed_byte_rows(values, keys, tag, exact, sums, squares, mins, maxs[, height, width,
- * step_y, step_x, across, down, perceptual]): values (n, C, L) uint8, each sample's C x L
- * bytes contiguous; exact (n,) uint64 as row_hashes gives them (keys, tag) and the figures
- * (n, C) as byte_rows does; with the pictures' part (L = height x width), the perceptual
- * hashes (n,) uint64 as phash gives them, each taken while its sample is in the cache. AVX2
- * only (the caller checks). */
+static void bytes_finish(const void *figures_room, Py_ssize_t channels, Py_ssize_t at,
+                         const Outputs *out)
+{
+    const ByteFigures *figures = figures_room;
+    for (Py_ssize_t c = 0; c < channels; c++, at++) {
+        out->sums[at] = (double)figures[c].sum;
+        out->squares[at] = (double)figures[c].square;
+        out->lows[at] = (char)figures[c].low;
+        out->highs[at] = (char)figures[c].high;
+    }
+}
+
+static const OnePass bytes_pass = {"OOKOOOOO|nnnnOOO:hashed_byte_rows", 1, 1,
+                                   sizeof(ByteFigures), hashed_sample, bytes_finish};
+
+/* hashed_byte_rows(values, ...): one_pass for uint8 samples of any length. */
 PyObject *hashed_byte_rows(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *objects[10] = {NULL};
-    unsigned long long tag;
-    Py_ssize_t height = 0, width = 0, step_y = 0, step_x = 0;
-    if (!PyArg_ParseTuple(args, "OOKOOOOO|nnnnOOO:hashed_byte_rows", &objects[0], &objects[1],
-                          &tag, &objects[2], &objects[3], &objects[4], &objects[5],
-                          &objects[6], &height, &width, &step_y, &step_x, &objects[7],
-                          &objects[8], &objects[9]))
-        return NULL;
-    const int perceptual = objects[9] != NULL;
-    Held held[10];
-    memset(held, 0, sizeof held);
-    ByteFigures *figures = NULL;
-    BytePictures pictures = {.grey = NULL, .along = NULL};
-    if (take_values(objects[0], &held[0], 1) < 0 ||
-            take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
-            take(objects[2], &held[2], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
-        goto fail;
-    Py_buffer *v = &held[0].view;
-    const Py_ssize_t samples = v->shape[0], channels = v->shape[1], length = v->shape[2];
-    const Py_ssize_t sizes[4] = {8, 8, 1, 1};
-    if (take_outputs(objects + 3, held + 3, samples * channels, sizes) < 0)
-        goto fail;
-    if (!has_avx2 || (channels > 1 && v->strides[1] != length) ||
-            held[1].view.len != 4 * (2 * HASH_PAIRS + 2) || held[2].view.len != 8 * samples ||
-            !aligned(held + 1, 1, 4) || !aligned(held + 2, 1, 8)) {
-        PyErr_SetString(PyExc_ValueError, "hashed_byte_rows: samples, keys or out wrong");
-        goto fail;
-    }
-    if (perceptual) {
-        for (int i = 7; i < 10; i++)
-            if (take(objects[i], &held[i], i == 9 ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                                                  : PyBUF_C_CONTIGUOUS) < 0)
-                goto fail;
-        if (height < 1 || width < 1 || height > SIDE_MAX || width > SIDE_MAX ||
-                height * width != length) {
-            PyErr_SetString(PyExc_ValueError, "hashed_byte_rows: height x width is not L");
-            goto fail;
-        }
-        if (byte_pictures_open(&pictures, held + 7, held + 9, samples, channels, height,
-                               width, step_y, step_x) < 0)
-            goto fail;
-    }
-    figures = PyMem_Malloc(sizeof(ByteFigures) * (size_t)(channels ? channels : 1));
-    if (!figures) {
-        PyErr_NoMemory();
-        goto fail;
-    }
-    const uint32_t *keys = held[1].view.buf;
-    uint64_t *exact = held[2].view.buf;
-    double *sums = held[3].view.buf, *squares = held[4].view.buf;
-    uint8_t *lows = held[5].view.buf, *highs = held[6].view.buf;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t n = 0; n < samples; n++) {
-        const uint8_t *sample = (const uint8_t *)v->buf + n * v->strides[0];
-        exact[n] = hashed_sample(sample, channels, length, keys, tag, figures);
-        if (perceptual) /* the sample is in the cache now */
-            byte_picture_hashed(&pictures, (const char *)sample, n);
-        for (Py_ssize_t c = 0; c < channels; c++) {
-            Py_ssize_t at = n * channels + c;
-            sums[at] = (double)figures[c].sum;
-            squares[at] = (double)figures[c].square;
-            lows[at] = figures[c].low;
-            highs[at] = figures[c].high;
-        }
-    }
-    Py_END_ALLOW_THREADS
-    PyMem_Free(figures);
-    byte_pictures_close(&pictures);
-    release(held, 10);
-    Py_RETURN_NONE;
-fail:
-    PyMem_Free(figures);
-    byte_pictures_close(&pictures);
-    release(held, 10);
-    return NULL;
+    return one_pass(args, &bytes_pass);
 }

@@ -4,7 +4,7 @@
  * floats.c). Only for channels of a multiple of 16 values: then each channel starts on a
  * step of the sample as float_row's steps start on the channel's, the hash blocks hold
  * whole steps, and the sums are float_row's, in its order, bit for bit. */
-#include "phash.h"
+#include "one_pass.h"
 
 typedef struct {
     __m256d s[4], q[4];
@@ -66,8 +66,9 @@ void float_run(const uint8_t *q, const uint32_t *k, Py_ssize_t steps, __m256i *s
  * channels' figures into figures[channels]; length a multiple of 16. */
 __attribute__((target("avx2,fma")))
 static uint64_t float_sample(const uint8_t *sample, Py_ssize_t channels, Py_ssize_t length,
-                             const uint32_t *keys, uint64_t tag, FloatFigures *figures)
+                             const uint32_t *keys, uint64_t tag, void *figures_room)
 {
+    FloatFigures *figures = figures_room;
     FloatLanes lanes;
     float_lanes_clear(&lanes);
     for (Py_ssize_t c = 0; c < channels; c++)
@@ -94,84 +95,20 @@ static uint64_t float_sample(const uint8_t *sample, Py_ssize_t channels, Py_ssiz
     return hash_end(h, width);
 }
 
-/* hashed_float_rows(values, keys, tag, exact, sums, squares, mins, maxs[, height, width,
- * step_y, step_x, across, down, perceptual]): values (n, C, L) float32, L a multiple of 16,
- * each sample's C x L values contiguous; exact (n,) uint64 as row_hashes gives them for the
- * values' bytes (keys, tag), the figures (n, C) as float_rows does, and with the pictures'
- * part (L = height x width) the perceptual hashes (n,) as phash gives them, each taken
- * while its sample is in the cache. AVX2 only (the caller checks). */
+static void floats_finish(const void *figures_room, Py_ssize_t channels, Py_ssize_t at,
+                          const Outputs *out)
+{
+    const FloatFigures *figures = figures_room;
+    for (Py_ssize_t c = 0; c < channels; c++, at++)
+        float_finish(figures + c, out->sums + at, out->squares + at,
+                     (float *)out->lows + at, (float *)out->highs + at);
+}
+
+static const OnePass floats_pass = {"OOKOOOOO|nnnnOOO:hashed_float_rows", 4, 16,
+                                    sizeof(FloatFigures), float_sample, floats_finish};
+
+/* hashed_float_rows(values, ...): one_pass for float32 samples, L a multiple of 16. */
 PyObject *hashed_float_rows(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *objects[10] = {NULL};
-    unsigned long long tag;
-    Py_ssize_t height = 0, width = 0, step_y = 0, step_x = 0;
-    if (!PyArg_ParseTuple(args, "OOKOOOOO|nnnnOOO:hashed_float_rows", &objects[0],
-                          &objects[1], &tag, &objects[2], &objects[3], &objects[4],
-                          &objects[5], &objects[6], &height, &width, &step_y, &step_x,
-                          &objects[7], &objects[8], &objects[9]))
-        return NULL;
-    const int perceptual = objects[9] != NULL;
-    Held held[10];
-    memset(held, 0, sizeof held);
-    FloatFigures *figures = NULL;
-    BytePictures pictures = {.grey = NULL, .along = NULL};
-    if (take_values(objects[0], &held[0], 4) < 0 ||
-            take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
-            take(objects[2], &held[2], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
-        goto fail;
-    Py_buffer *v = &held[0].view;
-    const Py_ssize_t samples = v->shape[0], channels = v->shape[1], length = v->shape[2];
-    const Py_ssize_t sizes[4] = {8, 8, 4, 4};
-    if (take_outputs(objects + 3, held + 3, samples * channels, sizes) < 0)
-        goto fail;
-    if (!has_avx2 || length % 16 || (channels > 1 && v->strides[1] != 4 * length) ||
-            held[1].view.len != 4 * (2 * HASH_PAIRS + 2) || held[2].view.len != 8 * samples ||
-            !aligned(held + 1, 1, 4) || !aligned(held + 2, 1, 8) || !aligned(held + 3, 4, 4)) {
-        PyErr_SetString(PyExc_ValueError, "hashed_float_rows: samples, keys or out wrong");
-        goto fail;
-    }
-    if (perceptual) {
-        for (int i = 7; i < 10; i++)
-            if (take(objects[i], &held[i], i == 9 ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                                                  : PyBUF_C_CONTIGUOUS) < 0)
-                goto fail;
-        if (height < 1 || width < 1 || height > SIDE_MAX || width > SIDE_MAX ||
-                height * width != length) {
-            PyErr_SetString(PyExc_ValueError, "hashed_float_rows: height x width is not L");
-            goto fail;
-        }
-        if (float_pictures_open(&pictures, held + 7, held + 9, samples, channels, height,
-                                width, step_y, step_x) < 0)
-            goto fail;
-    }
-    figures = PyMem_Malloc(sizeof(FloatFigures) * (size_t)(channels ? channels : 1));
-    if (!figures) {
-        PyErr_NoMemory();
-        goto fail;
-    }
-    const uint32_t *keys = held[1].view.buf;
-    uint64_t *exact = held[2].view.buf;
-    double *sums = held[3].view.buf, *squares = held[4].view.buf;
-    float *lows = held[5].view.buf, *highs = held[6].view.buf;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t n = 0; n < samples; n++) {
-        const uint8_t *sample = (const uint8_t *)v->buf + n * v->strides[0];
-        exact[n] = float_sample(sample, channels, length, keys, tag, figures);
-        if (perceptual) /* the sample is in the cache now */
-            byte_picture_hashed(&pictures, (const char *)sample, n);
-        for (Py_ssize_t c = 0; c < channels; c++) {
-            Py_ssize_t at = n * channels + c;
-            float_finish(figures + c, sums + at, squares + at, lows + at, highs + at);
-        }
-    }
-    Py_END_ALLOW_THREADS
-    PyMem_Free(figures);
-    byte_pictures_close(&pictures);
-    release(held, 10);
-    Py_RETURN_NONE;
-fail:
-    PyMem_Free(figures);
-    byte_pictures_close(&pictures);
-    release(held, 10);
-    return NULL;
+    return one_pass(args, &floats_pass);
 }
