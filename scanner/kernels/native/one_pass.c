@@ -23,7 +23,7 @@ PyObject *one_pass(PyObject *args, const OnePass *kind)
     Held held[10];
     memset(held, 0, sizeof held);
     void *figures = NULL;
-    BytePictures pictures = {.grey = NULL, .along = NULL};
+    SamplePictures pictures = {.grey = NULL, .along = NULL};
     if (take_values(objects[0], &held[0], itemsize) < 0 ||
             take(objects[1], &held[1], PyBUF_C_CONTIGUOUS) < 0 ||
             take(objects[2], &held[2], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
@@ -68,17 +68,17 @@ PyObject *one_pass(PyObject *args, const OnePass *kind)
         const uint8_t *sample = (const uint8_t *)v->buf + n * v->strides[0];
         exact[n] = kind->sample(sample, channels, length, keys, tag, figures);
         if (perceptual) /* the sample is in the cache now */
-            byte_picture_hashed(&pictures, (const char *)sample, n);
+            picture_hashed(&pictures, (const char *)sample, n);
         kind->finish(figures, channels, n * channels, &out);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(figures);
-    byte_pictures_close(&pictures);
+    pictures_close(&pictures);
     release(held, 10);
     Py_RETURN_NONE;
 fail:
     PyMem_Free(figures);
-    byte_pictures_close(&pictures);
+    pictures_close(&pictures);
     release(held, 10);
     return NULL;
 }

@@ -41,15 +41,15 @@ typedef struct {
     const float *across, *down;
     float *grey, *along;
     uint64_t *out;
-} BytePictures;
+} SamplePictures;
 
-int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+int byte_pictures_open(SamplePictures *p, const Held *matrices, const Held *out,
                        Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
                        Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x);
-int float_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+int float_pictures_open(SamplePictures *p, const Held *matrices, const Held *out,
                         Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
                         Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x);
-void byte_pictures_close(BytePictures *p);
-void byte_picture_hashed(BytePictures *p, const char *sample, Py_ssize_t n);
+void pictures_close(SamplePictures *p);
+void picture_hashed(SamplePictures *p, const char *sample, Py_ssize_t n);
 
 #endif

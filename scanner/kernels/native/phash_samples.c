@@ -6,7 +6,7 @@
 /* Checks the matrices (across: cols x 8, down: 8 x rows float32) and `out` (records uint64)
  * for samples of channels x height x width values of `itemsize` bytes (1 or 4) at step_y
  * and step_x, and sets up `p`; -1 with an error set (`p` is closed all the same). */
-static int pictures_open(BytePictures *p, Py_ssize_t itemsize, const Held *matrices,
+static int pictures_open(SamplePictures *p, Py_ssize_t itemsize, const Held *matrices,
                          const Held *out, Py_ssize_t records, Py_ssize_t channels,
                          Py_ssize_t height, Py_ssize_t width, Py_ssize_t step_y,
                          Py_ssize_t step_x)
@@ -35,7 +35,7 @@ static int pictures_open(BytePictures *p, Py_ssize_t itemsize, const Held *matri
     return 0;
 }
 
-int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+int byte_pictures_open(SamplePictures *p, const Held *matrices, const Held *out,
                        Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
                        Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x)
 {
@@ -43,7 +43,7 @@ int byte_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
                          step_x);
 }
 
-int float_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
+int float_pictures_open(SamplePictures *p, const Held *matrices, const Held *out,
                         Py_ssize_t records, Py_ssize_t channels, Py_ssize_t height,
                         Py_ssize_t width, Py_ssize_t step_y, Py_ssize_t step_x)
 {
@@ -51,7 +51,7 @@ int float_pictures_open(BytePictures *p, const Held *matrices, const Held *out,
                          step_x);
 }
 
-void byte_pictures_close(BytePictures *p)
+void pictures_close(SamplePictures *p)
 {
     PyMem_Free(p->grey);
     PyMem_Free(p->along);
@@ -59,7 +59,7 @@ void byte_pictures_close(BytePictures *p)
 }
 
 /* Sample n's hash into out[n]. */
-void byte_picture_hashed(BytePictures *p, const char *sample, Py_ssize_t n)
+void picture_hashed(SamplePictures *p, const char *sample, Py_ssize_t n)
 {
     p->out[n] = p->itemsize == 1 ? phash_of_bytes(sample, &p->grid, p->plain, p->across,
                                                   p->down, p->grey, p->along)

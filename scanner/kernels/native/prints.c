@@ -14,7 +14,7 @@ typedef struct {
     const uint32_t *keys;
     uint64_t tag;
     uint64_t *exact;
-    BytePictures *pictures; /* NULL: no perceptual hash (the samples are no pictures) */
+    SamplePictures *pictures; /* NULL: no perceptual hash (the samples are no pictures) */
 } Joining;
 
 static int join_one(const Py_buffer *record, Py_ssize_t n, void *context)
@@ -27,7 +27,7 @@ static int join_one(const Py_buffer *record, Py_ssize_t n, void *context)
     const char *payload = (const char *)record->buf + j->payload_at; /* not row: see above */
     j->exact[n] = row_hash(payload, j->payload, j->keys, j->tag);
     if (j->pictures)
-        byte_picture_hashed(j->pictures, payload, n);
+        picture_hashed(j->pictures, payload, n);
     return 1;
 }
 
@@ -55,7 +55,7 @@ PyObject *joined_prints(PyObject *Py_UNUSED(self), PyObject *args)
     const int perceptual = objects[3] != Py_None;
     Held held[6];
     memset(held, 0, sizeof held);
-    BytePictures pictures = {.grey = NULL, .along = NULL};
+    SamplePictures pictures = {.grey = NULL, .along = NULL};
     Joining j = {length, payload_at, 0, NULL, NULL, tag, NULL, NULL};
     Py_ssize_t failed = -2;
     for (int i = 0; i < (perceptual ? 6 : 3); i++) {
@@ -85,7 +85,7 @@ PyObject *joined_prints(PyObject *Py_UNUSED(self), PyObject *args)
     }
     failed = each_record(sequence, join_one, &j);
 done:
-    byte_pictures_close(&pictures);
+    pictures_close(&pictures);
     release(held, 6);
     Py_DECREF(sequence);
     return failed < -1 ? NULL : PyLong_FromSsize_t(failed);
