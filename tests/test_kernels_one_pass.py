@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scanner import kernels
-from scanner.duplicates.hashing import _grid_steps, _matrices
+from scanner.duplicates.hashing import _picture
 from scanner.kernels import numpy_rows
 
 REQUIRE_NATIVE = os.environ.get("DSCAN_REQUIRE_NATIVE") == "1" and \
@@ -26,10 +26,7 @@ def _two_passes(values: np.ndarray, tag: int) -> tuple:
 
 def _assert_as_two_passes(values: np.ndarray, tag: int = 99, side: int | None = None) -> None:
     """As the two passes, and with side (L = side x side) the pHash as phash gives it."""
-    picture = None
-    if side:
-        steps = _grid_steps(side, side)
-        picture = (side, side, *steps, *_matrices(side, side, *steps))
+    picture = _picture(side, side) if side else None
     exact, figures, perceptual = kernels.hashed_byte_rows(values, tag, picture)
     expected_exact, expected_figures = _two_passes(values, tag)
     assert np.array_equal(exact, expected_exact)
@@ -112,8 +109,7 @@ def test_the_float_pictures_hashes_are_phashs(channels, side):
     values = (rng.standard_normal((4, channels, side * side)) * 50).astype(np.float32)
     values[1, 0, 5] = np.nan  # a value phash takes as 0
     values[2] = values[0] * 2 + 1
-    steps = _grid_steps(side, side)
-    picture = (side, side, *steps, *_matrices(side, side, *steps))
+    picture = _picture(side, side)
     _, _, perceptual = kernels.hashed_float_rows(values, 8, picture)
     assert np.array_equal(perceptual, kernels.phash(values, *picture))
 

@@ -102,8 +102,7 @@ class FingerprintSink:
             if values.exact is not None:  # taken as the parse read them
                 return values.exact
             values = values[:]
-        return rows_hash(values, shape_tag(KIND_VALUES, values.dtype,
-                                           tuple(shape or values.shape[1:])))
+        return rows_hash(values, _values_tag(values, shape))
 
     def hashed_with_figures(self, indices, values: np.ndarray, shape: tuple | None
                             ) -> tuple | None:
@@ -113,8 +112,7 @@ class FingerprintSink:
         if not self.enabled or not isinstance(values, np.ndarray) or \
                 values.dtype not in (np.uint8, np.float32):
             return None
-        made = rows_hashed(values, shape_tag(KIND_VALUES, values.dtype,
-                                             tuple(shape or values.shape[1:])), shape)
+        made = rows_hashed(values, _values_tag(values, shape), shape)
         return None if made is None else ((indices, made[0], made[1]), made[2])
 
     def keep(self, hashed: tuple | None, flat: np.ndarray | None = None) -> None:
@@ -168,6 +166,11 @@ class FingerprintSink:
             prints.perceptual[indices] = perceptual
             prints.kind[indices] = abs(kind) | (0 if kind > 0 else NO_PICTURE)
         return prints
+
+
+def _values_tag(values: np.ndarray, shape: tuple | None) -> int:
+    """The tag of value samples' exact hashes: their kind, dtype and shape."""
+    return shape_tag(KIND_VALUES, values.dtype, tuple(shape or values.shape[1:]))
 
 
 def _as_picture(pixels, order: str) -> np.ndarray | None:

@@ -70,10 +70,7 @@ def rows_hashed(values: np.ndarray, tag: int, shape: tuple | None) -> tuple | No
     of shape = (C, H, W) (None: no shape, or no pictures), their (sums, squares, mins, maxs)
     as kernels.byte_rows or float_rows give them) in one compiled pass over the values
     (kernels.one_pass); None where it is not compiled for them."""
-    picture = None
-    if shape and pictured(shape[1], shape[2]):
-        steps = _grid_steps(shape[1], shape[2])
-        picture = (shape[1], shape[2], *steps, *_matrices(shape[1], shape[2], *steps))
+    picture = _picture(shape[1], shape[2]) if shape else None
     one_pass = kernels.hashed_byte_rows if values.dtype == np.uint8 else \
         kernels.hashed_float_rows
     made = one_pass(values, _SEED ^ tag, picture)
@@ -214,6 +211,15 @@ def pictured(height: int, width: int) -> bool:
     return height >= 8 and width >= 8
 
 
+def _picture(height: int, width: int) -> tuple | None:
+    """(height, width, step_y, step_x, across, down): what the compiled pHashes take for
+    pictures of this size; None when samples of it are no pictures."""
+    if not pictured(height, width):
+        return None
+    steps = _grid_steps(height, width)
+    return (height, width, *steps, *_matrices(height, width, *steps))
+
+
 def _grid_steps(height: int, width: int) -> tuple[int, int]:
     """The strides of the view of at most 12 pixels a side that the pHash of values reads."""
     return -(-height // 12), -(-width // 12)
@@ -223,11 +229,9 @@ def tagged_phash(records: list, offset: int, channels: int, height: int,
                  width: int) -> np.ndarray | None:
     """values_phash of unpacked float_data samples left in their records (the first tag at
     `offset`), where it is compiled; None elsewhere, or when they are no pictures."""
-    if not pictured(height, width):
-        return None
-    step_y, step_x = _grid_steps(height, width)
-    return kernels.phash_tagged(records, offset, channels, height, width, step_y, step_x,
-                                *_matrices(height, width, step_y, step_x))
+    picture = _picture(height, width)
+    return None if picture is None else kernels.phash_tagged(records, offset, channels,
+                                                             *picture)
 
 
 def values_phash(values: np.ndarray, height: int, width: int) -> np.ndarray | None:
@@ -263,9 +267,8 @@ def joined_values(records: list, length: int, payload_at: int, shape: tuple) -> 
     payload_at as exact_values and values_phash give them (perceptual None: no pictures),
     each record hashed while its copy is in the cache (raw 28x28: 0.36 us a record against
     0.43 to join the batch and then hash it). None where it is not compiled."""
-    height, width = shape[1:]
-    steps = _grid_steps(height, width) if pictured(height, width) else None
-    across, down = _matrices(height, width, *steps) if steps else (None, None)
+    picture = _picture(*shape[1:])
+    steps, (across, down) = (picture[2:4], picture[4:]) if picture else (None, (None, None))
     joined = kernels.joined_prints(records, length, payload_at, shape,
                                    values_tag(_BYTES, shape), steps, across, down)
     return None if joined is None else (joined[0], joined[1:])

@@ -20,8 +20,7 @@ def hashed_byte_rows(values: np.ndarray, tag: int, picture: tuple | None = None
     while it is in the cache. picture: (height, width, step_y, step_x, across, down) as
     phash takes them, or None for no perceptual hashes. None where it is not compiled (it
     needs AVX2) or where a sample's bytes are not contiguous (then the two passes do it)."""
-    made = _one_pass(values, np.uint8, 1, tag, picture)
-    return None if made is None else (made[0], made[1], made[2])
+    return _one_pass(values, np.uint8, 1, tag, picture)
 
 
 def hashed_float_rows(values: np.ndarray, tag: int, picture: tuple | None = None

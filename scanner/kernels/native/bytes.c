@@ -1,11 +1,9 @@
 /* Byte rows: sums, squares, extremes and value counts. */
 #include "native.h"
 
-#define SQUARE_BLOCK 8192 /* loads between widenings: 8192 * 2 * 2 * 255**2 < 2**31 */
-
 /* Bytes, 16 or 32 at a time: min and max per byte lane, the sum by _sad_epu8 against zero
  * (two or four 64-bit sums), the squares by _madd_epi16 of the bytes widened to 16 bits
- * (int32 lanes, widened to 64 bits every SQUARE_BLOCK loads). */
+ * (int32 lanes, widened to 64 bits every BYTE_SQUARE_LOADS loads). */
 static void byte_tail(const uint8_t *p, Py_ssize_t length, uint64_t *sum, uint64_t *square,
                       uint8_t *low, uint8_t *high)
 {
@@ -35,7 +33,7 @@ static Py_ssize_t byte_body_sse2(const uint8_t *p, Py_ssize_t length, uint64_t *
     Py_ssize_t at = 0;
     while (at + 16 <= length) {
         __m128i squares = zero;
-        for (int step = 0; step < SQUARE_BLOCK && at + 16 <= length; step++, at += 16) {
+        for (int step = 0; step < BYTE_SQUARE_LOADS && at + 16 <= length; step++, at += 16) {
             __builtin_prefetch(p + at + AHEAD);
             __m128i x = _mm_loadu_si128((const __m128i *)(p + at));
             lo = _mm_min_epu8(lo, x);
@@ -68,15 +66,10 @@ static Py_ssize_t byte_body_avx2(const uint8_t *p, Py_ssize_t length, uint64_t *
     Py_ssize_t at = 0;
     while (at + 32 <= length) {
         __m256i squares = zero;
-        for (int step = 0; step < SQUARE_BLOCK && at + 32 <= length; step++, at += 32) {
+        for (int step = 0; step < BYTE_SQUARE_LOADS && at + 32 <= length; step++, at += 32) {
             __builtin_prefetch(p + at + AHEAD);
-            __m256i x = _mm256_loadu_si256((const __m256i *)(p + at));
-            lo = _mm256_min_epu8(lo, x);
-            hi = _mm256_max_epu8(hi, x);
-            sums = _mm256_add_epi64(sums, _mm256_sad_epu8(x, zero));
-            __m256i a = _mm256_unpacklo_epi8(x, zero), b = _mm256_unpackhi_epi8(x, zero);
-            squares = _mm256_add_epi32(squares, _mm256_add_epi32(_mm256_madd_epi16(a, a),
-                                                                 _mm256_madd_epi16(b, b)));
+            byte_figures_step(_mm256_loadu_si256((const __m256i *)(p + at)), &lo, &hi, &sums,
+                              &squares);
         }
         uint32_t part[8];
         _mm256_storeu_si256((__m256i *)part, squares);

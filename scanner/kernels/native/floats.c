@@ -86,25 +86,24 @@ static Py_ssize_t float_body_avx2(const char *p, Py_ssize_t length, FloatFigures
     Py_ssize_t at = 0;
     for (; at + 16 <= length; at += 16) {
         __builtin_prefetch(p + 4 * at + AHEAD);
-        for (int half = 0; half < 2; half++) {
-            __m256 x = _mm256_loadu_ps((const float *)(p + 4 * (at + 8 * half)));
-            lo[half] = _mm256_min_ps(x, lo[half]);
-            hi[half] = _mm256_max_ps(x, hi[half]);
-            nan[half] = _mm256_or_ps(nan[half], _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-            __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
-            __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
-            s[2 * half] = _mm256_add_pd(s[2 * half], d0);
-            s[2 * half + 1] = _mm256_add_pd(s[2 * half + 1], d1);
-            q[2 * half] = _mm256_fmadd_pd(d0, d0, q[2 * half]);
-            q[2 * half + 1] = _mm256_fmadd_pd(d1, d1, q[2 * half + 1]);
-        }
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; half++)
+            float_figures_step(_mm256_loadu_ps((const float *)(p + 4 * (at + 8 * half))),
+                               &lo[half], &hi[half], &nan[half], s + 2 * half, q + 2 * half);
     }
-    /* min_ps passes its second operand on a NaN: the NaN lanes are in `nan` anyway */
+    fold_float_lanes(s, q, lo, hi, nan, f);
+    return at;
+}
+
+/* min_ps passes its second operand on a NaN: the NaN lanes are in `nan` anyway */
+__attribute__((target("avx2")))
+void fold_float_lanes(const __m256d *s, const __m256d *q, const __m256 *lo, const __m256 *hi,
+                      const __m256 *nan, FloatFigures *f)
+{
     fold_avx2(_mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])),
               _mm256_add_pd(_mm256_add_pd(q[0], q[1]), _mm256_add_pd(q[2], q[3])),
               _mm256_min_ps(lo[0], lo[1]), _mm256_max_ps(hi[0], hi[1]),
               _mm256_or_ps(nan[0], nan[1]), f);
-    return at;
 }
 
 void float_accumulate(const char *p, Py_ssize_t length, FloatFigures *f)

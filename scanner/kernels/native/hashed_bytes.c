@@ -5,8 +5,6 @@
  * sums in any order, the same NH terms. */
 #include "one_pass.h"
 
-#define SQUARE_LOADS 8192 /* loads between widenings: 8192 * 2 * 2 * 255**2 < 2**31 */
-
 typedef struct {
     uint64_t sum, square;
     uint8_t low, high;
@@ -87,18 +85,11 @@ static void bytes_one_by_one(Pass *s, Py_ssize_t from, Py_ssize_t to)
 INLINE void run_with_figures(const uint8_t *q, const uint32_t *k, Py_ssize_t vectors,
                              __m256i *sa, __m256i *sb, Lanes *l)
 {
-    const __m256i zero = _mm256_setzero_si256();
     __m256i a = *sa, b = *sb, low = l->low, high = l->high, sums = l->sums,
             squares = l->squares;
     for (Py_ssize_t v = 0; v < vectors; v++, q += 32, k += 8) {
         __builtin_prefetch(q + AHEAD);
-        __m256i m = nh_step(q, k, &a, &b);
-        low = _mm256_min_epu8(low, m);
-        high = _mm256_max_epu8(high, m);
-        sums = _mm256_add_epi64(sums, _mm256_sad_epu8(m, zero));
-        __m256i lo = _mm256_unpacklo_epi8(m, zero), hi = _mm256_unpackhi_epi8(m, zero);
-        squares = _mm256_add_epi32(squares, _mm256_add_epi32(_mm256_madd_epi16(lo, lo),
-                                                             _mm256_madd_epi16(hi, hi)));
+        byte_figures_step(nh_step(q, k, &a, &b), &low, &high, &sums, &squares);
     }
     *sa = a;
     *sb = b;
@@ -125,7 +116,7 @@ static uint64_t block_with_figures(Pass *s, Py_ssize_t start, Py_ssize_t bytes,
         reach(s, start + at);
         Py_ssize_t left = s->channel_end - (start + at), run = whole - at;
         run = run < left - left % 32 ? run : left - left % 32;
-        Py_ssize_t room = 32 * (Py_ssize_t)(SQUARE_LOADS - s->lanes.loads);
+        Py_ssize_t room = 32 * (Py_ssize_t)(BYTE_SQUARE_LOADS - s->lanes.loads);
         run = run < room ? run : room;
         if (run == 0) {  /* this load runs into the next channel */
             nh_step(q + at, k + at / 4, &sa, &sb);
@@ -134,7 +125,7 @@ static uint64_t block_with_figures(Pass *s, Py_ssize_t start, Py_ssize_t bytes,
             continue;
         }
         run_with_figures(q + at, k + at / 4, run / 32, &sa, &sb, &s->lanes);
-        if (s->lanes.loads == SQUARE_LOADS)
+        if (s->lanes.loads == BYTE_SQUARE_LOADS)
             lanes_fold(&s->lanes, s->figures + s->channel);
         at += run;
     }

@@ -27,10 +27,7 @@ static void float_lanes_clear(FloatLanes *l)
 __attribute__((target("avx2")))
 static void float_lanes_fold(FloatLanes *l, FloatFigures *f)
 {
-    fold_avx2(_mm256_add_pd(_mm256_add_pd(l->s[0], l->s[1]), _mm256_add_pd(l->s[2], l->s[3])),
-              _mm256_add_pd(_mm256_add_pd(l->q[0], l->q[1]), _mm256_add_pd(l->q[2], l->q[3])),
-              _mm256_min_ps(l->lo[0], l->lo[1]), _mm256_max_ps(l->hi[0], l->hi[1]),
-              _mm256_or_ps(l->nan[0], l->nan[1]), f);
+    fold_float_lanes(l->s, l->q, l->lo, l->hi, l->nan, f);
     float_lanes_clear(l);
 }
 
@@ -44,18 +41,12 @@ void float_run(const uint8_t *q, const uint32_t *k, Py_ssize_t steps, __m256i *s
     FloatLanes r = *l;
     for (Py_ssize_t step = 0; step < steps; step++, q += 64, k += 16) {
         __builtin_prefetch(q + AHEAD);
-        for (int half = 0; half < 2; half++) {
-            __m256 x = _mm256_castsi256_ps(nh_step(q + 32 * half, k + 8 * half, &a, &b));
-            r.lo[half] = _mm256_min_ps(x, r.lo[half]);
-            r.hi[half] = _mm256_max_ps(x, r.hi[half]);
-            r.nan[half] = _mm256_or_ps(r.nan[half], _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-            __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
-            __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
-            r.s[2 * half] = _mm256_add_pd(r.s[2 * half], d0);
-            r.s[2 * half + 1] = _mm256_add_pd(r.s[2 * half + 1], d1);
-            r.q[2 * half] = _mm256_fmadd_pd(d0, d0, r.q[2 * half]);
-            r.q[2 * half + 1] = _mm256_fmadd_pd(d1, d1, r.q[2 * half + 1]);
-        }
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; half++)
+            float_figures_step(_mm256_castsi256_ps(nh_step(q + 32 * half, k + 8 * half, &a,
+                                                           &b)),
+                               &r.lo[half], &r.hi[half], &r.nan[half], r.s + 2 * half,
+                               r.q + 2 * half);
     }
     *sa = a;
     *sb = b;

@@ -29,17 +29,10 @@ static Py_ssize_t nh_avx2(const char *p, const uint32_t *k, Py_ssize_t pairs, ui
     Py_ssize_t i = 0;
     for (; i + 4 <= pairs; i += 4) {
         __builtin_prefetch(p + 8 * i + AHEAD);
-        __m256i m = _mm256_loadu_si256((const __m256i *)(p + 8 * i));
-        __m256i x = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)(k + 2 * i)));
-        __m256i y = _mm256_add_epi32(m, _mm256_loadu_si256((const __m256i *)(k + 2 * i + 2)));
-        sa = _mm256_add_epi64(sa, _mm256_mul_epu32(x, _mm256_srli_epi64(x, 32)));
-        sb = _mm256_add_epi64(sb, _mm256_mul_epu32(y, _mm256_srli_epi64(y, 32)));
+        nh_step((const uint8_t *)p + 8 * i, k + 2 * i, &sa, &sb);
     }
-    uint64_t la[4], lb[4];
-    _mm256_storeu_si256((__m256i *)la, sa);
-    _mm256_storeu_si256((__m256i *)lb, sb);
-    *a += la[0] + la[1] + la[2] + la[3];
-    *b += lb[0] + lb[1] + lb[2] + lb[3];
+    *a += nh_total(sa);
+    *b += nh_total(sb);
     return i;
 }
 

@@ -85,6 +85,44 @@ __m256i nh_step(const uint8_t *q, const uint32_t *k, __m256i *sa, __m256i *sb)
     return m;
 }
 
+/* One 32-byte load of bytes into byte_row's lanes: extremes per byte lane, 64-bit sums,
+ * 32-bit squares (to be widened every BYTE_SQUARE_LOADS loads). */
+#define BYTE_SQUARE_LOADS 8192 /* 8192 * 2 * 2 * 255**2 < 2**31 */
+static inline __attribute__((always_inline, target("avx2")))
+void byte_figures_step(__m256i x, __m256i *low, __m256i *high, __m256i *sums,
+                       __m256i *squares)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    *low = _mm256_min_epu8(*low, x);
+    *high = _mm256_max_epu8(*high, x);
+    *sums = _mm256_add_epi64(*sums, _mm256_sad_epu8(x, zero));
+    __m256i a = _mm256_unpacklo_epi8(x, zero), b = _mm256_unpackhi_epi8(x, zero);
+    *squares = _mm256_add_epi32(*squares, _mm256_add_epi32(_mm256_madd_epi16(a, a),
+                                                           _mm256_madd_epi16(b, b)));
+}
+
+/* Eight float32 values into float_row's lanes: extremes and NaN marks in float32, the
+ * sums and squares of the two halves in float64 (s[0], s[1]; q[0], q[1]). */
+static inline __attribute__((always_inline, target("avx2,fma")))
+void float_figures_step(__m256 x, __m256 *low, __m256 *high, __m256 *nan, __m256d *s,
+                        __m256d *q)
+{
+    *low = _mm256_min_ps(x, *low);
+    *high = _mm256_max_ps(x, *high);
+    *nan = _mm256_or_ps(*nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+    __m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+    s[0] = _mm256_add_pd(s[0], d0);
+    s[1] = _mm256_add_pd(s[1], d1);
+    q[0] = _mm256_fmadd_pd(d0, d0, q[0]);
+    q[1] = _mm256_fmadd_pd(d1, d1, q[1]);
+}
+
+/* float_row's two sets of lanes (s[4], q[4], lo[2], hi[2], nan[2]) into f, in its order. */
+__attribute__((target("avx2")))
+void fold_float_lanes(const __m256d *s, const __m256d *q, const __m256 *lo, const __m256 *hi,
+                      const __m256 *nan, FloatFigures *f);
+
 /* The four 64-bit lanes of an NH sum added. */
 static inline __attribute__((always_inline, target("avx2")))
 uint64_t nh_total(__m256i s)
